@@ -1,0 +1,66 @@
+//! `parley-server`: parse the settings, size the process for them, and run the loop.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use log::{error, info, warn};
+
+use parley::config::Config;
+use parley::limits::{fit_capacity, raise_open_file_limit};
+use parley::server::Server;
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_timestamp_millis()
+        .init();
+    let mut config = Config::parse();
+    if let Err(e) = config.validate() {
+        eprintln!("parley-server: {e}");
+        return ExitCode::from(2);
+    }
+    fit_open_files(&mut config);
+    let mut server = match Server::bind(&config) {
+        Ok(server) => server,
+        Err(e) => {
+            error!("cannot listen on {}: {e}", config.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = server.stop_on_signals() {
+        error!("cannot install signal handlers: {e}");
+        return ExitCode::FAILURE;
+    }
+    info!("listening on {}", server.local_addr());
+    match server.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("poll loop failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Raises the open-file limit and lowers the connection limits to what it can hold,
+/// so that the server never fails at accept for lack of descriptors it promised.
+fn fit_open_files(config: &mut Config) {
+    let open_files = match raise_open_file_limit() {
+        Ok(n) => n,
+        Err(e) => {
+            warn!("cannot read the open-file limit ({e}); keeping the configured capacity");
+            return;
+        }
+    };
+    let (clients, queue) = fit_capacity(open_files, config.max_clients, config.max_queue);
+    if (clients, queue) != (config.max_clients, config.max_queue) {
+        warn!(
+            "the open-file limit ({open_files}) cannot hold --max-clients {} plus --max-queue {}; using {clients} and {queue}",
+            config.max_clients, config.max_queue
+        );
+        config.max_clients = clients;
+        config.max_queue = queue;
+    }
+    info!(
+        "capacity: {} clients admitted, {} waiting (open-file limit {open_files})",
+        config.max_clients, config.max_queue
+    );
+}

@@ -1,0 +1,143 @@
+//! A room's bulletin board: numbered posts, of which the newest few are kept.
+
+use std::collections::VecDeque;
+
+/// One stored post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Post {
+    /// Its number in the room, from 1, never reused.
+    pub id: u64,
+    /// The author's name as spelled when posting.
+    pub author: Box<str>,
+    /// Wall-clock time of posting, in unix seconds.
+    pub unix_secs: u64,
+    /// One line of subject.
+    pub subject: Box<str>,
+    /// The text of the post.
+    pub body: Box<str>,
+}
+
+/// The posts of one room, oldest first, with consecutive ids.
+#[derive(Debug, Default)]
+pub struct Board {
+    posts: VecDeque<Post>,
+    /// The id the next post gets.
+    next_id: u64,
+}
+
+impl Board {
+    /// An empty board whose first post will be number 1.
+    pub fn new() -> Board {
+        Board {
+            posts: VecDeque::new(),
+            next_id: 1,
+        }
+    }
+
+    /// Stores a post, dropping the oldest beyond `retain`, and returns its id.
+    pub fn add(
+        &mut self,
+        author: &str,
+        unix_secs: u64,
+        subject: &str,
+        body: &str,
+        retain: usize,
+    ) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.posts.push_back(Post {
+            id,
+            author: author.into(),
+            unix_secs,
+            subject: subject.into(),
+            body: body.into(),
+        });
+        while self.posts.len() > retain {
+            self.posts.pop_front();
+        }
+        id
+    }
+
+    /// True while the board holds no post (a room with posts outlives its members).
+    pub fn is_empty(&self) -> bool {
+        self.posts.is_empty()
+    }
+
+    /// The first id visible to someone joining now: the last `backlog` posts made before
+    /// the join, and everything after it.
+    pub fn first_visible_on_join(&self, backlog: usize) -> u64 {
+        self.next_id.saturating_sub(backlog as u64).max(1)
+    }
+
+    /// Stored posts with ids from `first_visible` on, oldest first.
+    pub fn visible_from(&self, first_visible: u64) -> impl ExactSizeIterator<Item = &Post> {
+        let skip = match self.posts.front() {
+            Some(oldest) => first_visible.saturating_sub(oldest.id) as usize,
+            None => 0,
+        };
+        self.posts.range(skip.min(self.posts.len())..)
+    }
+
+    /// The post `id` if it is stored and visible from `first_visible`.
+    pub fn get(&self, id: u64, first_visible: u64) -> Option<&Post> {
+        if id < first_visible {
+            return None;
+        }
+        let oldest = self.posts.front()?.id;
+        self.posts.get(id.checked_sub(oldest)? as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn board_with(n: u64, retain: usize) -> Board {
+        let mut board = Board::new();
+        for i in 1..=n {
+            assert_eq!(board.add("al", i, &format!("s{i}"), "b", retain), i);
+        }
+        board
+    }
+
+    fn ids<'a>(posts: impl Iterator<Item = &'a Post>) -> Vec<u64> {
+        posts.map(|p| p.id).collect()
+    }
+
+    #[test]
+    fn joiner_sees_the_last_two_before_and_all_after() {
+        let mut board = board_with(5, 100);
+        let from = board.first_visible_on_join(2);
+        assert_eq!(ids(board.visible_from(from)), vec![4, 5]);
+        board.add("al", 6, "s6", "b", 100);
+        assert_eq!(ids(board.visible_from(from)), vec![4, 5, 6]);
+        assert!(board.get(3, from).is_none());
+        assert_eq!(board.get(6, from).map(|p| p.id), Some(6));
+        assert!(board.get(7, from).is_none());
+    }
+
+    #[test]
+    fn empty_and_short_boards_show_what_there_is() {
+        let board = Board::new();
+        assert_eq!(board.first_visible_on_join(2), 1);
+        assert_eq!(board.visible_from(1).len(), 0);
+        let board = board_with(1, 100);
+        assert_eq!(
+            ids(board.visible_from(board.first_visible_on_join(2))),
+            vec![1]
+        );
+        assert_eq!(
+            ids(board.visible_from(board.first_visible_on_join(0))),
+            Vec::<u64>::new()
+        );
+    }
+
+    #[test]
+    fn retention_drops_the_oldest_and_ids_are_never_reused() {
+        let mut board = board_with(5, 3);
+        assert_eq!(ids(board.visible_from(1)), vec![3, 4, 5]);
+        assert!(board.get(2, 1).is_none());
+        assert_eq!(board.add("al", 9, "s", "b", 3), 6);
+        assert_eq!(ids(board.visible_from(1)), vec![4, 5, 6]);
+    }
+}

@@ -1,0 +1,45 @@
+//! Case folding of user and room names without allocating.
+
+use crate::command::{is_valid_name, MAX_NAME_LEN};
+
+/// The lowercase form of a valid name, held inline: the key that makes names unique
+/// ignoring case, and the order of every list.
+#[derive(Debug, Clone, Copy)]
+pub struct Folded {
+    bytes: [u8; MAX_NAME_LEN],
+    len: u8,
+}
+
+impl Folded {
+    /// Folds `name`, or `None` if it cannot be a name (so no such name can exist).
+    pub fn new(name: &str) -> Option<Folded> {
+        if !is_valid_name(name) {
+            return None;
+        }
+        let mut bytes = [0; MAX_NAME_LEN];
+        for (to, from) in bytes.iter_mut().zip(name.bytes()) {
+            *to = from.to_ascii_lowercase();
+        }
+        Some(Folded {
+            bytes,
+            len: name.len() as u8,
+        })
+    }
+
+    /// The folded name.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).expect("valid names are ASCII")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_ascii_names_and_refuses_others() {
+        assert_eq!(Folded::new("AlIce_9").unwrap().as_str(), "alice_9");
+        assert!(Folded::new("no way").is_none());
+        assert!(Folded::new("").is_none());
+    }
+}

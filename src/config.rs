@@ -1,0 +1,283 @@
+//! Server settings: every limit of the protocol as a named command-line flag with a
+//! `PARLEY_*` environment variable and a documented default.
+//!
+//! Durations are written `500ms`, `30s`, `2m`, `1h` (a bare number means seconds);
+//! sizes as bytes or with a `KiB`, `MiB` or `GiB` suffix.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::chat::Limits;
+
+/// Settings of `parley-server`, parsed from the command line and the environment.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "parley-server",
+    version,
+    about = "A chat server on one poll loop"
+)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "PARLEY_LISTEN", default_value = "127.0.0.1:7777")]
+    pub listen: SocketAddr,
+
+    /// Connections admitted at once (named or not); later ones wait in the queue.
+    #[arg(long, env = "PARLEY_MAX_CLIENTS", default_value_t = 10_000)]
+    pub max_clients: usize,
+
+    /// Connections that may wait for admission; beyond it `BYE server-full` (0: no queue).
+    #[arg(long, env = "PARLEY_MAX_QUEUE", default_value_t = 10_000)]
+    pub max_queue: usize,
+
+    /// Longest client line in bytes, counting its line ending.
+    #[arg(long, env = "PARLEY_MAX_LINE", default_value = "4096", value_parser = parse_size)]
+    pub max_line: usize,
+
+    /// Output held for one client before it is dropped with `sendq`.
+    #[arg(long, env = "PARLEY_MAX_SENDQ", default_value = "1MiB", value_parser = parse_size)]
+    pub max_sendq: usize,
+
+    /// Pending output above which the server stops reading from that client.
+    #[arg(long, env = "PARLEY_SOFT_SENDQ", default_value = "64KiB", value_parser = parse_size)]
+    pub soft_sendq: usize,
+
+    /// How long a recipient may stay above the soft limit before it stops pacing senders.
+    #[arg(long, env = "PARLEY_STALL_LIMIT", default_value = "100ms", value_parser = parse_duration)]
+    pub stall_limit: Duration,
+
+    /// Silence after which the server sends `PING`.
+    #[arg(long, env = "PARLEY_PING_AFTER", default_value = "60s", value_parser = parse_duration)]
+    pub ping_after: Duration,
+
+    /// Time to answer a `PING` (with any line) before `BYE timeout`.
+    #[arg(long, env = "PARLEY_PING_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub ping_timeout: Duration,
+
+    /// Time from `HELLO` to choose a name before `BYE timeout`.
+    #[arg(long, env = "PARLEY_LOGIN_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub login_timeout: Duration,
+
+    /// Longest time spent flushing output to connections that are being closed.
+    #[arg(long, env = "PARLEY_SHUTDOWN_GRACE", default_value = "2s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+
+    /// Largest room (counting the one who joins or leaves) whose members see join and leave notices.
+    #[arg(long, env = "PARLEY_ANNOUNCE_LIMIT", default_value_t = 1000)]
+    pub announce_limit: usize,
+
+    /// Most names or rooms listed in one `USERS` or `ROOMS` line.
+    #[arg(long, env = "PARLEY_LIST_LIMIT", default_value_t = 1000)]
+    pub list_limit: usize,
+
+    /// Most rooms that exist at once, `lobby` included.
+    #[arg(long, env = "PARLEY_MAX_ROOMS", default_value_t = 10_000)]
+    pub max_rooms: usize,
+
+    /// Most rooms one user is in at once.
+    #[arg(long, env = "PARLEY_MAX_JOINED", default_value_t = 100)]
+    pub max_joined: usize,
+
+    /// Posts from before a member's latest join that the member can see.
+    #[arg(long, env = "PARLEY_BOARD_BACKLOG", default_value_t = 2)]
+    pub board_backlog: usize,
+
+    /// Posts a room's board keeps (the oldest go first).
+    #[arg(long, env = "PARLEY_BOARD_RETAIN", default_value_t = 1000)]
+    pub board_retain: usize,
+}
+
+/// Smallest accepted `--max-line`: room for a command with a name and some text.
+pub const MIN_MAX_LINE: usize = 64;
+
+/// A setting that cannot work, found before the server starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// A count that must be at least one is zero.
+    Zero(&'static str),
+    /// `--max-line` below [`MIN_MAX_LINE`].
+    MaxLineTooSmall(usize),
+    /// `--soft-sendq` is not below `--max-sendq`.
+    SoftAboveHard { soft: usize, hard: usize },
+    /// A duration that must be positive is zero.
+    ZeroDuration(&'static str),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Zero(flag) => write!(f, "--{flag} must be at least 1"),
+            ConfigError::MaxLineTooSmall(n) => {
+                write!(
+                    f,
+                    "--max-line {n} is too small (at least {MIN_MAX_LINE} bytes)"
+                )
+            }
+            ConfigError::SoftAboveHard { soft, hard } => write!(
+                f,
+                "--soft-sendq ({soft} bytes) must be below --max-sendq ({hard} bytes)"
+            ),
+            ConfigError::ZeroDuration(flag) => write!(f, "--{flag} must be longer than zero"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Checks the settings against each other; clap has already checked each one's form.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let counts = [
+            ("max-clients", self.max_clients),
+            ("list-limit", self.list_limit),
+            ("max-rooms", self.max_rooms),
+            ("max-joined", self.max_joined),
+            ("board-retain", self.board_retain),
+            ("max-sendq", self.max_sendq),
+            ("soft-sendq", self.soft_sendq),
+        ];
+        if let Some((flag, _)) = counts.iter().find(|(_, n)| *n == 0) {
+            return Err(ConfigError::Zero(flag));
+        }
+        if self.max_line < MIN_MAX_LINE {
+            return Err(ConfigError::MaxLineTooSmall(self.max_line));
+        }
+        if self.soft_sendq >= self.max_sendq {
+            return Err(ConfigError::SoftAboveHard {
+                soft: self.soft_sendq,
+                hard: self.max_sendq,
+            });
+        }
+        let durations = [
+            ("ping-after", self.ping_after),
+            ("ping-timeout", self.ping_timeout),
+            ("login-timeout", self.login_timeout),
+        ];
+        if let Some((flag, _)) = durations.iter().find(|(_, d)| d.is_zero()) {
+            return Err(ConfigError::ZeroDuration(flag));
+        }
+        Ok(())
+    }
+
+    /// The part of the settings that the chat core needs.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_clients: self.max_clients,
+            max_queue: self.max_queue,
+            ping_after: self.ping_after,
+            ping_timeout: self.ping_timeout,
+            login_timeout: self.login_timeout,
+            announce_limit: self.announce_limit,
+            list_limit: self.list_limit,
+            max_rooms: self.max_rooms,
+            max_joined: self.max_joined,
+            board_backlog: self.board_backlog,
+            board_retain: self.board_retain,
+        }
+    }
+}
+
+/// Parses a duration such as `500ms`, `30s`, `2m` or `1h`; a bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let value: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 500ms, 30s or 2m"))?;
+    let millis_per_unit = match unit.trim() {
+        "ms" => 1,
+        "" | "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        other => {
+            return Err(format!(
+                "unknown duration unit {other:?} (use ms, s, m or h)"
+            ))
+        }
+    };
+    value
+        .checked_mul(millis_per_unit)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("{text:?} is too long"))
+}
+
+/// Parses a size in bytes, optionally with a `B`, `KiB`, `MiB` or `GiB` suffix.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let value: usize = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size like 4096, 64KiB or 1MiB"))?;
+    let scale: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        other => return Err(format!("unknown size unit {other:?} (use KiB, MiB or GiB)")),
+    };
+    value
+        .checked_mul(scale)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_units_and_bare_seconds() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert!(parse_duration("ms").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn sizes_take_binary_units() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("64KiB"), Ok(65_536));
+        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+        assert_eq!(parse_size("2gib"), Ok(2 << 30));
+        assert!(parse_size("1MB").is_err());
+        assert!(parse_size("lots").is_err());
+    }
+
+    #[test]
+    fn nonsensical_settings_are_refused() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["parley-server"];
+            all.extend_from_slice(args);
+            Config::try_parse_from(all).expect("parses").validate()
+        };
+        assert_eq!(parse(&[]), Ok(()));
+        assert_eq!(
+            parse(&["--max-clients", "0"]),
+            Err(ConfigError::Zero("max-clients"))
+        );
+        assert_eq!(
+            parse(&["--max-line", "10"]),
+            Err(ConfigError::MaxLineTooSmall(10))
+        );
+        assert!(matches!(
+            parse(&["--soft-sendq", "2MiB"]),
+            Err(ConfigError::SoftAboveHard { .. })
+        ));
+        assert_eq!(
+            parse(&["--ping-after", "0s"]),
+            Err(ConfigError::ZeroDuration("ping-after"))
+        );
+        assert_eq!(parse(&["--max-queue", "0", "--max-line", "512"]), Ok(()));
+    }
+}

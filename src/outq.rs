@@ -1,0 +1,158 @@
+//! A connection's pending output: shared lines waiting to be written, sent with
+//! vectored writes so one system call carries many lines.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Write};
+
+use crate::reply::Line;
+
+/// Lines handed to one `write_vectored` call at most.
+pub const MAX_SLICES_PER_WRITE: usize = 128;
+
+/// Lines waiting for one connection, oldest first.
+#[derive(Debug, Default)]
+pub struct OutQueue {
+    lines: VecDeque<Line>,
+    /// Bytes of the front line already written.
+    front_written: usize,
+    /// Bytes still to write; what `--max-sendq` and `--soft-sendq` measure.
+    pending: usize,
+}
+
+impl OutQueue {
+    /// An empty queue (allocates nothing until used).
+    pub fn new() -> OutQueue {
+        OutQueue::default()
+    }
+
+    /// Appends a line; the bytes are shared, not copied.
+    pub fn push(&mut self, line: &Line) {
+        self.pending += line.len();
+        self.lines.push_back(line.clone());
+    }
+
+    /// Bytes still to write.
+    pub fn pending(&self) -> usize {
+        self.pending
+    }
+
+    /// True when nothing is left to write.
+    pub fn is_empty(&self) -> bool {
+        self.pending == 0
+    }
+
+    /// Forgets everything queued; returns the rest of a half-written front line, which
+    /// must go out before anything else for the stream to stay line-aligned.
+    pub fn discard(&mut self) -> Option<Line> {
+        let front = self.lines.pop_front().filter(|_| self.front_written > 0);
+        let rest = front.map(|line| Line::from_bytes(&line[self.front_written..]));
+        *self = OutQueue::new();
+        rest
+    }
+
+    /// Writes as much as one vectored write takes; returns the bytes written.
+    pub fn write_to(&mut self, sink: &mut impl Write) -> io::Result<usize> {
+        let mut slices = [IoSlice::new(&[]); MAX_SLICES_PER_WRITE];
+        let mut count = 0;
+        for (i, line) in self.lines.iter().take(MAX_SLICES_PER_WRITE).enumerate() {
+            let skip = if i == 0 { self.front_written } else { 0 };
+            slices[i] = IoSlice::new(&line[skip..]);
+            count += 1;
+        }
+        if count == 0 {
+            return Ok(0);
+        }
+        let written = sink.write_vectored(&slices[..count])?;
+        self.advance(written);
+        Ok(written)
+    }
+
+    fn advance(&mut self, mut written: usize) {
+        self.pending -= written;
+        while written > 0 {
+            let front_left = self.lines[0].len() - self.front_written;
+            if written < front_left {
+                self.front_written += written;
+                return;
+            }
+            written -= front_left;
+            self.lines.pop_front();
+            self.front_written = 0;
+        }
+        if self.lines.is_empty() && self.lines.capacity() > 64 {
+            // A burst is over: give its memory back rather than hold it per idle client.
+            self.lines = VecDeque::new();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reply::Encoder;
+
+    /// A sink that takes at most `limit` bytes per call.
+    struct Trickle {
+        got: Vec<u8>,
+        limit: usize,
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.limit);
+            self.got.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            let mut left = self.limit;
+            for buf in bufs {
+                let n = buf.len().min(left);
+                self.got.extend_from_slice(&buf[..n]);
+                left -= n;
+            }
+            Ok(self.limit - left)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn partial_writes_resume_mid_line_and_keep_order() {
+        let mut enc = Encoder::new();
+        let mut q = OutQueue::new();
+        let mut expected = Vec::new();
+        for i in 0..300 {
+            let line = enc.info(&format!("line {i}"));
+            expected.extend_from_slice(&line);
+            q.push(&line);
+        }
+        assert_eq!(q.pending(), expected.len());
+        let mut sink = Trickle {
+            got: Vec::new(),
+            limit: 7,
+        };
+        while !q.is_empty() {
+            q.write_to(&mut sink).unwrap();
+        }
+        assert_eq!(sink.got, expected);
+    }
+
+    #[test]
+    fn discard_keeps_only_the_rest_of_a_half_written_line() {
+        let mut enc = Encoder::new();
+        let mut q = OutQueue::new();
+        q.push(&enc.info("first"));
+        q.push(&enc.info("second"));
+        let mut sink = Trickle {
+            got: Vec::new(),
+            limit: 3,
+        };
+        q.write_to(&mut sink).unwrap();
+        let rest = q.discard().expect("front was half written");
+        assert_eq!(&sink.got[..], b"INF");
+        assert_eq!(&rest[..], b"O first\n");
+        assert!(q.is_empty());
+        assert_eq!(q.discard(), None);
+    }
+}

@@ -1,0 +1,647 @@
+//! The poll loop: the only code that touches sockets.
+//!
+//! One turn of the loop runs these phases in order:
+//!
+//! 1. **poll**, with a timeout from the earliest deadline (zero while work is left over
+//!    from the previous turn);
+//! 2. **note readiness**: readable connections go on the read list, writable ones on
+//!    the flush list; nothing is read or written yet;
+//! 3. **accept** at most [`ACCEPTS_PER_TURN`] new connections;
+//! 4. **read**: each listed connection reads at most [`READ_BUDGET`] bytes and hands
+//!    its lines to the chat core one by one; a connection with more input waits for
+//!    the next turn, so one flooding client cannot starve the others;
+//! 5. **timers** of the chat core (login, ping, queue positions);
+//! 6. **drop** connections whose output went over `--max-sendq`;
+//! 7. **flush**: one vectored write loop per connection with new output, at most
+//!    [`WRITE_BUDGET`] bytes each; writable interest is armed only when a write
+//!    would block, and disarmed once the output has drained;
+//! 8. **expire** connections that were closing but could not flush in time.
+//!
+//! Readiness is edge-triggered, so the loop keeps its own lists of connections with
+//! input or output left instead of waiting for events that will not come again.
+
+use std::io::{self, ErrorKind, IoSlice, Read, Write};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use log::{debug, info, warn};
+use mio::event::Event;
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use crate::chat::{ClientId, Departure, Hub};
+use crate::config::Config;
+use crate::conn::{Conn, ConnTable};
+use crate::line::Step;
+use crate::reply::{ByeReason, Encoder, Line};
+use crate::signal::StopSignals;
+use crate::timers::Deadlines;
+
+const LISTENER: Token = Token(usize::MAX - 1);
+const SIGNALS: Token = Token(usize::MAX - 2);
+const WAKER: Token = Token(usize::MAX - 3);
+
+/// Readiness events taken per poll.
+pub const EVENTS_PER_POLL: usize = 1024;
+/// Size of one read; also the loop's one shared read buffer.
+pub const READ_CHUNK: usize = 16 * 1024;
+/// Input bytes read from one connection per turn.
+pub const READ_BUDGET: usize = 64 * 1024;
+/// Output bytes written to one connection per turn.
+pub const WRITE_BUDGET: usize = 256 * 1024;
+/// Connections accepted per turn.
+pub const ACCEPTS_PER_TURN: usize = 256;
+/// Pause in accepting after the process ran out of file descriptors.
+pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Settings the loop itself needs.
+#[derive(Debug, Clone, Copy)]
+struct IoLimits {
+    max_line: usize,
+    max_sendq: usize,
+    soft_sendq: usize,
+    shutdown_grace: Duration,
+}
+
+/// Asks a running server to shut down as on SIGTERM, from any thread.
+#[derive(Debug, Clone)]
+pub struct StopHandle {
+    waker: Arc<Waker>,
+    requested: Arc<AtomicBool>,
+}
+
+impl StopHandle {
+    /// Starts a graceful shutdown.
+    pub fn stop(&self) {
+        self.requested.store(true, Ordering::SeqCst);
+        if let Err(e) = self.waker.wake() {
+            warn!("cannot wake the server to stop it: {e}");
+        }
+    }
+}
+
+/// How a connection's flush ended.
+enum Flushed {
+    /// Nothing left to write.
+    Drained,
+    /// The socket is full; wait for a writable event.
+    Blocked,
+    /// This turn's budget is spent; continue next turn.
+    Budget,
+    /// The connection is broken.
+    Failed,
+}
+
+/// A bound server, ready to [`run`](Server::run).
+#[derive(Debug)]
+pub struct Server {
+    poll: Poll,
+    listener: Option<TcpListener>,
+    local_addr: SocketAddr,
+    signals: Option<StopSignals>,
+    waker: Arc<Waker>,
+    stop_requested: Arc<AtomicBool>,
+    hub: Hub,
+    table: ConnTable,
+    limits: IoLimits,
+    /// The one read buffer: input is framed from here, and only a partial line (or
+    /// input held back while a client is paused) is copied into the connection.
+    scratch: Box<[u8]>,
+    /// Connections to read this turn, and a spare list swapped in while reading.
+    to_read: Vec<usize>,
+    reading: Vec<usize>,
+    /// A spare list swapped in while flushing.
+    flushing: Vec<usize>,
+    /// Connections closing after a flush, by deadline.
+    lingering: Deadlines<(usize, u64)>,
+    next_serial: u64,
+    accept_ready: bool,
+    accept_resume_at: Option<Instant>,
+    /// Set once shutdown has begun: when the loop gives up flushing.
+    stop_deadline: Option<Instant>,
+    bye_sendq: Line,
+    bye_shutdown: Line,
+}
+
+impl Server {
+    /// Binds the listening socket and prepares the loop.
+    pub fn bind(config: &Config) -> io::Result<Server> {
+        let poll = Poll::new()?;
+        let mut listener = TcpListener::bind(config.listen)?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let local_addr = listener.local_addr()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let now = Instant::now();
+        let unix = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut enc = Encoder::new();
+        Ok(Server {
+            poll,
+            listener: Some(listener),
+            local_addr,
+            signals: None,
+            waker,
+            stop_requested: Arc::new(AtomicBool::new(false)),
+            hub: Hub::new(config.limits(), now, unix),
+            table: ConnTable::new(config.max_sendq),
+            limits: IoLimits {
+                max_line: config.max_line,
+                max_sendq: config.max_sendq,
+                soft_sendq: config.soft_sendq,
+                shutdown_grace: config.shutdown_grace,
+            },
+            scratch: vec![0; READ_CHUNK].into_boxed_slice(),
+            to_read: Vec::new(),
+            reading: Vec::new(),
+            flushing: Vec::new(),
+            lingering: Deadlines::new(),
+            next_serial: 1,
+            accept_ready: true,
+            accept_resume_at: None,
+            stop_deadline: None,
+            bye_sendq: enc.bye(ByeReason::Sendq),
+            bye_shutdown: enc.bye(ByeReason::Shutdown),
+        })
+    }
+
+    /// The address the server listens on (useful after binding port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Shuts down gracefully on SIGINT or SIGTERM.
+    pub fn stop_on_signals(&mut self) -> io::Result<()> {
+        self.signals = Some(StopSignals::register(self.poll.registry(), SIGNALS)?);
+        Ok(())
+    }
+
+    /// A handle that stops the server from another thread.
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle {
+            waker: Arc::clone(&self.waker),
+            requested: Arc::clone(&self.stop_requested),
+        }
+    }
+
+    /// Runs until shutdown completes.
+    pub fn run(mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(EVENTS_PER_POLL);
+        loop {
+            let timeout = self.poll_timeout(Instant::now());
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+            let now = Instant::now();
+            for event in events.iter() {
+                self.note_event(event, now);
+            }
+            if self.stop_deadline.is_none() {
+                self.accept(now);
+                self.read_listed(now);
+                self.hub.on_timeout(now, &mut self.table);
+            }
+            self.drop_overflowed(now);
+            self.flush_listed(now);
+            self.expire_lingering(now);
+            if let Some(deadline) = self.stop_deadline {
+                if self.table.slab.is_empty() || now >= deadline {
+                    info!(
+                        "shutdown complete ({} connections not fully flushed)",
+                        self.table.slab.len()
+                    );
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn poll_timeout(&self, now: Instant) -> Option<Duration> {
+        let stopping = self.stop_deadline.is_some();
+        let accept_now = self.accept_ready && self.accept_resume_at.is_none() && !stopping;
+        if accept_now || !self.to_read.is_empty() || !self.table.flush.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let hub = if stopping {
+            None
+        } else {
+            self.hub.next_deadline()
+        };
+        [
+            hub,
+            self.lingering.next(),
+            self.stop_deadline,
+            self.accept_resume_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(|at| at.saturating_duration_since(now))
+    }
+
+    fn note_event(&mut self, event: &Event, now: Instant) {
+        match event.token() {
+            LISTENER => self.accept_ready = true,
+            SIGNALS => {
+                if let Some(name) = self.signals.as_mut().and_then(StopSignals::received) {
+                    self.begin_stop(name, now);
+                }
+            }
+            WAKER => {
+                if self.stop_requested.load(Ordering::SeqCst) {
+                    self.begin_stop("stop requested", now);
+                }
+            }
+            Token(key) => {
+                // Stale events for a closed (or reused) key do no harm: the lists are
+                // checked against the connection's state when they are worked.
+                let Some(conn) = self.table.slab.get_mut(key) else {
+                    return;
+                };
+                if event.is_writable() || event.is_write_closed() {
+                    conn.writable = true;
+                    if !conn.out.is_empty() && !conn.flush_listed {
+                        conn.flush_listed = true;
+                        self.table.flush.push(key);
+                    }
+                }
+                if event.is_readable() || event.is_read_closed() || event.is_error() {
+                    list_for_read(&mut self.to_read, key, conn);
+                }
+            }
+        }
+    }
+
+    fn accept(&mut self, now: Instant) {
+        if let Some(resume_at) = self.accept_resume_at {
+            if now < resume_at {
+                return;
+            }
+            self.accept_resume_at = None;
+            self.accept_ready = true;
+        }
+        let Some(listener) = self.listener.as_ref() else {
+            return;
+        };
+        if !self.accept_ready {
+            return;
+        }
+        for _ in 0..ACCEPTS_PER_TURN {
+            let (mut socket, peer) = match listener.accept() {
+                Ok(accepted) => accepted,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    self.accept_ready = false;
+                    return;
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                    warn!("out of file descriptors ({e}); not accepting for {ACCEPT_BACKOFF:?}");
+                    self.accept_resume_at = Some(now + ACCEPT_BACKOFF);
+                    return;
+                }
+                Err(e) => {
+                    debug!("accept failed: {e}");
+                    continue;
+                }
+            };
+            // Chat lines are small and latency matters more than packet count.
+            if let Err(e) = socket.set_nodelay(true) {
+                debug!("set_nodelay failed: {e}");
+            }
+            let entry = self.table.slab.vacant_entry();
+            let key = entry.key();
+            if let Err(e) =
+                self.poll
+                    .registry()
+                    .register(&mut socket, Token(key), Interest::READABLE)
+            {
+                warn!("cannot register a connection from {peer}: {e}");
+                continue;
+            }
+            let serial = self.next_serial;
+            self.next_serial += 1;
+            entry.insert(Conn::new(socket, serial, self.limits.max_line));
+            debug!("#{serial} connected from {peer}");
+            self.hub
+                .connect(ClientId(key), serial, now, &mut self.table);
+        }
+    }
+
+    fn read_listed(&mut self, now: Instant) {
+        std::mem::swap(&mut self.to_read, &mut self.reading);
+        for i in 0..self.reading.len() {
+            let key = self.reading[i];
+            if let Some(conn) = self.table.slab.get_mut(key) {
+                if conn.read_listed {
+                    conn.read_listed = false;
+                    self.read_conn(key, now);
+                }
+            }
+        }
+        self.reading.clear();
+    }
+
+    /// Reads and handles input of one connection, within this turn's budget.
+    fn read_conn(&mut self, key: usize, now: Instant) {
+        // Lines held back while the client was paused come first.
+        if !self.table.slab[key].carry.is_empty() && !self.feed(key, 0, now) {
+            return;
+        }
+        let mut budget = READ_BUDGET;
+        loop {
+            let conn = &mut self.table.slab[key];
+            if !conn.in_hub || conn.over_sendq || conn.paused {
+                return;
+            }
+            if budget == 0 {
+                list_for_read(&mut self.to_read, key, conn);
+                return;
+            }
+            let want = budget.min(self.scratch.len());
+            match conn.socket.read(&mut self.scratch[..want]) {
+                Ok(0) => return self.end_of_input(key, now),
+                Ok(n) => {
+                    budget -= n;
+                    if !self.feed(key, n, now) {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    debug!("#{} read failed: {e}", conn.serial);
+                    return self.lost(key, now);
+                }
+            }
+        }
+    }
+
+    /// Frames the connection's carried input plus `fresh` bytes of the scratch buffer
+    /// and hands each frame to the chat core. Returns false when the connection must
+    /// not be read further now (closed by the core, dropped, or paused).
+    fn feed(&mut self, key: usize, fresh: usize, now: Instant) -> bool {
+        let conn = &mut self.table.slab[key];
+        let mut framer = conn.framer.clone();
+        let mut carry = std::mem::take(&mut conn.carry);
+        let from_scratch = carry.is_empty();
+        if !from_scratch {
+            carry.extend_from_slice(&self.scratch[..fresh]);
+        }
+        let input: &[u8] = if from_scratch {
+            &self.scratch[..fresh]
+        } else {
+            &carry
+        };
+        let mut used = 0;
+        let mut go_on = true;
+        loop {
+            match framer.next_frame(&input[used..]) {
+                Step::NeedMore { used: skipped } => {
+                    used += skipped;
+                    break;
+                }
+                Step::Frame(frame, n) => {
+                    used += n;
+                    self.hub.receive(ClientId(key), frame, now, &mut self.table);
+                    let conn = &mut self.table.slab[key];
+                    if !conn.in_hub || conn.over_sendq {
+                        // Whatever else it sent is moot now.
+                        used = input.len();
+                        go_on = false;
+                        break;
+                    }
+                    if conn.out.pending() > self.limits.soft_sendq {
+                        conn.paused = true;
+                        go_on = false;
+                        break;
+                    }
+                }
+            }
+        }
+        let rest = &input[used..];
+        let kept = if from_scratch {
+            rest.to_vec()
+        } else {
+            carry.drain(..used);
+            carry
+        };
+        let conn = &mut self.table.slab[key];
+        conn.framer = framer;
+        conn.carry = if kept.is_empty() { Vec::new() } else { kept };
+        go_on
+    }
+
+    /// The peer closed its sending half: what it sent in full was handled; it leaves.
+    fn end_of_input(&mut self, key: usize, now: Instant) {
+        let conn = &mut self.table.slab[key];
+        conn.eof = true;
+        conn.carry = Vec::new();
+        debug!("#{} closed its side", conn.serial);
+        if conn.in_hub {
+            conn.in_hub = false;
+            self.hub
+                .disconnect(ClientId(key), Departure::Disconnected, now, &mut self.table);
+        }
+        // Replies still queued go out before the close (see the flush phase).
+        let conn = &mut self.table.slab[key];
+        if !conn.flush_listed {
+            conn.flush_listed = true;
+            self.table.flush.push(key);
+        }
+    }
+
+    /// The connection failed: it leaves and is closed at once.
+    fn lost(&mut self, key: usize, now: Instant) {
+        let conn = &mut self.table.slab[key];
+        if conn.in_hub {
+            conn.in_hub = false;
+            self.hub
+                .disconnect(ClientId(key), Departure::Disconnected, now, &mut self.table);
+        }
+        self.remove(key, "connection lost");
+    }
+
+    fn drop_overflowed(&mut self, now: Instant) {
+        // Telling rooms about one drop can overflow another client: loop until calm.
+        while let Some((key, serial)) = self.table.overflowed.pop() {
+            let Some(conn) = self.table.slab.get_mut(key).filter(|c| c.serial == serial) else {
+                continue;
+            };
+            info!(
+                "#{serial} dropped: more than {} bytes of unread output",
+                self.limits.max_sendq
+            );
+            if conn.in_hub {
+                conn.in_hub = false;
+                self.hub
+                    .disconnect(ClientId(key), Departure::Sendq, now, &mut self.table);
+            }
+            // Best effort: finish the half-written line, then say why, if it fits.
+            let conn = &mut self.table.slab[key];
+            let rest = conn.out.discard();
+            let rest = rest.as_ref().map_or(&[][..], |line| line.as_bytes());
+            let _ = conn
+                .socket
+                .write_vectored(&[IoSlice::new(rest), IoSlice::new(&self.bye_sendq)]);
+            self.remove(key, "sendq");
+        }
+    }
+
+    fn flush_listed(&mut self, now: Instant) {
+        std::mem::swap(&mut self.table.flush, &mut self.flushing);
+        for i in 0..self.flushing.len() {
+            let key = self.flushing[i];
+            let Some(conn) = self.table.slab.get_mut(key) else {
+                continue;
+            };
+            if !conn.flush_listed || conn.over_sendq {
+                continue;
+            }
+            conn.flush_listed = false;
+            match flush_conn(conn) {
+                Flushed::Drained => {
+                    if conn.write_armed {
+                        conn.write_armed = false;
+                        self.set_interest(key, Interest::READABLE);
+                    }
+                    if !self.table.slab[key].in_hub {
+                        self.remove(key, "closed");
+                        continue;
+                    }
+                }
+                Flushed::Blocked => {
+                    if !conn.write_armed {
+                        conn.write_armed = true;
+                        self.set_interest(key, Interest::READABLE | Interest::WRITABLE);
+                    }
+                }
+                Flushed::Budget => {
+                    conn.flush_listed = true;
+                    self.table.flush.push(key);
+                }
+                Flushed::Failed => {
+                    let conn = &mut self.table.slab[key];
+                    if conn.in_hub {
+                        conn.in_hub = false;
+                        self.hub.disconnect(
+                            ClientId(key),
+                            Departure::Disconnected,
+                            now,
+                            &mut self.table,
+                        );
+                    }
+                    self.remove(key, "write failed");
+                    continue;
+                }
+            }
+            let conn = &mut self.table.slab[key];
+            if !conn.in_hub && !conn.lingering {
+                conn.lingering = true;
+                let at = now + self.limits.shutdown_grace;
+                self.lingering.schedule(at, (key, conn.serial));
+            }
+            if conn.paused && conn.out.pending() <= self.limits.soft_sendq {
+                conn.paused = false;
+                list_for_read(&mut self.to_read, key, conn);
+            }
+        }
+        self.flushing.clear();
+    }
+
+    fn set_interest(&mut self, key: usize, interest: Interest) {
+        let conn = &mut self.table.slab[key];
+        if let Err(e) = self
+            .poll
+            .registry()
+            .reregister(&mut conn.socket, Token(key), interest)
+        {
+            debug!("#{} reregister failed: {e}", conn.serial);
+        }
+    }
+
+    fn expire_lingering(&mut self, now: Instant) {
+        while let Some((key, serial)) = self.lingering.pop_due(now) {
+            if self.table.slab.get(key).is_some_and(|c| c.serial == serial) {
+                self.remove(key, "output not taken in time");
+            }
+        }
+    }
+
+    fn begin_stop(&mut self, why: &str, now: Instant) {
+        if self.stop_deadline.is_some() {
+            return;
+        }
+        let grace = self.limits.shutdown_grace;
+        info!(
+            "{why}: shutting down {} connections (grace {grace:?})",
+            self.table.slab.len()
+        );
+        if let Some(mut listener) = self.listener.take() {
+            let _ = self.poll.registry().deregister(&mut listener);
+        }
+        self.stop_deadline = Some(now + grace);
+        let keys: Vec<usize> = self.table.slab.iter().map(|(key, _)| key).collect();
+        for key in keys {
+            let conn = &mut self.table.slab[key];
+            conn.in_hub = false;
+            if conn.over_sendq {
+                self.remove(key, "sendq");
+            } else {
+                self.table.push_unlimited(key, &self.bye_shutdown);
+            }
+        }
+    }
+
+    fn remove(&mut self, key: usize, why: &str) {
+        let mut conn = self.table.slab.remove(key);
+        debug_assert!(!conn.in_hub, "the chat core must forget a client first");
+        let _ = self.poll.registry().deregister(&mut conn.socket);
+        let unsent = conn.out.pending();
+        if unsent > 0 {
+            debug!("#{} closed ({why}), {unsent} bytes unsent", conn.serial);
+        } else {
+            debug!("#{} closed ({why})", conn.serial);
+        }
+    }
+}
+
+fn list_for_read(list: &mut Vec<usize>, key: usize, conn: &mut Conn) {
+    if !conn.read_listed {
+        conn.read_listed = true;
+        list.push(key);
+    }
+}
+
+/// Writes queued output until it is gone, the socket is full, or the budget is spent.
+fn flush_conn(conn: &mut Conn) -> Flushed {
+    let mut written = 0;
+    loop {
+        if conn.out.is_empty() {
+            return Flushed::Drained;
+        }
+        if !conn.writable {
+            return Flushed::Blocked;
+        }
+        if written >= WRITE_BUDGET {
+            return Flushed::Budget;
+        }
+        match conn.out.write_to(&mut conn.socket) {
+            Ok(0) => return Flushed::Failed,
+            Ok(n) => written += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                conn.writable = false;
+                return Flushed::Blocked;
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => {
+                debug!("#{} write failed: {e}", conn.serial);
+                return Flushed::Failed;
+            }
+        }
+    }
+}

@@ -1,0 +1,465 @@
+//! Shared harness for the integration tests: a real `parley-server` process on an
+//! ephemeral loopback port, and a line-oriented TCP client that synchronises by reading
+//! expected lines with a timeout.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long any single expectation waits before the test fails.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A `parley-server` child process listening on `127.0.0.1:<ephemeral>`.
+///
+/// The process is killed when this value is dropped. Its log output is collected so a
+/// failing test can show it.
+pub struct TestServer {
+    child: Child,
+    /// The address the server reported as bound.
+    pub addr: SocketAddr,
+    log: Arc<Mutex<String>>,
+    log_lines: Receiver<String>,
+}
+
+impl TestServer {
+    /// Starts a server with the given extra command-line arguments.
+    pub fn start(args: &[&str]) -> TestServer {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_parley-server"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", "debug")
+            .env_remove("PARLEY_LISTEN")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn parley-server");
+        let stderr = child.stderr.take().expect("stderr piped");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, log_lines) = mpsc::channel();
+        let sink = Arc::clone(&log);
+        // Drain stderr continuously: a full pipe would block the server.
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                sink.lock().unwrap().push_str(&line);
+                sink.lock().unwrap().push('\n');
+                if tx.send(line).is_err() {
+                    // Nobody listens any more; keep draining.
+                }
+            }
+        });
+        let deadline = Instant::now() + TIMEOUT;
+        let addr = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match log_lines.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(rest) = line.split("listening on ").nth(1) {
+                        let text = rest.split_whitespace().next().unwrap_or_default();
+                        break text.parse().expect("listen address in log");
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!(
+                        "server did not report its address:\n{}",
+                        log.lock().unwrap()
+                    );
+                }
+            }
+        };
+        TestServer {
+            child,
+            addr,
+            log,
+            log_lines,
+        }
+    }
+
+    /// Connects a new client (not yet greeted).
+    pub fn connect(&self) -> TestClient {
+        TestClient::connect(self.addr)
+    }
+
+    /// Connects and expects `HELLO` (the server has room for it).
+    pub fn greeted(&self) -> TestClient {
+        let mut client = self.connect();
+        client.expect_prefix("HELLO parley 1");
+        client
+    }
+
+    /// Connects, names the client `name` and consumes `WELCOME` and `JOIN lobby`.
+    pub fn login(&self, name: &str) -> TestClient {
+        let mut client = self.greeted();
+        client.send(&format!("/name {name}"));
+        client.expect_prefix(&format!("WELCOME {name}"));
+        client.expect_line(&format!("JOIN lobby {name}"));
+        client
+    }
+
+    /// Waits for a log line containing `needle` (for facts only the log shows).
+    pub fn expect_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.log_lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("no log line with {needle:?}:\n{}", self.log()),
+            }
+        }
+    }
+
+    /// Everything the server has logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// The server's process id (for signals and /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process to exit by itself, failing after `TIMEOUT`.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not exit");
+            thread::sleep(Duration::from_millis(10)); // polling a process, not syncing on the protocol
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A blocking line client with read timeouts.
+pub struct TestClient {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    eof: bool,
+}
+
+impl TestClient {
+    /// Connects to `addr`.
+    pub fn connect(addr: SocketAddr) -> TestClient {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_nodelay(true).unwrap();
+        TestClient {
+            stream,
+            buf: Vec::new(),
+            eof: false,
+        }
+    }
+
+    /// Sends `line` followed by `\n`.
+    pub fn send(&mut self, line: &str) {
+        self.send_raw(format!("{line}\n").as_bytes());
+    }
+
+    /// Sends raw bytes exactly as given.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write to server");
+    }
+
+    /// Closes the sending half (the server sees end of input).
+    pub fn shutdown_write(&self) {
+        self.stream.shutdown(Shutdown::Write).expect("shutdown");
+    }
+
+    /// Reads the next line (without its `\n`), or `None` at end of stream. Fails the test
+    /// after `timeout` with no complete line.
+    pub fn next_line_within(&mut self, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=pos).collect();
+                let text = String::from_utf8(line[..pos].to_vec()).expect("server sent UTF-8");
+                return Some(text);
+            }
+            if self.eof {
+                assert!(self.buf.is_empty(), "partial line at end: {:?}", self.buf);
+                return None;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "timed out waiting for a line");
+            self.stream.set_read_timeout(Some(left)).unwrap();
+            let mut chunk = [0u8; 16 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    panic!(
+                        "timed out waiting for a line (have {:?})",
+                        String::from_utf8_lossy(&self.buf)
+                    )
+                }
+                Err(e) if e.kind() == ErrorKind::ConnectionReset => self.eof = true,
+                Err(e) => panic!("read error: {e}"),
+            }
+        }
+    }
+
+    /// Reads the next line, failing the test after `TIMEOUT` or at end of stream.
+    pub fn next_line(&mut self) -> String {
+        self.next_line_within(TIMEOUT)
+            .expect("connection closed while a line was expected")
+    }
+
+    /// Expects the next line to be exactly `expected`.
+    pub fn expect_line(&mut self, expected: &str) {
+        let line = self.next_line();
+        assert_eq!(line, expected, "unexpected line");
+    }
+
+    /// Expects the next line to start with `prefix`, and returns it.
+    pub fn expect_prefix(&mut self, prefix: &str) -> String {
+        let line = self.next_line();
+        assert!(
+            line.starts_with(prefix),
+            "expected {prefix:?}..., got {line:?}"
+        );
+        line
+    }
+
+    /// Expects `ERR <code> ...` as the next line.
+    pub fn expect_err(&mut self, code: &str) {
+        self.expect_prefix(&format!("ERR {code} "));
+    }
+
+    /// Skips lines until one starts with `prefix`, and returns it.
+    pub fn skip_until(&mut self, prefix: &str) -> String {
+        loop {
+            let line = self.next_line();
+            if line.starts_with(prefix) {
+                return line;
+            }
+        }
+    }
+
+    /// Proves that nothing else is pending for this client: sends `/ping <token>` and
+    /// expects `PONG <token>` as the very next line. Replies to one client arrive in
+    /// order, so anything queued before would show up first.
+    pub fn expect_nothing_pending(&mut self) {
+        self.send("/ping barrier");
+        self.expect_line("PONG barrier");
+    }
+
+    /// Expects the server to close the connection (end of stream) next.
+    pub fn expect_closed(&mut self) {
+        if let Some(line) = self.next_line_within(TIMEOUT) {
+            panic!("expected the connection to close, got {line:?}");
+        }
+    }
+
+    /// The underlying stream, for tests that need raw socket control.
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Additions for the protocol test files (tests/protocol.rs, rooms.rs, board.rs,
+// admission.rs, liveness.rs, abuse.rs, shutdown.rs). Existing helpers above are unchanged.
+// ---------------------------------------------------------------------------------------
+
+/// What a bounded read produced: a line, the end of the stream, or nothing in time.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    /// A complete line, without its `\n`.
+    Line(String),
+    /// The server closed the connection.
+    Closed,
+    /// No complete line arrived before the timeout.
+    TimedOut,
+}
+
+impl TestServer {
+    /// Logs in every name in order. Each earlier client consumes the `JOIN lobby <name>`
+    /// notice of every later one, so all clients start with nothing pending.
+    pub fn login_all<const N: usize>(&self, names: [&str; N]) -> [TestClient; N] {
+        let mut clients: Vec<TestClient> = Vec::new();
+        for name in names {
+            let client = self.login(name);
+            for earlier in &mut clients {
+                earlier.expect_line(&format!("JOIN lobby {name}"));
+            }
+            clients.push(client);
+        }
+        match clients.try_into() {
+            Ok(array) => array,
+            Err(_) => unreachable!("one client per name"),
+        }
+    }
+
+    /// Connects and expects `QUEUED <position>` (the server is full).
+    pub fn queued(&self, position: usize) -> TestClient {
+        let mut client = self.connect();
+        client.expect_head(&format!("QUEUED {position}"));
+        client
+    }
+
+    /// Sends `signal` (e.g. `libc::SIGTERM`) to the server process.
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.pid()).expect("pid fits pid_t");
+        // SAFETY: kill(2) with a valid pid of our own child and a valid signal number.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(rc, 0, "kill({pid}, {signal}) failed");
+    }
+}
+
+impl TestClient {
+    /// Reads the next line without failing on a timeout.
+    pub fn poll_line(&mut self, timeout: Duration) -> Next {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=pos).collect();
+                let text = String::from_utf8(line[..pos].to_vec()).expect("server sent UTF-8");
+                return Next::Line(text);
+            }
+            if self.eof {
+                assert!(self.buf.is_empty(), "partial line at end: {:?}", self.buf);
+                return Next::Closed;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Next::TimedOut;
+            }
+            self.stream.set_read_timeout(Some(left)).unwrap();
+            let mut chunk = [0u8; 16 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) if e.kind() == ErrorKind::ConnectionReset => self.eof = true,
+                Err(e) => panic!("read error: {e}"),
+            }
+        }
+    }
+
+    /// Expects a line of a type that ends in free text which may be empty: the line is
+    /// exactly `head`, or `head` followed by a space and text. Returns the line.
+    pub fn expect_head(&mut self, head: &str) -> String {
+        let line = self.next_line();
+        assert!(
+            line == head || line.starts_with(&format!("{head} ")),
+            "expected {head:?} [text], got {line:?}"
+        );
+        line
+    }
+
+    /// Expects `BYE <reason> <text>` and then the end of the connection.
+    pub fn expect_bye(&mut self, reason: &str) {
+        self.expect_prefix(&format!("BYE {reason} "));
+        self.expect_closed();
+    }
+
+    /// Expects the next lines to be exactly `expected`, in any order.
+    pub fn expect_lines_any_order(&mut self, expected: &[&str]) {
+        let mut got: Vec<String> = (0..expected.len()).map(|_| self.next_line()).collect();
+        let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "unexpected set of lines");
+    }
+
+    /// Asserts that no line (and no end of stream) arrives within `quiet`. Use only
+    /// where the passing of time itself is the thing under test.
+    pub fn expect_silence(&mut self, quiet: Duration) {
+        match self.poll_line(quiet) {
+            Next::TimedOut => {}
+            other => panic!("expected silence for {quiet:?}, got {other:?}"),
+        }
+    }
+
+    /// Sends `/ping <token>` and returns every line that arrived before `PONG <token>`.
+    pub fn lines_before_pong(&mut self, token: &str) -> Vec<String> {
+        self.send(&format!("/ping {token}"));
+        let pong = format!("PONG {token}");
+        let mut lines = Vec::new();
+        loop {
+            let line = self.next_line();
+            if line == pong {
+                return lines;
+            }
+            lines.push(line);
+        }
+    }
+
+    /// Returns the next line that is not a server `PING`, answering every `PING` on the
+    /// way with `/pong <token>` (keeps this client alive under short ping settings).
+    pub fn next_line_answering_pings(&mut self) -> String {
+        loop {
+            let line = self.next_line();
+            match line.strip_prefix("PING ") {
+                Some(token) => self.send(&format!("/pong {token}")),
+                None => return line,
+            }
+        }
+    }
+
+    /// Writes `bytes` one byte per `write` call.
+    pub fn send_bytewise(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.stream
+                .write_all(std::slice::from_ref(byte))
+                .expect("write to server");
+            self.stream.flush().expect("flush");
+        }
+    }
+
+    /// Reads raw bytes until the server closes the connection (end of stream or reset),
+    /// failing after `TIMEOUT`. Returns how many bytes arrived (partial lines allowed).
+    pub fn drain_until_closed(&mut self) -> usize {
+        let deadline = Instant::now() + TIMEOUT;
+        let mut total = std::mem::take(&mut self.buf).len();
+        let mut chunk = vec![0u8; 256 * 1024];
+        while !self.eof {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "connection not closed after {total} bytes");
+            self.stream.set_read_timeout(Some(left)).unwrap();
+            match self.stream.read(&mut chunk) {
+                Ok(0) => self.eof = true,
+                Ok(n) => total += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) if e.kind() == ErrorKind::ConnectionReset => self.eof = true,
+                Err(e) => panic!("read error: {e}"),
+            }
+        }
+        total
+    }
+
+    /// Shrinks the kernel receive buffer of this socket (so a client that never reads
+    /// backs data up into the server quickly).
+    pub fn set_recv_buffer(&self, bytes: usize) {
+        use std::os::fd::AsRawFd;
+        let value = libc::c_int::try_from(bytes).expect("size fits c_int");
+        // SAFETY: setsockopt on an open socket we own, with a correctly sized c_int.
+        let rc = unsafe {
+            libc::setsockopt(
+                self.stream.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&value as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(rc, 0, "setsockopt SO_RCVBUF failed");
+    }
+}
