@@ -27,7 +27,7 @@ pub fn raise_open_file_limit() -> io::Result<u64> {
             limit = raised;
         }
     }
-    Ok(limit.rlim_cur as u64)
+    Ok(limit.rlim_cur)
 }
 
 /// Fits `max_clients` and `max_queue` into `open_files` descriptors, shrinking the

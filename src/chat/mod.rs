@@ -143,7 +143,7 @@ struct Session {
     phase: Phase,
     /// When the last complete line arrived (or the connection opened).
     last_line: Instant,
-    /// When an unanswered `PING` went out.
+    /// When a `PING` went out that no line has answered yet.
     ping_sent_at: Option<Instant>,
     /// Timer entries in the heap that refer to this session.
     timers: u8,
@@ -310,6 +310,8 @@ impl Hub {
             return;
         };
         session.last_line = now;
+        // Any line answers a PING, whatever it says.
+        session.ping_sent_at = None;
         let parsed = match input {
             Frame::TooLong => return out.send(client, &self.enc.error(ErrorCode::LineTooLong)),
             Frame::BadText => return out.send(client, &self.enc.error(ErrorCode::BadText)),
@@ -841,15 +843,12 @@ impl Hub {
         let limits = &self.limits;
         let session = self.sessions[client.0].as_mut().expect("caller checked");
         let serial = session.serial;
-        if let Some(sent) = session.ping_sent_at {
-            if session.last_line <= sent {
-                info!("#{serial} did not answer PING");
-                self.depart(client, LeaveReason::Timeout, "", now, out);
-                out.send(client, &self.enc.bye(ByeReason::Timeout));
-                out.close(client);
-                return;
-            }
-            session.ping_sent_at = None;
+        if session.ping_sent_at.is_some() {
+            info!("#{serial} did not answer PING");
+            self.depart(client, LeaveReason::Timeout, "", now, out);
+            out.send(client, &self.enc.bye(ByeReason::Timeout));
+            out.close(client);
+            return;
         }
         let due = session.last_line + limits.ping_after;
         let ping_timeout = limits.ping_timeout;
@@ -953,3 +952,6 @@ fn first_in_list_order(names: &mut Vec<&str>, limit: usize) {
     names.truncate(limit);
     names.sort_unstable_by(order);
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,90 @@
+//! Formatting unix timestamps as calendar times, in the local zone for people and in
+//! UTC for reproducible tests.
+
+/// A way to turn unix seconds into `YYYY-MM-DD HH:MM`. The renderer takes one so it
+/// stays a pure function in tests (which use [`utc`]).
+pub type Clock = fn(i64) -> String;
+
+/// Formats `secs` in the local time zone (the `TZ` variable or `/etc/localtime`).
+///
+/// Falls back to UTC, marked as such, if the C library cannot convert the time.
+pub fn local(secs: i64) -> String {
+    let Ok(t) = libc::time_t::try_from(secs) else {
+        return format!("{} UTC", utc(secs));
+    };
+    // SAFETY: `tm` is plain old data that localtime_r fills in; an all-zero value is
+    // a valid (if meaningless) `tm`, and both pointers live for the whole call.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: see above; localtime_r is the thread-safe variant.
+    let converted = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
+    if !converted {
+        return format!("{} UTC", utc(secs));
+    }
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        i64::from(tm.tm_year) + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min
+    )
+}
+
+/// Makes later [`local`] calls honour the `TZ` variable; call once at start-up.
+pub fn init_local_zone() {
+    // localtime_r, unlike localtime, need not read TZ itself (POSIX); tzset does.
+    // SAFETY: tzset only reads the environment, and no thread changes it.
+    unsafe { tzset() };
+}
+
+extern "C" {
+    /// POSIX `tzset(3)`, which the `libc` crate does not bind on every platform.
+    fn tzset();
+}
+
+/// Formats `secs` in UTC without the C library (days-to-civil conversion).
+pub fn utc(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let of_day = secs.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        of_day / 3600,
+        of_day % 3600 / 60
+    )
+}
+
+/// Converts days since 1970-01-01 to a proleptic Gregorian (year, month, day), using
+/// Howard Hinnant's algorithm, which works on 400-year eras.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_formatting() {
+        assert_eq!(utc(0), "1970-01-01 00:00");
+        assert_eq!(utc(1_700_000_000), "2023-11-14 22:13");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00");
+        assert_eq!(utc(-60), "1969-12-31 23:59");
+    }
+
+    #[test]
+    fn local_formatting_has_the_same_shape() {
+        init_local_zone();
+        let text = local(1_700_000_000);
+        assert_eq!(text.len(), "2023-11-14 22:13".len(), "{text}");
+    }
+}

@@ -1,0 +1,443 @@
+//! What the client knows about its session, updated line by line from the server.
+//!
+//! [`ClientState::apply`] takes one parsed server line and returns what to show and
+//! what to answer. It does no I/O, so the whole bookkeeping (current room, name,
+//! board listings, our own pings) is unit-tested here; the connection module only
+//! moves lines between the socket, this state and the screen.
+
+use std::collections::{BTreeMap, HashSet};
+
+use crate::protocol::{PostHeader, ServerLine};
+use crate::render::{self, View};
+
+/// Where the connection stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Connected, nothing heard yet.
+    Connecting,
+    /// Waiting in the server's queue at this 1-based position.
+    Queued(u64),
+    /// Admitted (`HELLO`), no name yet.
+    Admitted,
+    /// Named (`WELCOME`): chatting.
+    Named,
+}
+
+/// The server's answer to a `/name`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NameReply {
+    /// `WELCOME`: the name is ours.
+    Welcome,
+    /// `ERR <code>`: refused (`name-taken`, `bad-name`, ...).
+    Refused(String),
+}
+
+/// How the server ended the session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// `BYE quit` after our `/quit`: a normal end.
+    Quit,
+    /// Any other `BYE`, with its rendered explanation.
+    Closed(String),
+}
+
+/// What to do about one server line.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Reaction {
+    /// Text to show (may span several lines).
+    pub show: Option<String>,
+    /// A line to send back at once (the answer to `PING`).
+    pub reply: Option<String>,
+    /// Set when the server said `BYE`.
+    pub ending: Option<Ending>,
+}
+
+/// A board listing being collected: `LIST` announced `count` posts.
+#[derive(Debug)]
+struct Listing {
+    room: String,
+    count: u64,
+    posts: Vec<PostHeader>,
+}
+
+/// The client's knowledge of its session.
+#[derive(Debug)]
+pub struct ClientState {
+    /// Where the connection stands.
+    pub phase: Phase,
+    /// Our name once `WELCOME` arrived.
+    pub me: Option<String>,
+    /// Rooms we are in, the most recently joined last: the last one is the current
+    /// room, as the server defines it.
+    pub rooms: Vec<String>,
+    /// Set while a `/name` is unanswered.
+    pub awaiting_name: bool,
+    /// The answer to the last `/name`, taken by whoever waits for it.
+    pub name_reply: Option<NameReply>,
+    /// How many `ERR` lines arrived so far (to tell whether a command failed).
+    pub errors: u64,
+    /// Set once we sent `/quit`, so a following `BYE quit` is expected.
+    pub quitting: bool,
+    /// Set when the connection has ended.
+    pub closed: bool,
+    /// The `BYE` the server sent, if any.
+    pub ending: Option<Ending>,
+    /// Tokens of our own `/ping`s still unanswered; their `PONG`s are not shown.
+    own_pings: HashSet<String>,
+    /// Our own `/ping` tokens that have been answered.
+    answered_pings: HashSet<String>,
+    /// `/read` requests not answered yet (lowercase room, id).
+    pending_reads: Vec<(String, u64)>,
+    /// The board listing being collected.
+    listing: Option<Listing>,
+    /// Users seen so far, by lowercase name (for completion).
+    pub known_users: BTreeMap<String, String>,
+    /// Rooms seen so far, by lowercase name (for completion).
+    pub known_rooms: BTreeMap<String, String>,
+}
+
+impl Default for ClientState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ClientState {
+    /// A fresh state for a new connection.
+    pub fn new() -> Self {
+        ClientState {
+            phase: Phase::Connecting,
+            me: None,
+            rooms: Vec::new(),
+            awaiting_name: false,
+            name_reply: None,
+            errors: 0,
+            quitting: false,
+            closed: false,
+            ending: None,
+            own_pings: HashSet::new(),
+            answered_pings: HashSet::new(),
+            pending_reads: Vec::new(),
+            listing: None,
+            known_users: BTreeMap::new(),
+            known_rooms: BTreeMap::new(),
+        }
+    }
+
+    /// The current room: the one joined most recently that we are still in.
+    pub fn current_room(&self) -> Option<&str> {
+        self.rooms.last().map(String::as_str)
+    }
+
+    /// Our spelling of `room` if we are in it.
+    pub fn joined(&self, room: &str) -> Option<&str> {
+        self.rooms
+            .iter()
+            .find(|r| r.eq_ignore_ascii_case(room))
+            .map(String::as_str)
+    }
+
+    /// Whether `name` is us.
+    fn is_me(&self, name: &str) -> bool {
+        self.me.as_deref().is_some_and(|me| me.eq_ignore_ascii_case(name))
+    }
+
+    /// Registers one of our own `/ping` tokens (its `PONG` will not be shown).
+    pub fn expect_pong(&mut self, token: &str) {
+        self.own_pings.insert(token.to_owned());
+    }
+
+    /// Whether the `PONG` for our token arrived (consumes it).
+    pub fn take_pong(&mut self, token: &str) -> bool {
+        self.answered_pings.remove(token)
+    }
+
+    /// Remembers a `/read` so its `POST` reply is shown as a post, not as news.
+    pub fn expect_read(&mut self, room: &str, id: u64) {
+        self.pending_reads.push((room.to_ascii_lowercase(), id));
+    }
+
+    /// Updates the state for one server line and says what to show and answer.
+    /// `view` supplies colour, width and clock; its `me` is filled in from here.
+    pub fn apply(&mut self, line: &ServerLine, view: View<'_>) -> Reaction {
+        let mut reaction = Reaction::default();
+        let mut read_reply = false;
+        match line {
+            ServerLine::Hello { .. } => self.phase = Phase::Admitted,
+            ServerLine::Queued { position, .. } => self.phase = Phase::Queued(*position),
+            ServerLine::Welcome { name, .. } => {
+                self.phase = Phase::Named;
+                self.me = Some(name.clone());
+                if self.awaiting_name {
+                    self.awaiting_name = false;
+                    self.name_reply = Some(NameReply::Welcome);
+                }
+            }
+            ServerLine::Err { code, .. } => {
+                self.errors += 1;
+                if self.awaiting_name {
+                    self.awaiting_name = false;
+                    self.name_reply = Some(NameReply::Refused(code.clone()));
+                }
+            }
+            ServerLine::Join { room, name } => {
+                self.remember_room(room);
+                self.remember_user(name);
+                if self.is_me(name) {
+                    self.rooms.retain(|r| !r.eq_ignore_ascii_case(room));
+                    self.rooms.push(room.clone());
+                }
+            }
+            ServerLine::Leave { room, name, .. } => {
+                if self.is_me(name) {
+                    self.rooms.retain(|r| !r.eq_ignore_ascii_case(room));
+                }
+            }
+            ServerLine::Msg { room, from, .. } => {
+                self.remember_room(room);
+                self.remember_user(from);
+            }
+            ServerLine::Priv { from, .. } | ServerLine::Bcast { from, .. } => {
+                self.remember_user(from);
+            }
+            ServerLine::Users { names, .. } => {
+                for name in names {
+                    self.remember_user(name);
+                }
+            }
+            ServerLine::Rooms { rooms, .. } => {
+                for (room, _) in rooms {
+                    self.remember_room(room);
+                }
+            }
+            ServerLine::List { room, count } => {
+                self.listing = (*count > 0).then(|| Listing {
+                    room: room.clone(),
+                    count: *count,
+                    posts: Vec::new(),
+                });
+                if *count > 0 {
+                    return reaction; // shown with its posts
+                }
+            }
+            ServerLine::Post(post) => {
+                if let Some(listing) = &mut self.listing {
+                    if listing.room.eq_ignore_ascii_case(&post.room) {
+                        listing.posts.push(post.clone());
+                        if listing.posts.len() as u64 >= listing.count {
+                            let view = View {
+                                me: self.me.as_deref(),
+                                ..view
+                            };
+                            reaction.show = Some(render::render_board(
+                                &view,
+                                &listing.room,
+                                listing.count,
+                                &listing.posts,
+                            ));
+                            self.listing = None;
+                        }
+                        return reaction;
+                    }
+                }
+                let key = (post.room.to_ascii_lowercase(), post.id);
+                if let Some(i) = self.pending_reads.iter().position(|r| *r == key) {
+                    self.pending_reads.remove(i);
+                    read_reply = true;
+                }
+            }
+            ServerLine::Ping { token } => {
+                reaction.reply = Some(format!("/pong {token}"));
+            }
+            ServerLine::Pong { token } => {
+                if self.own_pings.remove(token) {
+                    self.answered_pings.insert(token.clone());
+                    return reaction;
+                }
+            }
+            ServerLine::Bye { reason, .. } => {
+                let ending = if reason == "quit" && self.quitting {
+                    Ending::Quit
+                } else {
+                    let plain = View {
+                        me: self.me.as_deref(),
+                        painter: crate::style::Painter { colour: false },
+                        ..view
+                    };
+                    let text = render::render(line, &plain, false).unwrap_or_default();
+                    Ending::Closed(text.trim_start_matches("* ").to_owned())
+                };
+                self.ending = Some(ending.clone());
+                reaction.ending = Some(ending);
+                if reaction.ending != Some(Ending::Quit) {
+                    // The caller reports it once, as the reason for exiting.
+                    return reaction;
+                }
+            }
+            ServerLine::Posted { .. }
+            | ServerLine::Body { .. }
+            | ServerLine::Info { .. }
+            | ServerLine::Unknown { .. } => {}
+        }
+        let view = View {
+            me: self.me.as_deref(),
+            ..view
+        };
+        reaction.show = render::render(line, &view, read_reply);
+        reaction
+    }
+
+    /// Adds a user name to the completion list.
+    fn remember_user(&mut self, name: &str) {
+        self.known_users
+            .insert(name.to_ascii_lowercase(), name.to_owned());
+    }
+
+    /// Adds a room name to the completion list.
+    fn remember_room(&mut self, room: &str) {
+        if room != "*" {
+            self.known_rooms
+                .insert(room.to_ascii_lowercase(), room.to_owned());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::utc;
+    use crate::style::Painter;
+
+    fn view() -> View<'static> {
+        View {
+            me: None,
+            painter: Painter { colour: false },
+            width: None,
+            clock: utc,
+        }
+    }
+
+    fn feed(state: &mut ClientState, line: &str) -> Reaction {
+        state.apply(&ServerLine::parse(line), view())
+    }
+
+    fn shown(state: &mut ClientState, line: &str) -> Option<String> {
+        feed(state, line).show
+    }
+
+    fn named(name: &str) -> ClientState {
+        let mut state = ClientState::new();
+        feed(&mut state, "HELLO parley 1 hi");
+        state.awaiting_name = true;
+        feed(&mut state, &format!("WELCOME {name} hi"));
+        feed(&mut state, &format!("JOIN lobby {name}"));
+        state
+    }
+
+    #[test]
+    fn phases_and_naming() {
+        let mut state = ClientState::new();
+        feed(&mut state, "QUEUED 2 wait");
+        assert_eq!(state.phase, Phase::Queued(2));
+        feed(&mut state, "HELLO parley 1 hi");
+        assert_eq!(state.phase, Phase::Admitted);
+        state.awaiting_name = true;
+        feed(&mut state, "ERR name-taken taken");
+        assert_eq!(state.name_reply.take(), Some(NameReply::Refused("name-taken".into())));
+        assert!(!state.awaiting_name);
+        state.awaiting_name = true;
+        feed(&mut state, "WELCOME Alice hi");
+        assert_eq!(state.name_reply.take(), Some(NameReply::Welcome));
+        assert_eq!(state.me.as_deref(), Some("Alice"));
+        assert_eq!(state.phase, Phase::Named);
+    }
+
+    #[test]
+    fn current_room_is_the_latest_joined() {
+        let mut state = named("alice");
+        assert_eq!(state.current_room(), Some("lobby"));
+        feed(&mut state, "JOIN Rust alice");
+        assert_eq!(state.current_room(), Some("Rust"));
+        feed(&mut state, "JOIN go bob");
+        assert_eq!(state.current_room(), Some("Rust"));
+        feed(&mut state, "JOIN go ALICE");
+        assert_eq!(state.current_room(), Some("go"));
+        feed(&mut state, "LEAVE go alice left");
+        assert_eq!(state.current_room(), Some("Rust"));
+        assert_eq!(state.joined("rust"), Some("Rust"));
+        feed(&mut state, "LEAVE rust alice left");
+        feed(&mut state, "LEAVE lobby alice left");
+        assert_eq!(state.current_room(), None);
+        assert!(state.known_rooms.contains_key("go"));
+        assert!(state.known_users.contains_key("bob"));
+    }
+
+    #[test]
+    fn pings_are_answered_and_own_pongs_hidden() {
+        let mut state = named("alice");
+        let r = feed(&mut state, "PING 123");
+        assert_eq!(r.reply.as_deref(), Some("/pong 123"));
+        assert_eq!(r.show, None);
+        state.expect_pong("c1");
+        assert_eq!(shown(&mut state, "PONG c1"), None);
+        assert!(state.take_pong("c1"));
+        assert!(!state.take_pong("c1"));
+        assert_eq!(shown(&mut state, "PONG mine").as_deref(), Some("* pong mine"));
+    }
+
+    #[test]
+    fn listings_are_collected_into_a_table() {
+        let mut state = named("alice");
+        assert_eq!(shown(&mut state, "LIST rust 2"), None);
+        assert_eq!(shown(&mut state, "POST rust 1 bob 0 first"), None);
+        let table = shown(&mut state, "POST rust 2 alice 60 second").expect("table");
+        assert_eq!(
+            table,
+            "* rust board: 2 posts\n    id  author  time              subject\n     \
+             1  bob     1970-01-01 00:00  first\n     2  alice   1970-01-01 00:01  second"
+        );
+        // After the listing, a POST is news again.
+        assert_eq!(
+            shown(&mut state, "POST rust 3 bob 0 third").as_deref(),
+            Some("* new post #3 in rust by bob: third  (/read rust 3)")
+        );
+        assert_eq!(shown(&mut state, "LIST rust 0").as_deref(), Some("* rust board: no posts"));
+    }
+
+    #[test]
+    fn read_replies_are_shown_as_posts() {
+        let mut state = named("alice");
+        state.expect_read("Rust", 3);
+        assert_eq!(
+            shown(&mut state, "POST rust 3 bob 0 subject").as_deref(),
+            Some("[rust #3] bob, 1970-01-01 00:00 — subject")
+        );
+        assert_eq!(shown(&mut state, "BODY rust 3 text").as_deref(), Some("    text"));
+    }
+
+    #[test]
+    fn bye_after_quit_is_normal_and_other_byes_are_not() {
+        let mut state = named("alice");
+        let r = feed(&mut state, "BYE shutdown Server going down");
+        assert_eq!(
+            r.ending,
+            Some(Ending::Closed(
+                "the server closed the connection: Server going down (shutdown)".into()
+            ))
+        );
+        assert_eq!(r.show, None);
+        let mut state = named("alice");
+        state.quitting = true;
+        let r = feed(&mut state, "BYE quit bye");
+        assert_eq!(r.ending, Some(Ending::Quit));
+        assert_eq!(r.show.as_deref(), Some("* bye"));
+    }
+
+    #[test]
+    fn errors_are_counted() {
+        let mut state = named("alice");
+        feed(&mut state, "ERR no-such-user nobody");
+        feed(&mut state, "ERR bad-args x");
+        assert_eq!(state.errors, 2);
+    }
+}

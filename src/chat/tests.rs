@@ -1,0 +1,337 @@
+//! The chat core driven without sockets, on a clock the tests move by hand.
+
+use super::*;
+
+/// A hub, a hand-moved clock, and everything the hub has said so far.
+struct Bench {
+    hub: Hub,
+    now: Instant,
+    out: Vec<Sent>,
+    next_serial: u64,
+}
+
+impl Bench {
+    fn new(limits: Limits) -> Bench {
+        let now = Instant::now();
+        Bench {
+            hub: Hub::new(limits, now, 1_700_000_000),
+            now,
+            out: Vec::new(),
+            next_serial: 1,
+        }
+    }
+
+    fn connect(&mut self, id: usize) -> Vec<String> {
+        self.next_serial += 1;
+        self.hub
+            .connect(ClientId(id), self.next_serial, self.now, &mut self.out);
+        self.take(id)
+    }
+
+    fn line(&mut self, id: usize, text: &str) {
+        self.hub
+            .receive(ClientId(id), Frame::Line(text), self.now, &mut self.out);
+    }
+
+    /// Sends `text` from `id` and returns what `id` got back.
+    fn ask(&mut self, id: usize, text: &str) -> Vec<String> {
+        self.line(id, text);
+        self.take(id)
+    }
+
+    fn login(&mut self, id: usize, name: &str) {
+        self.connect(id);
+        assert_eq!(
+            self.ask(id, &format!("/name {name}"))[1..],
+            [format!("JOIN lobby {name}")]
+        );
+    }
+
+    fn advance(&mut self, by: Duration) {
+        self.now += by;
+        self.hub.on_timeout(self.now, &mut self.out);
+    }
+
+    /// Removes and returns the lines (and closes, as `CLOSE`) sent to `id` so far.
+    fn take(&mut self, id: usize) -> Vec<String> {
+        let mut mine = Vec::new();
+        self.out.retain(|sent| match sent {
+            Sent::Line(to, line) if to.0 == id => {
+                let text = String::from_utf8(line.to_vec()).unwrap();
+                mine.push(text.trim_end_matches('\n').to_owned());
+                false
+            }
+            Sent::Close(to) if to.0 == id => {
+                mine.push("CLOSE".to_owned());
+                false
+            }
+            _ => true,
+        });
+        mine
+    }
+
+    fn codes(&mut self, id: usize, text: &str) -> String {
+        let got = self.ask(id, text);
+        assert_eq!(got.len(), 1, "{text:?} -> {got:?}");
+        got[0].split(' ').take(2).collect::<Vec<_>>().join(" ")
+    }
+}
+
+fn limits() -> Limits {
+    Limits {
+        max_clients: 100,
+        max_queue: 100,
+        ..Limits::default()
+    }
+}
+
+#[test]
+fn naming_by_first_line_and_case_insensitive_uniqueness() {
+    let mut b = Bench::new(limits());
+    assert_eq!(b.connect(1)[0].split(' ').next(), Some("HELLO"));
+    assert_eq!(b.codes(1, "alice smith"), "ERR bad-name");
+    assert_eq!(b.codes(1, "/users"), "ERR not-named");
+    let got = b.ask(1, "  Alice ");
+    assert!(got[0].starts_with("WELCOME Alice "), "{got:?}");
+    assert_eq!(got[1], "JOIN lobby Alice");
+    b.connect(2);
+    assert_eq!(b.codes(2, "/name aLICE"), "ERR name-taken");
+    assert_eq!(b.codes(1, "/name bob"), "ERR already-named");
+    assert_eq!(b.codes(1, "/name b@d"), "ERR already-named");
+}
+
+#[test]
+fn error_precedence_follows_the_protocol() {
+    let mut b = Bench::new(limits());
+    b.connect(1);
+    assert_eq!(b.codes(1, "/nonsense"), "ERR unknown-command");
+    assert_eq!(b.codes(1, "/msg"), "ERR not-named");
+    assert_eq!(b.codes(1, "/name"), "ERR bad-args");
+    b.login(2, "bob");
+    assert_eq!(b.codes(2, "/msg b@d"), "ERR bad-args");
+    assert_eq!(b.codes(2, "/msg b@d hi"), "ERR bad-name");
+    assert_eq!(b.codes(2, "/msg nobody hi"), "ERR no-such-user");
+    assert_eq!(b.codes(2, "/join b@d"), "ERR bad-room-name");
+    assert_eq!(b.codes(2, "/say nowhere hi"), "ERR no-such-room");
+}
+
+#[test]
+fn messages_reach_others_once_and_never_echo() {
+    let mut b = Bench::new(limits());
+    b.login(1, "al");
+    b.login(2, "bo");
+    b.take(1);
+    assert!(b.ask(1, "hello  there ").is_empty());
+    assert_eq!(b.take(2), ["MSG lobby al hello  there "]);
+    assert!(b.ask(1, "/msg BO psst").is_empty());
+    assert_eq!(b.take(2), ["PRIV al psst"]);
+    assert_eq!(b.ask(1, "/msg al me"), ["PRIV al me"]);
+    b.line(1, "/broadcast all");
+    assert_eq!(b.take(2), ["BCAST al all"]);
+    assert!(b.take(1).is_empty());
+}
+
+#[test]
+fn current_room_is_the_latest_joined_still_held() {
+    let mut b = Bench::new(limits());
+    b.login(1, "al");
+    b.login(2, "bo");
+    b.take(1);
+    assert_eq!(b.ask(1, "/create Rust"), ["JOIN Rust al"]);
+    assert_eq!(b.ask(2, "/join rust"), ["JOIN Rust bo"]);
+    assert_eq!(b.take(1), ["JOIN Rust bo"]);
+    b.line(2, "hi");
+    assert_eq!(b.take(1), ["MSG Rust bo hi"]);
+    assert_eq!(b.ask(2, "/leave"), ["LEAVE Rust bo left"]);
+    assert_eq!(b.take(1), ["LEAVE Rust bo left"]);
+    b.line(2, "back in lobby");
+    assert_eq!(b.take(1), ["MSG lobby bo back in lobby"]);
+    assert_eq!(b.ask(2, "%leave"), ["LEAVE lobby bo left"]);
+    assert_eq!(b.codes(2, "hello?"), "ERR not-in-room");
+    assert_eq!(b.codes(2, "/leave"), "ERR not-in-room");
+}
+
+#[test]
+fn empty_rooms_vanish_unless_their_board_holds_posts() {
+    let mut b = Bench::new(limits());
+    b.login(1, "al");
+    b.ask(1, "/create tmp");
+    b.ask(1, "/leave tmp");
+    assert_eq!(b.codes(1, "/join tmp"), "ERR no-such-room");
+    b.ask(1, "/create keep");
+    assert_eq!(b.ask(1, "/post keep news body"), ["POSTED keep 1"]);
+    b.ask(1, "/leave keep");
+    assert_eq!(b.ask(1, "/rooms"), ["ROOMS 2 keep:0 lobby:1"]);
+    assert_eq!(b.ask(1, "/join KEEP"), ["JOIN keep al"]);
+}
+
+#[test]
+fn announce_limit_keeps_big_rooms_quiet() {
+    let mut b = Bench::new(Limits {
+        announce_limit: 2,
+        ..limits()
+    });
+    b.login(1, "a");
+    b.login(2, "b");
+    assert_eq!(b.take(1), ["JOIN lobby b"]);
+    b.login(3, "c");
+    assert!(b.take(1).is_empty(), "three members exceed the limit of two");
+    b.line(3, "/quit");
+    assert!(b.take(1).is_empty());
+    b.line(2, "/quit gone");
+    assert_eq!(b.take(1), ["LEAVE lobby b quit gone"]);
+}
+
+#[test]
+fn board_shows_two_before_joining_and_everything_after() {
+    let mut b = Bench::new(limits());
+    b.login(1, "al");
+    for i in 1..=4 {
+        assert_eq!(b.ask(1, &format!("/post lobby s{i} body {i}")), [format!("POSTED lobby {i}")]);
+    }
+    b.login(2, "bo");
+    b.take(1);
+    b.now += Duration::from_secs(5);
+    b.ask(1, "/post lobby \"late news\" the body");
+    assert_eq!(b.take(2), ["POST lobby 5 al 1700000005 late news"]);
+    let list = b.ask(2, "/list");
+    assert_eq!(list[0], "LIST lobby 3");
+    let ids: Vec<&str> = list[1..].iter().map(|l| l.split(' ').nth(2).unwrap()).collect();
+    assert_eq!(ids, ["3", "4", "5"]);
+    assert_eq!(b.codes(2, "/read lobby 2"), "ERR no-such-post");
+    assert_eq!(b.codes(2, "/read lobby x"), "ERR no-such-post");
+    assert_eq!(
+        b.ask(2, "%message 5"),
+        ["POST lobby 5 al 1700000005 late news", "BODY lobby 5 the body"]
+    );
+}
+
+#[test]
+fn queue_admits_in_order_and_updates_positions_at_most_once_a_second() {
+    let mut b = Bench::new(Limits {
+        max_clients: 1,
+        max_queue: 3,
+        ..limits()
+    });
+    b.login(1, "al");
+    assert!(b.connect(2)[0].starts_with("QUEUED 1 "));
+    assert!(b.connect(3)[0].starts_with("QUEUED 2 "));
+    assert!(b.connect(4)[0].starts_with("QUEUED 3 "));
+    assert!(b.connect(5)[0].starts_with("BYE server-full"));
+    assert_eq!(b.codes(3, "/name x"), "ERR queued");
+    assert_eq!(b.ask(3, "/ping t"), ["PONG t"]);
+
+    // The first waiter leaves; within a second the others hear their new places.
+    b.hub
+        .disconnect(ClientId(2), Departure::Disconnected, b.now, &mut b.out);
+    b.advance(QUEUE_CHECK_EVERY);
+    assert!(b.take(3).is_empty(), "the first QUEUED was under a second ago");
+    b.advance(QUEUE_UPDATE_MIN_GAP);
+    assert!(b.take(3)[0].starts_with("QUEUED 1 "));
+    assert!(b.take(4)[0].starts_with("QUEUED 2 "));
+
+    // A slot frees: the front is admitted at once, the next told later.
+    b.line(1, "/quit");
+    assert!(b.take(3)[0].starts_with("HELLO "));
+    assert!(b.take(4).is_empty());
+    b.advance(QUEUE_UPDATE_MIN_GAP);
+    assert!(b.take(4)[0].starts_with("QUEUED 1 "));
+    b.advance(QUEUE_UPDATE_MIN_GAP * 3);
+    assert!(b.take(4).is_empty(), "an unchanged position is not re-sent");
+}
+
+#[test]
+fn ping_then_timeout_and_any_line_keeps_a_client() {
+    let mut b = Bench::new(Limits {
+        ping_after: Duration::from_secs(60),
+        ping_timeout: Duration::from_secs(30),
+        ..limits()
+    });
+    b.login(1, "al");
+    b.login(2, "bo");
+    b.take(1);
+    b.advance(Duration::from_secs(30));
+    b.line(2, "/pong early"); // bo's silence now starts at t=30
+    b.advance(Duration::from_secs(29));
+    assert!(b.take(1).is_empty());
+    b.advance(Duration::from_secs(1));
+    assert!(b.take(1)[0].starts_with("PING "), "al pinged at t=60");
+    b.line(1, "   ");
+    b.advance(Duration::from_secs(30));
+    assert!(b.take(1).is_empty(), "at t=90 a blank line has kept al");
+    assert!(b.take(2)[0].starts_with("PING "), "bo pinged at t=90");
+    b.advance(Duration::from_secs(30));
+    let bo = b.take(2);
+    assert!(bo[0].starts_with("BYE timeout "), "{bo:?}");
+    assert_eq!(bo[1], "CLOSE");
+    let al = b.take(1);
+    assert!(al.contains(&"LEAVE lobby bo timeout".to_owned()), "{al:?}");
+}
+
+#[test]
+fn login_timeout_counts_from_hello() {
+    let mut b = Bench::new(Limits {
+        max_clients: 1,
+        login_timeout: Duration::from_secs(30),
+        ..limits()
+    });
+    b.connect(1);
+    b.advance(Duration::from_secs(20));
+    b.connect(2);
+    b.advance(Duration::from_secs(10));
+    assert_eq!(b.take(1)[0].split(' ').take(2).collect::<Vec<_>>(), ["BYE", "timeout"]);
+    assert!(b.take(2)[0].starts_with("HELLO"), "admitted when the first left");
+    b.advance(Duration::from_secs(29));
+    assert!(b.take(2).is_empty());
+    b.advance(Duration::from_secs(1));
+    assert!(b.take(2)[0].starts_with("BYE timeout"));
+}
+
+#[test]
+fn limits_on_rooms_and_joins() {
+    let mut b = Bench::new(Limits {
+        max_rooms: 3,
+        max_joined: 2,
+        ..limits()
+    });
+    b.login(1, "al");
+    b.ask(1, "/create r1");
+    assert_eq!(b.codes(1, "/create r2"), "ERR limit-reached");
+    b.login(2, "bo");
+    b.ask(2, "/create r2");
+    assert_eq!(b.codes(2, "/create r3"), "ERR limit-reached");
+    assert_eq!(b.codes(2, "/create r1"), "ERR room-exists");
+    assert_eq!(b.codes(2, "/join r1"), "ERR limit-reached");
+    assert_eq!(b.codes(2, "/join r2"), "ERR already-in-room");
+}
+
+#[test]
+fn lists_are_sorted_ignoring_case_and_cut_at_the_limit() {
+    let mut b = Bench::new(Limits {
+        list_limit: 2,
+        ..limits()
+    });
+    for (id, name) in [(1, "carol"), (2, "Bob"), (3, "alice")] {
+        b.login(id, name);
+    }
+    b.take(1);
+    assert_eq!(b.ask(1, "/users"), ["USERS lobby 3 alice Bob"]);
+    assert_eq!(b.ask(1, "/users *"), ["USERS * 3 alice Bob"]);
+}
+
+#[test]
+fn departures_tell_every_room_and_free_the_name() {
+    let mut b = Bench::new(limits());
+    b.login(1, "al");
+    b.login(2, "bo");
+    b.ask(2, "/create r");
+    b.ask(1, "/join r");
+    b.take(2);
+    b.hub.disconnect(ClientId(1), Departure::Sendq, b.now, &mut b.out);
+    let mut got = b.take(2);
+    got.sort();
+    assert_eq!(got, ["LEAVE lobby al sendq", "LEAVE r al sendq"]);
+    assert!(b.take(1).is_empty(), "nothing is sent to a client that is gone");
+    b.login(3, "AL");
+    assert_eq!(b.hub.census().named, 2);
+}
