@@ -175,7 +175,10 @@ fn announce_limit_keeps_big_rooms_quiet() {
     b.login(2, "b");
     assert_eq!(b.take(1), ["JOIN lobby b"]);
     b.login(3, "c");
-    assert!(b.take(1).is_empty(), "three members exceed the limit of two");
+    assert!(
+        b.take(1).is_empty(),
+        "three members exceed the limit of two"
+    );
     b.line(3, "/quit");
     assert!(b.take(1).is_empty());
     b.line(2, "/quit gone");
@@ -187,7 +190,10 @@ fn board_shows_two_before_joining_and_everything_after() {
     let mut b = Bench::new(limits());
     b.login(1, "al");
     for i in 1..=4 {
-        assert_eq!(b.ask(1, &format!("/post lobby s{i} body {i}")), [format!("POSTED lobby {i}")]);
+        assert_eq!(
+            b.ask(1, &format!("/post lobby s{i} body {i}")),
+            [format!("POSTED lobby {i}")]
+        );
     }
     b.login(2, "bo");
     b.take(1);
@@ -196,13 +202,19 @@ fn board_shows_two_before_joining_and_everything_after() {
     assert_eq!(b.take(2), ["POST lobby 5 al 1700000005 late news"]);
     let list = b.ask(2, "/list");
     assert_eq!(list[0], "LIST lobby 3");
-    let ids: Vec<&str> = list[1..].iter().map(|l| l.split(' ').nth(2).unwrap()).collect();
+    let ids: Vec<&str> = list[1..]
+        .iter()
+        .map(|l| l.split(' ').nth(2).unwrap())
+        .collect();
     assert_eq!(ids, ["3", "4", "5"]);
     assert_eq!(b.codes(2, "/read lobby 2"), "ERR no-such-post");
     assert_eq!(b.codes(2, "/read lobby x"), "ERR no-such-post");
     assert_eq!(
         b.ask(2, "%message 5"),
-        ["POST lobby 5 al 1700000005 late news", "BODY lobby 5 the body"]
+        [
+            "POST lobby 5 al 1700000005 late news",
+            "BODY lobby 5 the body"
+        ]
     );
 }
 
@@ -225,7 +237,10 @@ fn queue_admits_in_order_and_updates_positions_at_most_once_a_second() {
     b.hub
         .disconnect(ClientId(2), Departure::Disconnected, b.now, &mut b.out);
     b.advance(QUEUE_CHECK_EVERY);
-    assert!(b.take(3).is_empty(), "the first QUEUED was under a second ago");
+    assert!(
+        b.take(3).is_empty(),
+        "the first QUEUED was under a second ago"
+    );
     b.advance(QUEUE_UPDATE_MIN_GAP);
     assert!(b.take(3)[0].starts_with("QUEUED 1 "));
     assert!(b.take(4)[0].starts_with("QUEUED 2 "));
@@ -279,8 +294,14 @@ fn login_timeout_counts_from_hello() {
     b.advance(Duration::from_secs(20));
     b.connect(2);
     b.advance(Duration::from_secs(10));
-    assert_eq!(b.take(1)[0].split(' ').take(2).collect::<Vec<_>>(), ["BYE", "timeout"]);
-    assert!(b.take(2)[0].starts_with("HELLO"), "admitted when the first left");
+    assert_eq!(
+        b.take(1)[0].split(' ').take(2).collect::<Vec<_>>(),
+        ["BYE", "timeout"]
+    );
+    assert!(
+        b.take(2)[0].starts_with("HELLO"),
+        "admitted when the first left"
+    );
     b.advance(Duration::from_secs(29));
     assert!(b.take(2).is_empty());
     b.advance(Duration::from_secs(1));
@@ -327,11 +348,106 @@ fn departures_tell_every_room_and_free_the_name() {
     b.ask(2, "/create r");
     b.ask(1, "/join r");
     b.take(2);
-    b.hub.disconnect(ClientId(1), Departure::Sendq, b.now, &mut b.out);
+    b.hub
+        .disconnect(ClientId(1), Departure::Sendq, b.now, &mut b.out);
     let mut got = b.take(2);
     got.sort();
     assert_eq!(got, ["LEAVE lobby al sendq", "LEAVE r al sendq"]);
-    assert!(b.take(1).is_empty(), "nothing is sent to a client that is gone");
+    assert!(
+        b.take(1).is_empty(),
+        "nothing is sent to a client that is gone"
+    );
     b.login(3, "AL");
     assert_eq!(b.hub.census().named, 2);
+}
+
+mod arbitrary_input {
+    use super::*;
+    use crate::line::{LineFramer, Step};
+    use proptest::prelude::*;
+
+    const CODES: [&str; 17] = [
+        "unknown-command",
+        "bad-args",
+        "not-named",
+        "already-named",
+        "bad-name",
+        "name-taken",
+        "no-such-user",
+        "bad-room-name",
+        "no-such-room",
+        "room-exists",
+        "not-in-room",
+        "already-in-room",
+        "no-such-post",
+        "limit-reached",
+        "line-too-long",
+        "bad-text",
+        "queued",
+    ];
+
+    /// Lines that look like commands often enough to reach every handler.
+    fn line() -> impl Strategy<Value = Vec<u8>> {
+        let word = prop_oneof![
+            Just("/msg".to_owned()),
+            Just("/join".to_owned()),
+            Just("/create".to_owned()),
+            Just("/post".to_owned()),
+            Just("/read".to_owned()),
+            Just("/list".to_owned()),
+            Just("/leave".to_owned()),
+            Just("/users".to_owned()),
+            Just("/say".to_owned()),
+            Just("/help".to_owned()),
+            Just("/name".to_owned()),
+            Just("%grouppost".to_owned()),
+            Just("%join".to_owned()),
+            Just("lobby".to_owned()),
+            Just("bo".to_owned()),
+            Just("r1".to_owned()),
+            Just("\"".to_owned()),
+            Just("\\".to_owned()),
+            Just("*".to_owned()),
+            Just("1".to_owned()),
+            "[ -~]{0,6}",
+        ];
+        let words = proptest::collection::vec(word, 0..6).prop_map(|w| w.join(" ").into_bytes());
+        prop_oneof![words, proptest::collection::vec(any::<u8>(), 0..40)]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn any_lines_get_protocol_answers_and_leave_the_hub_working(
+            lines in proptest::collection::vec(line(), 1..30),
+        ) {
+            let mut b = Bench::new(Limits { max_rooms: 4, max_joined: 3, ..limits() });
+            b.login(1, "al");
+            b.login(2, "bo");
+            let mut framer = LineFramer::new(64);
+            for mut bytes in lines {
+                bytes.retain(|&c| c != b'\n');
+                bytes.push(b'\n');
+                let Step::Frame(frame, _) = framer.next_frame(&bytes) else {
+                    continue; // an overlong line is answered once its limit is reached
+                };
+                let quitting = matches!(&frame, Frame::Line(l) if {
+                    let l = l.trim_start().to_ascii_lowercase();
+                    l.starts_with("/quit") || l == "%exit"
+                });
+                b.hub.receive(ClientId(1), frame, b.now, &mut b.out);
+                for reply in b.take(1) {
+                    if let Some(rest) = reply.strip_prefix("ERR ") {
+                        let code = rest.split(' ').next().unwrap_or_default();
+                        prop_assert!(CODES.contains(&code), "unknown code in {reply:?}");
+                    }
+                }
+                if quitting && b.hub.census().named == 1 {
+                    return Ok(()); // al quit; nothing more to say
+                }
+                prop_assert_eq!(b.ask(1, "/ping alive"), vec!["PONG alive".to_owned()]);
+                b.take(2);
+            }
+        }
+    }
 }
