@@ -1,6 +1,8 @@
 //! Connections: each socket with its input carry-over, output queue and readiness, and
 //! the table that holds them all and takes the chat core's output.
 
+use std::time::{Duration, Instant};
+
 use mio::net::TcpStream;
 use slab::Slab;
 
@@ -8,6 +10,7 @@ use crate::chat::{ClientId, Outbox};
 use crate::line::LineFramer;
 use crate::outq::OutQueue;
 use crate::reply::Line;
+use crate::timers::Deadlines;
 
 /// One client connection.
 #[derive(Debug)]
@@ -40,6 +43,15 @@ pub struct Conn {
     pub read_listed: bool,
     /// Reading stopped because this client's own output is above `--soft-sendq`.
     pub paused: bool,
+    /// Congested recipients this client's last line reached: reading waits until each
+    /// has drained, stalled or gone (flow control).
+    pub blocked_on: u32,
+    /// Since when this client's output has been above `--soft-sendq`.
+    pub congested_since: Option<Instant>,
+    /// Congested for longer than `--stall-limit`: it paces no sender any more.
+    pub stalled: bool,
+    /// `(key, serial)` of senders waiting for this client's output to drain.
+    pub waiters: Vec<(usize, u64)>,
     /// A deadline for closing is set (it lingers to flush).
     pub lingering: bool,
 }
@@ -61,51 +73,140 @@ impl Conn {
             flush_listed: false,
             read_listed: false,
             paused: false,
+            blocked_on: 0,
+            congested_since: None,
+            stalled: false,
+            waiters: Vec::new(),
             lingering: false,
         }
     }
+
+    /// True when the loop may read this client's input now.
+    pub fn may_read(&self) -> bool {
+        self.in_hub && !self.over_sendq && !self.paused && self.blocked_on == 0
+    }
 }
 
-/// Every connection by slab key, plus the work the chat core's output creates.
+/// Output limits of every connection.
+#[derive(Debug, Clone, Copy)]
+pub struct SendqLimits {
+    /// Pending output that drops a client (`--max-sendq`).
+    pub max: usize,
+    /// Pending output above which a client is congested (`--soft-sendq`).
+    pub soft: usize,
+    /// How long a congested client may pace its senders (`--stall-limit`).
+    pub stall: Duration,
+}
+
+/// Every connection by slab key, the lists of connections with work, and the flow
+/// control state.
 ///
 /// This is the [`Outbox`] of the server: a delivery appends a shared line to the
 /// recipient's queue and lists the recipient for the flush at the end of the turn, so
 /// each connection gets one vectored write per turn however many lines it received.
+/// A delivery to a congested recipient also pauses the client whose line caused it
+/// (the loop names it with [`ConnTable::set_sender`]), until that recipient drains,
+/// stalls or leaves: a flood is paced to what its readers take.
 #[derive(Debug)]
 pub struct ConnTable {
     /// The connections; a key is a client id and a poll token.
     pub slab: Slab<Conn>,
+    /// Keys with input to read next.
+    pub read: Vec<usize>,
     /// Keys with output to write this turn.
     pub flush: Vec<usize>,
     /// `(key, serial)` of connections that went over `--max-sendq`.
     pub overflowed: Vec<(usize, u64)>,
-    max_sendq: usize,
+    /// When congested connections stop pacing their senders.
+    pub stalls: Deadlines<(usize, u64)>,
+    limits: SendqLimits,
+    /// The connection whose input is being handled, with its serial.
+    sender: Option<(usize, u64)>,
+    now: Instant,
 }
 
 impl ConnTable {
-    /// An empty table with the given hard output limit per connection.
-    pub fn new(max_sendq: usize) -> ConnTable {
+    /// An empty table.
+    pub fn new(limits: SendqLimits, now: Instant) -> ConnTable {
         ConnTable {
             slab: Slab::new(),
+            read: Vec::new(),
             flush: Vec::new(),
             overflowed: Vec::new(),
-            max_sendq,
+            stalls: Deadlines::new(),
+            limits,
+            sender: None,
+            now,
         }
+    }
+
+    /// Names the client whose line is handled next (`None` for timers and departures,
+    /// which pace nobody), and the time.
+    pub fn set_sender(&mut self, sender: Option<usize>, now: Instant) {
+        self.sender = sender.and_then(|key| Some((key, self.slab.get(key)?.serial)));
+        self.now = now;
     }
 
     /// Queues `line` for `key` regardless of limits (the final `BYE shutdown`).
     pub fn push_unlimited(&mut self, key: usize, line: &Line) {
         if let Some(conn) = self.slab.get_mut(key) {
             conn.out.push(line);
-            list_for_flush(&mut self.flush, key, conn);
+            list(&mut self.flush, key, &mut conn.flush_listed);
+        }
+    }
+
+    /// Lists `key` for reading, once.
+    pub fn list_for_read(&mut self, key: usize) {
+        if let Some(conn) = self.slab.get_mut(key) {
+            list(&mut self.read, key, &mut conn.read_listed);
+        }
+    }
+
+    /// `key`'s output has drained below the soft limit: it is no longer congested.
+    pub fn decongest(&mut self, key: usize) {
+        let conn = &mut self.slab[key];
+        conn.congested_since = None;
+        conn.stalled = false;
+        self.release_waiters(key);
+    }
+
+    /// Handles stall deadlines due at `now`: recipients congested for longer than the
+    /// stall limit let their senders go.
+    pub fn expire_stalls(&mut self, now: Instant) {
+        while let Some((key, serial)) = self.stalls.pop_due(now) {
+            let Some(conn) = self.slab.get_mut(key).filter(|c| c.serial == serial) else {
+                continue;
+            };
+            let stalled = conn
+                .congested_since
+                .is_some_and(|since| now >= since + self.limits.stall);
+            if stalled && !conn.stalled {
+                conn.stalled = true;
+                self.release_waiters(key);
+            }
+        }
+    }
+
+    /// Lets every sender waiting on `key` go; those with nothing else to wait for are
+    /// listed for reading.
+    pub fn release_waiters(&mut self, key: usize) {
+        let waiters = std::mem::take(&mut self.slab[key].waiters);
+        for (waiter, serial) in waiters {
+            let Some(conn) = self.slab.get_mut(waiter).filter(|c| c.serial == serial) else {
+                continue;
+            };
+            conn.blocked_on -= 1;
+            if conn.may_read() {
+                list(&mut self.read, waiter, &mut conn.read_listed);
+            }
         }
     }
 }
 
-fn list_for_flush(flush: &mut Vec<usize>, key: usize, conn: &mut Conn) {
-    if !conn.flush_listed {
-        conn.flush_listed = true;
-        flush.push(key);
+fn list(list: &mut Vec<usize>, key: usize, listed: &mut bool) {
+    if !*listed {
+        *listed = true;
+        list.push(key);
     }
 }
 
@@ -118,18 +219,37 @@ impl Outbox for ConnTable {
             return;
         }
         conn.out.push(line);
-        if conn.out.pending() > self.max_sendq {
+        let pending = conn.out.pending();
+        if pending > self.limits.max {
             conn.over_sendq = true;
             self.overflowed.push((to.0, conn.serial));
             return;
         }
-        list_for_flush(&mut self.flush, to.0, conn);
+        list(&mut self.flush, to.0, &mut conn.flush_listed);
+        if pending <= self.limits.soft {
+            return;
+        }
+        if conn.congested_since.is_none() {
+            conn.congested_since = Some(self.now);
+            self.stalls
+                .schedule(self.now + self.limits.stall, (to.0, conn.serial));
+        }
+        let Some(sender) = self.sender.filter(|&(key, _)| key != to.0) else {
+            return;
+        };
+        // One line can reach a recipient more than once (a departure notice per shared
+        // room); within one line the sender is the only one added, so check the last.
+        if conn.stalled || conn.waiters.last() == Some(&sender) {
+            return;
+        }
+        conn.waiters.push(sender);
+        self.slab[sender.0].blocked_on += 1;
     }
 
     fn close(&mut self, client: ClientId) {
         if let Some(conn) = self.slab.get_mut(client.0) {
             conn.in_hub = false;
-            list_for_flush(&mut self.flush, client.0, conn);
+            list(&mut self.flush, client.0, &mut conn.flush_listed);
         }
     }
 }

@@ -11,7 +11,8 @@
 //!    its lines to the chat core one by one; a connection with more input waits for
 //!    the next turn, so one flooding client cannot starve the others;
 //! 5. **timers** of the chat core (login, ping, queue positions);
-//! 6. **drop** connections whose output went over `--max-sendq`;
+//! 6. **stalls and drops**: congested recipients past `--stall-limit` release the
+//!    senders they were pacing; connections whose output went over `--max-sendq`;
 //! 7. **flush**: one vectored write loop per connection with new output, at most
 //!    [`WRITE_BUDGET`] bytes each; writable interest is armed only when a write
 //!    would block, and disarmed once the output has drained;
@@ -33,7 +34,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::chat::{ClientId, Departure, Hub};
 use crate::config::Config;
-use crate::conn::{Conn, ConnTable};
+use crate::conn::{Conn, ConnTable, SendqLimits};
 use crate::line::Step;
 use crate::reply::{ByeReason, Encoder, Line};
 use crate::signal::StopSignals;
@@ -109,8 +110,7 @@ pub struct Server {
     /// The one read buffer: input is framed from here, and only a partial line (or
     /// input held back while a client is paused) is copied into the connection.
     scratch: Box<[u8]>,
-    /// Connections to read this turn, and a spare list swapped in while reading.
-    to_read: Vec<usize>,
+    /// A spare read list, swapped in while reading.
     reading: Vec<usize>,
     /// A spare list swapped in while flushing.
     flushing: Vec<usize>,
@@ -147,7 +147,14 @@ impl Server {
             waker,
             stop_requested: Arc::new(AtomicBool::new(false)),
             hub: Hub::new(config.limits(), now, unix),
-            table: ConnTable::new(config.max_sendq),
+            table: ConnTable::new(
+                SendqLimits {
+                    max: config.max_sendq,
+                    soft: config.soft_sendq,
+                    stall: config.stall_limit,
+                },
+                now,
+            ),
             limits: IoLimits {
                 max_line: config.max_line,
                 max_sendq: config.max_sendq,
@@ -155,7 +162,6 @@ impl Server {
                 shutdown_grace: config.shutdown_grace,
             },
             scratch: vec![0; READ_CHUNK].into_boxed_slice(),
-            to_read: Vec::new(),
             reading: Vec::new(),
             flushing: Vec::new(),
             lingering: Deadlines::new(),
@@ -198,6 +204,7 @@ impl Server {
                 }
             }
             let now = Instant::now();
+            self.table.set_sender(None, now);
             for event in events.iter() {
                 self.note_event(event, now);
             }
@@ -206,6 +213,7 @@ impl Server {
                 self.read_listed(now);
                 self.hub.on_timeout(now, &mut self.table);
             }
+            self.table.expire_stalls(now);
             self.drop_overflowed(now);
             self.flush_listed(now);
             self.expire_lingering(now);
@@ -224,7 +232,7 @@ impl Server {
     fn poll_timeout(&self, now: Instant) -> Option<Duration> {
         let stopping = self.stop_deadline.is_some();
         let accept_now = self.accept_ready && self.accept_resume_at.is_none() && !stopping;
-        if accept_now || !self.to_read.is_empty() || !self.table.flush.is_empty() {
+        if accept_now || !self.table.read.is_empty() || !self.table.flush.is_empty() {
             return Some(Duration::ZERO);
         }
         let hub = if stopping {
@@ -234,6 +242,7 @@ impl Server {
         };
         [
             hub,
+            self.table.stalls.next(),
             self.lingering.next(),
             self.stop_deadline,
             self.accept_resume_at,
@@ -271,7 +280,7 @@ impl Server {
                     }
                 }
                 if event.is_readable() || event.is_read_closed() || event.is_error() {
-                    list_for_read(&mut self.to_read, key, conn);
+                    self.table.list_for_read(key);
                 }
             }
         }
@@ -333,7 +342,7 @@ impl Server {
     }
 
     fn read_listed(&mut self, now: Instant) {
-        std::mem::swap(&mut self.to_read, &mut self.reading);
+        std::mem::swap(&mut self.table.read, &mut self.reading);
         for i in 0..self.reading.len() {
             let key = self.reading[i];
             if let Some(conn) = self.table.slab.get_mut(key) {
@@ -348,18 +357,28 @@ impl Server {
 
     /// Reads and handles input of one connection, within this turn's budget.
     fn read_conn(&mut self, key: usize, now: Instant) {
+        let conn = &mut self.table.slab[key];
+        if conn.out.pending() > self.limits.soft_sendq {
+            conn.paused = true;
+        }
+        if !conn.may_read() {
+            return;
+        }
         // Lines held back while the client was paused come first.
-        if !self.table.slab[key].carry.is_empty() && !self.feed(key, 0, now) {
+        if !conn.carry.is_empty() && !self.feed(key, 0, now) {
             return;
         }
         let mut budget = READ_BUDGET;
         loop {
             let conn = &mut self.table.slab[key];
-            if !conn.in_hub || conn.over_sendq || conn.paused {
+            if conn.out.pending() > self.limits.soft_sendq {
+                conn.paused = true;
+            }
+            if !conn.may_read() {
                 return;
             }
             if budget == 0 {
-                list_for_read(&mut self.to_read, key, conn);
+                self.table.list_for_read(key);
                 return;
             }
             let want = budget.min(self.scratch.len());
@@ -407,7 +426,9 @@ impl Server {
                 }
                 Step::Frame(frame, n) => {
                     used += n;
+                    self.table.set_sender(Some(key), now);
                     self.hub.receive(ClientId(key), frame, now, &mut self.table);
+                    self.table.set_sender(None, now);
                     let conn = &mut self.table.slab[key];
                     if !conn.in_hub || conn.over_sendq {
                         // Whatever else it sent is moot now.
@@ -417,6 +438,8 @@ impl Server {
                     }
                     if conn.out.pending() > self.limits.soft_sendq {
                         conn.paused = true;
+                    }
+                    if !conn.may_read() {
                         go_on = false;
                         break;
                     }
@@ -545,9 +568,17 @@ impl Server {
                 let at = now + self.limits.shutdown_grace;
                 self.lingering.schedule(at, (key, conn.serial));
             }
-            if conn.paused && conn.out.pending() <= self.limits.soft_sendq {
-                conn.paused = false;
-                list_for_read(&mut self.to_read, key, conn);
+            if conn.out.pending() <= self.limits.soft_sendq {
+                if conn.congested_since.is_some() {
+                    self.table.decongest(key);
+                }
+                let conn = &mut self.table.slab[key];
+                if conn.paused {
+                    conn.paused = false;
+                    if conn.may_read() {
+                        self.table.list_for_read(key);
+                    }
+                }
             }
         }
         self.flushing.clear();
@@ -598,6 +629,7 @@ impl Server {
     }
 
     fn remove(&mut self, key: usize, why: &str) {
+        self.table.release_waiters(key);
         let mut conn = self.table.slab.remove(key);
         debug_assert!(!conn.in_hub, "the chat core must forget a client first");
         let _ = self.poll.registry().deregister(&mut conn.socket);
@@ -607,13 +639,6 @@ impl Server {
         } else {
             debug!("#{} closed ({why})", conn.serial);
         }
-    }
-}
-
-fn list_for_read(list: &mut Vec<usize>, key: usize, conn: &mut Conn) {
-    if !conn.read_listed {
-        conn.read_listed = true;
-        list.push(key);
     }
 }
 
