@@ -184,6 +184,7 @@ fn list_gives_the_count_then_post_headers_oldest_first() {
     let server = server();
     let [mut alice, mut bob] = server.login_all(["alice", "bob"]);
     post(&mut alice, "lobby", "s1", "one", 1);
+    expect_post(&mut bob, "lobby", 1, "alice", "s1");
     post(&mut bob, "lobby", "s2", "two", 2);
     expect_post(&mut alice, "lobby", 2, "bob", "s2");
     alice.send("/list lobby");

@@ -444,22 +444,63 @@ impl TestClient {
         }
         total
     }
+}
 
-    /// Shrinks the kernel receive buffer of this socket (so a client that never reads
-    /// backs data up into the server quickly).
-    pub fn set_recv_buffer(&self, bytes: usize) {
-        use std::os::fd::AsRawFd;
-        let value = libc::c_int::try_from(bytes).expect("size fits c_int");
-        // SAFETY: setsockopt on an open socket we own, with a correctly sized c_int.
-        let rc = unsafe {
-            libc::setsockopt(
-                self.stream.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVBUF,
-                (&value as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
+impl TestServer {
+    /// Connects with a kernel receive buffer shrunk to about `bytes` before the
+    /// connection is made (so the window stays small), logs in as `name` and consumes
+    /// `WELCOME` and `JOIN lobby`. A client that then stops reading backs data up into
+    /// the server quickly instead of into megabytes of kernel buffers.
+    pub fn login_with_recv_buffer(&self, name: &str, bytes: usize) -> TestClient {
+        let mut client = TestClient {
+            stream: connect_with_recv_buffer(self.addr, bytes),
+            buf: Vec::new(),
+            eof: false,
         };
+        client.expect_prefix("HELLO parley 1");
+        client.send(&format!("/name {name}"));
+        client.expect_prefix(&format!("WELCOME {name}"));
+        client.expect_line(&format!("JOIN lobby {name}"));
+        client
+    }
+}
+
+/// Opens a TCP connection to the IPv4 `addr` whose `SO_RCVBUF` is set before `connect`.
+fn connect_with_recv_buffer(addr: SocketAddr, bytes: usize) -> TcpStream {
+    use std::os::fd::FromRawFd;
+    let SocketAddr::V4(v4) = addr else {
+        panic!("the test server listens on IPv4 loopback, not {addr}");
+    };
+    let size = libc::c_int::try_from(bytes).expect("size fits c_int");
+    // SAFETY: plain socket(2)/setsockopt(2)/connect(2) calls with correctly sized
+    // arguments; the descriptor is owned by the TcpStream as soon as it exists.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket failed");
+        let stream = TcpStream::from_raw_fd(fd);
+        let rc = libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
         assert_eq!(rc, 0, "setsockopt SO_RCVBUF failed");
+        let sin = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: v4.port().to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(*v4.ip()).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        let rc = libc::connect(
+            fd,
+            (&sin as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        );
+        assert_eq!(rc, 0, "connect failed: {}", std::io::Error::last_os_error());
+        stream.set_nodelay(true).unwrap();
+        stream
     }
 }

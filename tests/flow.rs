@@ -1,0 +1,129 @@
+//! Flow control: a flood is paced to what its readers take, so a slow but live reader
+//! loses nothing and is not dropped, while a reader that stops for good pauses nobody
+//! for longer than `--stall-limit` and is dropped with `sendq`.
+
+mod common;
+
+use std::thread;
+use std::time::Duration;
+
+use common::{TestClient, TestServer};
+
+/// Messages in the flood, and the filler that makes each about 1 KB.
+const FLOOD: usize = 6_000;
+
+fn filler() -> String {
+    "x".repeat(1000)
+}
+
+/// Sends the flood from `sender` on a thread (its writes block when the server pauses
+/// it, which is the point) and returns the thread.
+fn flood(mut sender: TestClient) -> thread::JoinHandle<TestClient> {
+    thread::spawn(move || {
+        let filler = filler();
+        for seq in 0..FLOOD {
+            sender.send(&format!("{seq} {filler}"));
+        }
+        sender
+    })
+}
+
+/// Reads the flood as `reader`, checking every message arrives once and in order.
+fn expect_flood(reader: &mut TestClient, from: &str) {
+    let filler = filler();
+    for seq in 0..FLOOD {
+        let line = reader.next_line();
+        assert_eq!(
+            line,
+            format!("MSG lobby {from} {seq} {filler}"),
+            "message {seq}"
+        );
+    }
+}
+
+#[test]
+fn a_slow_reader_is_paced_not_dropped_and_loses_nothing() {
+    // Without flow control, 6 MB sent at loopback speed would overrun a 256 KiB sendq
+    // while the slow reader naps; with it, the sender waits for the reader.
+    let server = TestServer::start(&[
+        "--max-sendq",
+        "256KiB",
+        "--soft-sendq",
+        "32KiB",
+        "--stall-limit",
+        "5s",
+    ]);
+    let mut slow = server.login_with_recv_buffer("slow", 16 * 1024);
+    let mut fast = server.login("fast");
+    let sender = server.login("sender");
+    slow.expect_line("JOIN lobby fast");
+    slow.expect_line("JOIN lobby sender");
+    fast.expect_line("JOIN lobby sender");
+    let sending = flood(sender);
+
+    let fast_reader = thread::spawn(move || {
+        expect_flood(&mut fast, "sender");
+        fast
+    });
+    // The slow reader takes small bites with pauses well under the stall limit: a
+    // reader that is slow, not stuck. The pauses simulate slowness; they are not used
+    // to wait for the server.
+    let filler = filler();
+    for seq in 0..FLOOD {
+        if seq % 500 == 0 {
+            thread::sleep(Duration::from_millis(50));
+        }
+        let line = slow.next_line();
+        assert_eq!(
+            line,
+            format!("MSG lobby sender {seq} {filler}"),
+            "message {seq}"
+        );
+    }
+    let mut sender = sending.join().expect("sender thread");
+    let mut fast = fast_reader.join().expect("fast reader thread");
+    slow.expect_nothing_pending();
+    fast.expect_nothing_pending();
+    sender.expect_nothing_pending();
+}
+
+#[test]
+fn a_stuck_reader_stops_pacing_after_the_stall_limit_and_is_dropped() {
+    let server = TestServer::start(&[
+        "--max-sendq",
+        "256KiB",
+        "--soft-sendq",
+        "32KiB",
+        "--stall-limit",
+        "100ms",
+    ]);
+    // A small kernel buffer makes the server, not the kernel, hold the backlog.
+    let _stuck = server.login_with_recv_buffer("stuck", 4096);
+    let mut reader = server.login("reader");
+    let sender = server.login("sender");
+    reader.expect_line("JOIN lobby sender");
+    let sending = flood(sender);
+    // The reader gets everything, in order, with the stuck one's departure among it.
+    let filler = filler();
+    let mut seq = 0;
+    let mut saw_drop = false;
+    while seq < FLOOD {
+        let line = reader.next_line();
+        if line == "LEAVE lobby stuck sendq" {
+            saw_drop = true;
+            continue;
+        }
+        assert_eq!(
+            line,
+            format!("MSG lobby sender {seq} {filler}"),
+            "message {seq}"
+        );
+        seq += 1;
+    }
+    let mut sender = sending.join().expect("sender thread");
+    if !saw_drop {
+        reader.expect_line("LEAVE lobby stuck sendq");
+    }
+    sender.skip_until("LEAVE lobby stuck sendq");
+    sender.expect_nothing_pending();
+}

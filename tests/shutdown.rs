@@ -1,0 +1,135 @@
+//! Shutdown tests over real TCP: on SIGTERM or SIGINT every connection (named, unnamed
+//! and waiting) gets `BYE shutdown` and is closed, the process exits with status 0, the
+//! flush of a client that does not read is abandoned after `--shutdown-grace`, and no
+//! new connection is greeted once shutdown has begun.
+
+mod common;
+
+use std::io::Read;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::{TestClient, TestServer, TIMEOUT};
+
+/// Asserts that the server process exits by itself with status 0.
+fn expect_clean_exit(server: &mut TestServer) {
+    let status = server.wait_exit();
+    assert_eq!(status.code(), Some(0), "server exit status: {status:?}");
+}
+
+/// How many lobby messages (about 1 KB each) alice sends to a carol who does not read:
+/// about 6 MB, more than loopback's kernel buffers hold (about 3 MB were measured), and
+/// less than `MAX_SENDQ`, so the server itself holds output for carol.
+const BACKLOG_LINES: usize = 6000;
+
+/// `--max-sendq` for the tests with a stuck reader: carol is not dropped.
+const MAX_SENDQ: &str = "16MiB";
+
+/// The text of backlog message `i` (about 1 KB).
+fn backlog_text(i: usize) -> String {
+    format!("{i:05} {}", "s".repeat(1000))
+}
+
+/// Logs in alice and carol; carol does not read (yet), and alice sends lobby messages
+/// until the server holds output for carol that it cannot deliver (carol's small kernel
+/// buffer is full), though less than `--max-sendq`. Alice's `/ping` barrier proves all
+/// her lines were processed.
+fn alice_and_stuck_carol(server: &TestServer) -> (TestClient, TestClient) {
+    let mut alice = server.login("alice");
+    let carol = server.login_with_recv_buffer("carol", 4096);
+    alice.expect_line("JOIN lobby carol");
+    for i in 0..BACKLOG_LINES {
+        alice.send(&backlog_text(i));
+    }
+    alice.expect_nothing_pending();
+    (alice, carol)
+}
+
+#[test]
+fn sigterm_says_bye_shutdown_to_named_unnamed_and_waiting_clients_and_exits_0() {
+    let mut server = TestServer::start(&["--max-clients", "2"]);
+    let mut alice = server.login("alice");
+    let mut unnamed = server.greeted();
+    let mut waiting = server.queued(1);
+    server.signal(libc::SIGTERM);
+    alice.expect_bye("shutdown");
+    unnamed.expect_bye("shutdown");
+    waiting.expect_bye("shutdown");
+    expect_clean_exit(&mut server);
+}
+
+#[test]
+fn sigint_says_bye_shutdown_and_exits_0() {
+    let mut server = TestServer::start(&[]);
+    let mut alice = server.login("alice");
+    server.signal(libc::SIGINT);
+    alice.expect_bye("shutdown");
+    expect_clean_exit(&mut server);
+}
+
+#[test]
+fn sigterm_without_clients_exits_0() {
+    let mut server = TestServer::start(&[]);
+    server.signal(libc::SIGTERM);
+    expect_clean_exit(&mut server);
+}
+
+#[test]
+fn bye_shutdown_is_the_last_line_after_replies_already_sent() {
+    let mut server = TestServer::start(&[]);
+    let [mut alice, mut bob] = server.login_all(["alice", "bob"]);
+    alice.send("before shutdown");
+    bob.expect_line("MSG lobby alice before shutdown");
+    server.signal(libc::SIGTERM);
+    alice.expect_bye("shutdown");
+    bob.expect_bye("shutdown");
+    expect_clean_exit(&mut server);
+}
+
+#[test]
+fn shutdown_flushes_pending_output_before_bye_shutdown() {
+    let mut server = TestServer::start(&["--shutdown-grace", "5s", "--max-sendq", MAX_SENDQ]);
+    let (mut alice, mut carol) = alice_and_stuck_carol(&server);
+    server.signal(libc::SIGTERM);
+    alice.expect_bye("shutdown");
+    for i in 0..BACKLOG_LINES {
+        carol.expect_line(&format!("MSG lobby alice {}", backlog_text(i)));
+    }
+    carol.expect_bye("shutdown");
+    expect_clean_exit(&mut server);
+}
+
+#[test]
+fn shutdown_gives_up_on_a_client_that_does_not_read_after_the_grace() {
+    let mut server = TestServer::start(&["--shutdown-grace", "500ms", "--max-sendq", MAX_SENDQ]);
+    let (mut alice, _carol) = alice_and_stuck_carol(&server);
+    let signalled = Instant::now();
+    server.signal(libc::SIGTERM);
+    alice.expect_bye("shutdown");
+    expect_clean_exit(&mut server);
+    let took = signalled.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "shutdown took {took:?} with a 500ms grace"
+    );
+}
+
+#[test]
+fn no_new_connection_is_greeted_once_shutdown_has_begun() {
+    let mut server = TestServer::start(&["--shutdown-grace", "1s", "--max-sendq", MAX_SENDQ]);
+    let (mut alice, _carol) = alice_and_stuck_carol(&server);
+    server.signal(libc::SIGTERM);
+    alice.expect_bye("shutdown");
+    // The server is still flushing carol; a newcomer must not be served.
+    if let Ok(mut late) = TcpStream::connect(server.addr) {
+        late.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let mut got = Vec::new();
+        let _ = late.read_to_end(&mut got);
+        let text = String::from_utf8_lossy(&got);
+        assert!(
+            !text.contains("HELLO"),
+            "greeted after shutdown began: {text:?}"
+        );
+    }
+    expect_clean_exit(&mut server);
+}
