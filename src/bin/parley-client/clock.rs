@@ -9,7 +9,8 @@ pub type Clock = fn(i64) -> String;
 ///
 /// Falls back to UTC, marked as such, if the C library cannot convert the time.
 pub fn local(secs: i64) -> String {
-    let Ok(t) = libc::time_t::try_from(secs) else {
+    // A 32-bit time_t cannot hold every timestamp; show those in UTC.
+    let Some(t) = libc::time_t::try_from(secs).ok() else {
         return format!("{} UTC", utc(secs));
     };
     // SAFETY: `tm` is plain old data that localtime_r fills in; an all-zero value is

@@ -127,8 +127,9 @@ fn alias_plan(word: &str, rest: &str) -> Option<Plan> {
             },
             _ => Plan::Send,
         },
-        "%groups" | "%groupusers" | "%grouppost" | "%grouplist" | "%users" | "%list"
-        | "%post" => Plan::Send,
+        "%groups" | "%groupusers" | "%grouppost" | "%grouplist" | "%users" | "%list" | "%post" => {
+            Plan::Send
+        }
         _ => return None,
     })
 }
@@ -213,6 +214,25 @@ fn word(text: &str) -> Option<(String, &str)> {
     None
 }
 
+/// Writes `text` as one argument word: as it is when it can be, else in double
+/// quotes with `"` and `\\` escaped (so `bob smith` reaches the server as one
+/// name, which it can then refuse as a bad name rather than as wrong arguments).
+pub fn quote(text: &str) -> String {
+    if !text.is_empty() && !text.contains(' ') && !text.starts_with('"') {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,7 +263,15 @@ mod tests {
         assert_eq!(plan("/quit"), Plan::Quit);
         assert_eq!(plan("/Quit bye all"), Plan::Quit);
         assert_eq!(plan("%exit"), Plan::Quit);
-        for sync in ["/join rust", "/create x", "/leave", "/name bob", "/JOIN_GROUP g", "%join", "%groupleave g"] {
+        for sync in [
+            "/join rust",
+            "/create x",
+            "/leave",
+            "/name bob",
+            "/JOIN_GROUP g",
+            "%join",
+            "%groupleave g",
+        ] {
             assert_eq!(plan(sync), Plan::Sync, "{sync}");
         }
         assert_eq!(plan("/users"), Plan::Send);
@@ -253,7 +281,10 @@ mod tests {
 
     #[test]
     fn messages_keep_their_text() {
-        assert_eq!(plan("/say rust  hi  there "), room_text(Some("rust"), "hi  there "));
+        assert_eq!(
+            plan("/say rust  hi  there "),
+            room_text(Some("rust"), "hi  there ")
+        );
         assert_eq!(plan("/group_msg g x"), room_text(Some("g"), "x"));
         assert_eq!(plan("/say \"rust\" hi"), room_text(Some("rust"), "hi"));
         assert_eq!(plan("/say rust"), Plan::Send);
@@ -265,7 +296,12 @@ mod tests {
                 text: "psst".into()
             }
         );
-        assert_eq!(plan("/broadcast hi all"), Plan::Broadcast { text: "hi all".into() });
+        assert_eq!(
+            plan("/broadcast hi all"),
+            Plan::Broadcast {
+                text: "hi all".into()
+            }
+        );
         assert_eq!(plan("/broadcast"), Plan::Send);
     }
 
@@ -287,11 +323,27 @@ mod tests {
     fn quoted_words() {
         assert_eq!(word("abc def"), Some(("abc".into(), " def")));
         assert_eq!(word("\"a b\" c"), Some(("a b".into(), " c")));
-        assert_eq!(word(r#""say \"hi\" \\ \x" rest"#), Some((r#"say "hi" \ \x"#.into(), " rest")));
+        assert_eq!(
+            word(r#""say \"hi\" \\ \x" rest"#),
+            Some((r#"say "hi" \ \x"#.into(), " rest"))
+        );
         assert_eq!(word("\"open"), None);
         assert_eq!(word("\"a\"b"), None);
         assert_eq!(word("\"\" x"), None);
         assert_eq!(word("a\"b c"), Some(("a\"b".into(), " c")));
-        assert_eq!(parse_words(" a  \"b c\" "), Some(vec!["a".into(), "b c".into()]));
+        assert_eq!(
+            parse_words(" a  \"b c\" "),
+            Some(vec!["a".into(), "b c".into()])
+        );
+    }
+
+    #[test]
+    fn quoting_round_trips() {
+        for text in ["alice", "bob smith", "\"q", "a\\b \"c\""] {
+            let quoted = quote(text);
+            assert_eq!(word(&quoted), Some((text.to_owned(), "")), "{quoted}");
+        }
+        assert_eq!(quote("alice"), "alice");
+        assert_eq!(quote("bob smith"), "\"bob smith\"");
     }
 }

@@ -333,7 +333,9 @@ mod tests {
         );
         assert_eq!(
             p("INFO"),
-            ServerLine::Info { text: String::new() }
+            ServerLine::Info {
+                text: String::new()
+            }
         );
         assert_eq!(
             p("WELCOME alice"),
@@ -475,7 +477,14 @@ mod tests {
 
     #[test]
     fn unknown_and_malformed_lines_are_kept_raw() {
-        for raw in ["FROB x y", "QUEUED many", "JOIN rust", "POST rust x a 1 s", "", "ROOMS 1 lobby"] {
+        for raw in [
+            "FROB x y",
+            "QUEUED many",
+            "JOIN rust",
+            "POST rust x a 1 s",
+            "",
+            "ROOMS 1 lobby",
+        ] {
             assert_eq!(p(raw), ServerLine::Unknown { raw: raw.into() }, "{raw:?}");
         }
     }

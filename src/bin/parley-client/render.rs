@@ -92,12 +92,26 @@ pub fn render(line: &ServerLine, view: &View<'_>, read_reply: bool) -> Option<St
             }
             view.status(&parts)
         }
-        ServerLine::Msg { room, from, text: t } => room_message(view, room, from, t),
+        ServerLine::Msg {
+            room,
+            from,
+            text: t,
+        } => room_message(view, room, from, t),
         ServerLine::Priv { from, text: t } => {
-            format!("{} {}: {}", p.paint(Style::Private, "(private)"), p.name(from), text(t))
+            format!(
+                "{} {}: {}",
+                p.paint(Style::Private, "(private)"),
+                p.name(from),
+                text(t)
+            )
         }
         ServerLine::Bcast { from, text: t } => {
-            format!("{} {}: {}", p.paint(Style::Everyone, "(everyone)"), p.name(from), text(t))
+            format!(
+                "{} {}: {}",
+                p.paint(Style::Everyone, "(everyone)"),
+                p.name(from),
+                text(t)
+            )
         }
         ServerLine::Join { room, name } => view.status(&[
             Painted(view.who(name)),
@@ -135,7 +149,10 @@ pub fn render(line: &ServerLine, view: &View<'_>, read_reply: bool) -> Option<St
         ServerLine::Post(post) if read_reply => {
             format!(
                 "{} {}{} {}",
-                p.paint(Style::Bold, &format!("[{} #{}]", sanitize(&post.room), post.id)),
+                p.paint(
+                    Style::Bold,
+                    &format!("[{} #{}]", sanitize(&post.room), post.id)
+                ),
                 p.name(&post.author),
                 p.paint(Style::Dim, &format!(", {} —", (view.clock)(post.time))),
                 p.paint(Style::Bold, &text(&post.subject))
@@ -290,11 +307,18 @@ fn render_rooms(view: &View<'_>, count: u64, rooms: &[(String, u64)]) -> String 
             1 => "1 user".to_owned(),
             n => format!("{n} users"),
         };
-        out.push_str(&format!("\n    {}{pad}  {}", p.paint(Style::Bold, &name), p.paint(Style::Dim, &who)));
+        out.push_str(&format!(
+            "\n    {}{pad}  {}",
+            p.paint(Style::Bold, &name),
+            p.paint(Style::Dim, &who)
+        ));
     }
     let missing = count.saturating_sub(rooms.len() as u64);
     if missing > 0 {
-        out.push_str(&format!("\n    {}", p.paint(Style::Dim, &format!("and {missing} more"))));
+        out.push_str(&format!(
+            "\n    {}",
+            p.paint(Style::Dim, &format!("and {missing} more"))
+        ));
     }
     out
 }
@@ -323,13 +347,26 @@ pub fn render_board(view: &View<'_>, room: &str, count: u64, posts: &[PostHeader
     let authors: Vec<String> = posts.iter().map(|post| sanitize(&post.author)).collect();
     let times: Vec<String> = posts.iter().map(|post| (view.clock)(post.time)).collect();
     let id_w = ids.iter().map(String::len).max().unwrap_or(0).max(2);
-    let author_w = authors.iter().map(|a| display_width(a)).max().unwrap_or(0).max(6);
-    let time_w = times.iter().map(|t| display_width(t)).max().unwrap_or(0).max(4);
+    let author_w = authors
+        .iter()
+        .map(|a| display_width(a))
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let time_w = times
+        .iter()
+        .map(|t| display_width(t))
+        .max()
+        .unwrap_or(0)
+        .max(4);
     out.push_str(&format!(
         "\n    {}",
         p.paint(
             Style::Dim,
-            &format!("{:>id_w$}  {:<author_w$}  {:<time_w$}  subject", "id", "author", "time")
+            &format!(
+                "{:>id_w$}  {:<author_w$}  {:<time_w$}  subject",
+                "id", "author", "time"
+            )
         )
     ));
     for (i, post) in posts.iter().enumerate() {
@@ -373,7 +410,12 @@ fn visible_text(painted: &str, painter: Painter) -> String {
 /// Lays out `items` after `head`, separated by ", ". Without a width everything goes
 /// on one line (scripts get one line per server line); with one, items wrap onto
 /// rows indented by four spaces.
-fn wrap_list(head: &str, head_width: usize, items: &[(String, usize)], width: Option<usize>) -> String {
+fn wrap_list(
+    head: &str,
+    head_width: usize,
+    items: &[(String, usize)],
+    width: Option<usize>,
+) -> String {
     let mut out = head.to_owned();
     let Some(width) = width else {
         for (i, (item, _)) in items.iter().enumerate() {
@@ -432,10 +474,19 @@ mod tests {
         assert_eq!(show("JOIN lobby Alice"), "* you joined lobby");
         assert_eq!(show("LEAVE rust bob left"), "* bob left rust");
         assert_eq!(show("LEAVE rust bob timeout"), "* bob left rust (timeout)");
-        assert_eq!(show("LEAVE rust bob disconnected"), "* bob left rust (disconnected)");
+        assert_eq!(
+            show("LEAVE rust bob disconnected"),
+            "* bob left rust (disconnected)"
+        );
         assert_eq!(show("LEAVE rust bob quit"), "* bob left rust (quit)");
-        assert_eq!(show("LEAVE rust bob quit see you"), "* bob left rust (quit: see you)");
-        assert_eq!(show("LEAVE rust bob sendq"), "* bob left rust (too slow to keep up)");
+        assert_eq!(
+            show("LEAVE rust bob quit see you"),
+            "* bob left rust (quit: see you)"
+        );
+        assert_eq!(
+            show("LEAVE rust bob sendq"),
+            "* bob left rust (too slow to keep up)"
+        );
         assert_eq!(show("LEAVE rust alice left"), "* you left rust");
     }
 
@@ -453,23 +504,38 @@ mod tests {
             show("BYE shutdown Server going down"),
             "* the server closed the connection: Server going down (shutdown)"
         );
-        assert_eq!(show("BYE timeout"), "* the server closed the connection: (timeout)");
+        assert_eq!(
+            show("BYE timeout"),
+            "* the server closed the connection: (timeout)"
+        );
         assert_eq!(show("BYE quit Goodbye"), "* bye");
-        assert_eq!(render(&ServerLine::parse("PING 5"), &view(None), false), None);
+        assert_eq!(
+            render(&ServerLine::parse("PING 5"), &view(None), false),
+            None
+        );
         assert_eq!(show("PONG abc"), "* pong abc");
     }
 
     #[test]
     fn lists() {
-        assert_eq!(show("USERS lobby 3 alice bob carol"), "* 3 users in lobby: alice, bob, carol");
+        assert_eq!(
+            show("USERS lobby 3 alice bob carol"),
+            "* 3 users in lobby: alice, bob, carol"
+        );
         assert_eq!(show("USERS * 1 bob"), "* 1 user online: bob");
         assert_eq!(show("USERS rust 0"), "* 0 users in rust");
-        assert_eq!(show("USERS lobby 5 alice bob"), "* 5 users in lobby: alice, bob, and 3 more");
+        assert_eq!(
+            show("USERS lobby 5 alice bob"),
+            "* 5 users in lobby: alice, bob, and 3 more"
+        );
         assert_eq!(
             show("ROOMS 3 lobby:2 Rust:1 old:0"),
             "* 3 rooms:\n    lobby  2 users\n    Rust   1 user\n    old    empty"
         );
-        assert_eq!(show("ROOMS 2 lobby:2"), "* 2 rooms:\n    lobby  2 users\n    and 1 more");
+        assert_eq!(
+            show("ROOMS 2 lobby:2"),
+            "* 2 rooms:\n    lobby  2 users\n    and 1 more"
+        );
     }
 
     #[test]
@@ -478,7 +544,10 @@ mod tests {
         v.width = Some(30);
         let line = ServerLine::parse("USERS lobby 6 alice bob carol dave erin frank");
         let text = render(&line, &v, false).expect("shown");
-        assert_eq!(text, "* 6 users in lobby: alice,\n    bob, carol, dave, erin,\n    frank");
+        assert_eq!(
+            text,
+            "* 6 users in lobby: alice,\n    bob, carol, dave, erin,\n    frank"
+        );
         assert!(text.lines().all(|l| l.len() <= 30), "{text}");
     }
 
@@ -505,7 +574,11 @@ mod tests {
             show("POST rust 3 bob 1700000000 News"),
             "* new post #3 in rust by bob: News  (/read rust 3)"
         );
-        let head = render(&ServerLine::parse("POST rust 3 bob 1700000000 News"), &view(None), true);
+        let head = render(
+            &ServerLine::parse("POST rust 3 bob 1700000000 News"),
+            &view(None),
+            true,
+        );
         assert_eq!(
             head.as_deref(),
             Some("[rust #3] bob, 2023-11-14 22:13 — News")
@@ -515,8 +588,14 @@ mod tests {
 
     #[test]
     fn info_errors_and_unknown() {
-        assert_eq!(show("INFO /join <room>  join a room"), "  /join <room>  join a room");
-        assert_eq!(show("ERR name-taken That name is taken"), "! That name is taken (name-taken)");
+        assert_eq!(
+            show("INFO /join <room>  join a room"),
+            "  /join <room>  join a room"
+        );
+        assert_eq!(
+            show("ERR name-taken That name is taken"),
+            "! That name is taken (name-taken)"
+        );
         assert_eq!(show("ERR queued"), "! queued");
         assert_eq!(show("FROB x\x1b[2J"), "? FROB x^[[2J");
     }
@@ -525,8 +604,11 @@ mod tests {
     fn other_peoples_text_is_sanitised_everywhere() {
         assert_eq!(show("MSG lobby bob \x1b[2Jgone"), "[lobby] bob: ^[[2Jgone");
         assert_eq!(show("MSG lob\x07by b\x1bob x"), "[lob^Gby] b^[ob: x");
-        assert_eq!(show("PRIV carol \u{202E}olleh"), "(private) carol: \u{202E}olleh\u{202C}");
-        assert_eq!(show("INFO \x9b31m"), "  <U+009B>31m");
+        assert_eq!(
+            show("PRIV carol \u{202E}olleh"),
+            "(private) carol: \u{202E}olleh\u{202C}"
+        );
+        assert_eq!(show("INFO \u{9b}31m"), "  <U+009B>31m");
         assert_eq!(show("ERR x\x1b y\x1b"), "! y^[ (x^[)");
     }
 
@@ -534,8 +616,14 @@ mod tests {
     fn own_lines() {
         let v = view(Some("alice"));
         assert_eq!(room_message(&v, "rust", "alice", "hi"), "[rust] alice: hi");
-        assert_eq!(own_private(&v, "bob", "psst"), "(private to bob) alice: psst");
-        assert_eq!(own_broadcast(&v, "hello all"), "(everyone) alice: hello all");
+        assert_eq!(
+            own_private(&v, "bob", "psst"),
+            "(private to bob) alice: psst"
+        );
+        assert_eq!(
+            own_broadcast(&v, "hello all"),
+            "(everyone) alice: hello all"
+        );
         assert_eq!(notice(&v, "choose a name"), "* choose a name");
     }
 

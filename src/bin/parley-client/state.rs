@@ -139,7 +139,9 @@ impl ClientState {
 
     /// Whether `name` is us.
     fn is_me(&self, name: &str) -> bool {
-        self.me.as_deref().is_some_and(|me| me.eq_ignore_ascii_case(name))
+        self.me
+            .as_deref()
+            .is_some_and(|me| me.eq_ignore_ascii_case(name))
     }
 
     /// Registers one of our own `/ping` tokens (its `PONG` will not be shown).
@@ -155,6 +157,14 @@ impl ClientState {
     /// Remembers a `/read` so its `POST` reply is shown as a post, not as news.
     pub fn expect_read(&mut self, room: &str, id: u64) {
         self.pending_reads.push((room.to_ascii_lowercase(), id));
+    }
+
+    /// Drops a remembered `/read` that the server refused.
+    pub fn forget_read(&mut self, room: &str, id: u64) {
+        let key = (room.to_ascii_lowercase(), id);
+        if let Some(i) = self.pending_reads.iter().position(|r| *r == key) {
+            self.pending_reads.remove(i);
+        }
     }
 
     /// Updates the state for one server line and says what to show and answer.
@@ -343,7 +353,10 @@ mod tests {
         assert_eq!(state.phase, Phase::Admitted);
         state.awaiting_name = true;
         feed(&mut state, "ERR name-taken taken");
-        assert_eq!(state.name_reply.take(), Some(NameReply::Refused("name-taken".into())));
+        assert_eq!(
+            state.name_reply.take(),
+            Some(NameReply::Refused("name-taken".into()))
+        );
         assert!(!state.awaiting_name);
         state.awaiting_name = true;
         feed(&mut state, "WELCOME Alice hi");
@@ -382,7 +395,10 @@ mod tests {
         assert_eq!(shown(&mut state, "PONG c1"), None);
         assert!(state.take_pong("c1"));
         assert!(!state.take_pong("c1"));
-        assert_eq!(shown(&mut state, "PONG mine").as_deref(), Some("* pong mine"));
+        assert_eq!(
+            shown(&mut state, "PONG mine").as_deref(),
+            Some("* pong mine")
+        );
     }
 
     #[test]
@@ -401,7 +417,10 @@ mod tests {
             shown(&mut state, "POST rust 3 bob 0 third").as_deref(),
             Some("* new post #3 in rust by bob: third  (/read rust 3)")
         );
-        assert_eq!(shown(&mut state, "LIST rust 0").as_deref(), Some("* rust board: no posts"));
+        assert_eq!(
+            shown(&mut state, "LIST rust 0").as_deref(),
+            Some("* rust board: no posts")
+        );
     }
 
     #[test]
@@ -412,7 +431,10 @@ mod tests {
             shown(&mut state, "POST rust 3 bob 0 subject").as_deref(),
             Some("[rust #3] bob, 1970-01-01 00:00 — subject")
         );
-        assert_eq!(shown(&mut state, "BODY rust 3 text").as_deref(), Some("    text"));
+        assert_eq!(
+            shown(&mut state, "BODY rust 3 text").as_deref(),
+            Some("    text")
+        );
     }
 
     #[test]

@@ -88,7 +88,7 @@ pub fn name_colour(name: &str) -> usize {
 /// Decides whether to colour output, following <https://no-color.org>: only on a
 /// terminal, never when `NO_COLOR` is set to a non-empty value or `TERM` is `dumb`.
 pub fn colour_wanted(stdout_is_terminal: bool, no_color: Option<&str>, term: Option<&str>) -> bool {
-    stdout_is_terminal && no_color.is_none_or(str::is_empty) && term != Some("dumb")
+    stdout_is_terminal && no_color.map_or(true, str::is_empty) && term != Some("dumb")
 }
 
 /// Bidirectional controls that open an embedding or override (closed by PDF).
@@ -218,13 +218,25 @@ fn char_width(c: char) -> CharWidth {
     }
 }
 
+/// The least and greatest number of columns each character of `text` may take.
+/// A character right after a zero-width joiner may be drawn as part of the
+/// previous one (emoji sequences), so it may take no columns at all.
+fn width_range(text: &str) -> impl Iterator<Item = (char, usize, usize)> + '_ {
+    let mut after_joiner = false;
+    text.chars().map(move |c| {
+        let (lo, hi) = match char_width(c) {
+            CharWidth::Known(w) => (w, w),
+            CharWidth::Unsure(lo, hi) => (lo, hi),
+        };
+        let lo = if after_joiner { 0 } else { lo };
+        after_joiner = c == '\u{200d}';
+        (c, lo, hi)
+    })
+}
+
 /// The display width of `text` in columns (unsure characters count at their least).
 pub fn display_width(text: &str) -> usize {
-    text.chars()
-        .map(|c| match char_width(c) {
-            CharWidth::Known(w) | CharWidth::Unsure(w, _) => w,
-        })
-        .sum()
+    width_range(text).map(|(_, lo, _)| lo).sum()
 }
 
 /// How many terminal rows `text` (a prompt plus what was typed after it) occupies
@@ -248,20 +260,13 @@ pub fn rows_used(text: &str, columns: usize) -> Option<usize> {
 /// (`wide`) or narrowest.
 fn layout_rows(text: &str, columns: usize, wide: bool) -> usize {
     let (mut row, mut col) = (0usize, 0usize);
-    for c in text.chars() {
+    for (c, lo, hi) in width_range(text) {
         let w = if c == '\t' {
             8 - col % 8
+        } else if wide {
+            hi
         } else {
-            match char_width(c) {
-                CharWidth::Known(w) => w,
-                CharWidth::Unsure(lo, hi) => {
-                    if wide {
-                        hi
-                    } else {
-                        lo
-                    }
-                }
-            }
+            lo
         };
         col += w;
         if col > columns {
@@ -298,11 +303,17 @@ mod tests {
     #[test]
     fn open_bidi_scopes_are_closed_at_the_end() {
         assert_eq!(sanitize("\u{202E}evil"), "\u{202E}evil\u{202C}");
-        assert_eq!(sanitize("\u{2067}x\u{202B}y"), "\u{2067}x\u{202B}y\u{202C}\u{2069}");
+        assert_eq!(
+            sanitize("\u{2067}x\u{202B}y"),
+            "\u{2067}x\u{202B}y\u{202C}\u{2069}"
+        );
         // Balanced text stays as it is.
         assert_eq!(sanitize("\u{2068}x\u{2069}"), "\u{2068}x\u{2069}");
         // A PDI also closes the embeddings inside its isolate.
-        assert_eq!(sanitize("\u{2066}\u{202A}a\u{2069}b"), "\u{2066}\u{202A}a\u{2069}b");
+        assert_eq!(
+            sanitize("\u{2066}\u{202A}a\u{2069}b"),
+            "\u{2066}\u{202A}a\u{2069}b"
+        );
     }
 
     #[test]
@@ -329,10 +340,11 @@ mod tests {
     fn name_colours_are_stable_and_ignore_case() {
         assert_eq!(name_colour("Alice"), name_colour("alice"));
         assert_eq!(name_colour("alice"), name_colour("alice"));
-        let distinct: std::collections::HashSet<usize> = ["alice", "bob", "carol", "dave", "erin", "frank"]
-            .iter()
-            .map(|n| name_colour(n))
-            .collect();
+        let distinct: std::collections::HashSet<usize> =
+            ["alice", "bob", "carol", "dave", "erin", "frank"]
+                .iter()
+                .map(|n| name_colour(n))
+                .collect();
         assert!(distinct.len() >= 3, "names should spread over the palette");
     }
 
@@ -364,7 +376,10 @@ mod tests {
         assert_eq!(rows_used(&format!("{}你", "x".repeat(9)), 10), Some(2));
         assert_eq!(rows_used("a\tb", 80), Some(1));
         // Emoji with joiners near a row end: unsure.
-        assert_eq!(rows_used(&format!("{}\u{1F469}\u{200D}\u{1F680}", "x".repeat(8)), 10), None);
+        assert_eq!(
+            rows_used(&format!("{}\u{1F469}\u{200D}\u{1F680}", "x".repeat(7)), 10),
+            None
+        );
         // ...but far from the end it does not matter.
         assert_eq!(rows_used("\u{1F469}\u{200D}\u{1F680}", 80), Some(1));
         assert_eq!(rows_used("x", 0), None);

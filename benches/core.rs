@@ -1,0 +1,199 @@
+//! Benchmarks of the sans-IO pieces: framing, parsing, encoding, fan-out through the
+//! chat core, a board listing, and queue admission with many waiting.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+
+use parley::chat::{ClientId, Departure, Hub, Limits, Outbox};
+use parley::command;
+use parley::line::{Frame, LineFramer, Step};
+use parley::outq::OutQueue;
+use parley::reply::{Encoder, Line};
+
+/// Counts deliveries, as cheap as an outbox can be: measures the core alone.
+#[derive(Default)]
+struct Counter {
+    lines: usize,
+    bytes: usize,
+}
+
+impl Outbox for Counter {
+    fn send(&mut self, _to: ClientId, line: &Line) {
+        self.lines += 1;
+        self.bytes += line.len();
+    }
+    fn close(&mut self, _client: ClientId) {}
+}
+
+/// Queues deliveries per client as the server does (without sockets).
+struct Queues(Vec<OutQueue>);
+
+impl Outbox for Queues {
+    fn send(&mut self, to: ClientId, line: &Line) {
+        self.0[to.0].push(line);
+    }
+    fn close(&mut self, _client: ClientId) {}
+}
+
+fn hub(limits: Limits) -> (Hub, Instant) {
+    let now = Instant::now();
+    (Hub::new(limits, now, 1_700_000_000), now)
+}
+
+fn big_limits() -> Limits {
+    Limits {
+        max_clients: 200_000,
+        max_queue: 200_000,
+        announce_limit: 0,
+        ..Limits::default()
+    }
+}
+
+/// A hub with `members` named users in `lobby`.
+fn hub_with_members(members: usize) -> (Hub, Instant) {
+    let (mut hub, now) = hub(big_limits());
+    let mut sink = Counter::default();
+    for i in 0..members {
+        hub.connect(ClientId(i), i as u64, now, &mut sink);
+        let name = format!("/name user{i}");
+        hub.receive(ClientId(i), Frame::Line(&name), now, &mut sink);
+    }
+    (hub, now)
+}
+
+fn framing(c: &mut Criterion) {
+    let mut input = Vec::new();
+    for i in 0..1000 {
+        input.extend_from_slice(
+            format!("/msg user{i} hello there, this is line {i}\r\n").as_bytes(),
+        );
+    }
+    let mut group = c.benchmark_group("framing");
+    group.throughput(Throughput::Bytes(input.len() as u64));
+    group.bench_function("1000 lines", |b| {
+        b.iter(|| {
+            let mut framer = LineFramer::new(4096);
+            let mut used = 0;
+            let mut lines = 0;
+            while let Step::Frame(frame, n) = framer.next_frame(&input[used..]) {
+                used += n;
+                lines += usize::from(matches!(frame, Frame::Line(_)));
+            }
+            black_box(lines)
+        })
+    });
+    group.finish();
+}
+
+fn parsing(c: &mut Criterion) {
+    let mut group = c.benchmark_group("parse");
+    for (name, line) in [
+        ("plain", "hello everyone, how are things going today?"),
+        ("msg", "/msg someone hello there, how are you?"),
+        (
+            "post quoted",
+            r#"/post rust "a quoted \"subject\"" and a body of text"#,
+        ),
+        ("alias", "%grouppost rust subject the body"),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(command::parse(black_box(line))))
+        });
+    }
+    group.finish();
+}
+
+fn encoding(c: &mut Criterion) {
+    let mut enc = Encoder::new();
+    let text = "x".repeat(100);
+    c.bench_function("encode MSG 100 B", |b| {
+        b.iter(|| black_box(enc.msg("lobby", "someone", black_box(&text))))
+    });
+}
+
+fn fanout(c: &mut Criterion) {
+    let text = "y".repeat(100);
+    let mut group = c.benchmark_group("fanout");
+    for members in [10usize, 1_000, 10_000] {
+        let (mut hub, now) = hub_with_members(members);
+        group.throughput(Throughput::Elements(members as u64 - 1));
+        group.bench_with_input(BenchmarkId::new("core", members), &members, |b, _| {
+            let mut sink = Counter::default();
+            b.iter(|| hub.receive(ClientId(0), Frame::Line(&text), now, &mut sink));
+            black_box(sink.lines);
+        });
+        let mut queues = Queues((0..members).map(|_| OutQueue::new()).collect());
+        group.bench_with_input(
+            BenchmarkId::new("core+queues", members),
+            &members,
+            |b, _| {
+                b.iter(|| {
+                    hub.receive(ClientId(0), Frame::Line(&text), now, &mut queues);
+                    for queue in &mut queues.0 {
+                        queue.discard();
+                    }
+                });
+            },
+        );
+    }
+    group.finish();
+}
+
+fn board_listing(c: &mut Criterion) {
+    let (mut hub, now) = hub_with_members(1);
+    let mut sink = Counter::default();
+    for i in 0..1000 {
+        let post = format!("/post lobby subject{i} the body of post number {i}");
+        hub.receive(ClientId(0), Frame::Line(&post), now, &mut sink);
+    }
+    let mut group = c.benchmark_group("board");
+    group.throughput(Throughput::Elements(1000));
+    group.bench_function("list 1000 posts", |b| {
+        b.iter(|| hub.receive(ClientId(0), Frame::Line("/list"), now, &mut sink))
+    });
+    group.finish();
+}
+
+/// One admission from a queue of `waiting`: the admitted client leaves, the front of
+/// the queue is admitted, and a newcomer joins the back so the length stays put. The
+/// clock stands still, so the (coalesced, once a second) position updates are not part
+/// of it; the timer sweep that discards the leavers' deadlines is.
+fn queue_admission(c: &mut Criterion) {
+    let mut group = c.benchmark_group("queue admission");
+    for waiting in [10usize, 1_000, 10_000] {
+        let (mut hub, now) = hub(Limits {
+            max_clients: 1,
+            max_queue: waiting + 1,
+            ..Limits::default()
+        });
+        let mut sink = Counter::default();
+        for i in 0..=waiting {
+            hub.connect(ClientId(i), i as u64, now, &mut sink);
+        }
+        let mut admitted = 0usize;
+        let mut next = waiting + 1;
+        group.bench_with_input(BenchmarkId::from_parameter(waiting), &waiting, |b, _| {
+            b.iter(|| {
+                hub.disconnect(ClientId(admitted), Departure::Disconnected, now, &mut sink);
+                admitted = (admitted + 1) % (waiting + 2);
+                hub.connect(ClientId(next), next as u64, now, &mut sink);
+                next = (next + 1) % (waiting + 2);
+                hub.on_timeout(now, &mut sink);
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    framing,
+    parsing,
+    encoding,
+    fanout,
+    board_listing,
+    queue_admission
+);
+criterion_main!(benches);

@@ -1,0 +1,228 @@
+//! Who does what in each scenario: the groups clients are put in (a room, or a private
+//! pair), which members send, which never read, and the order of the open-loop send
+//! schedule. The event loop in `driver` is shared; only this plan differs.
+
+use crate::args::{Config, Kind};
+use crate::error::Error;
+
+/// Marks "none" in the compact per-client index fields.
+pub const NONE: u32 = u32::MAX;
+
+/// A set of clients that hear each other: the members of one room, or a private pair.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// Member client indices; the first one creates the room.
+    pub members: Vec<u32>,
+    /// Sending client indices by slot; a message's slot is the receiver's array index.
+    pub senders: Vec<u32>,
+    /// The group meets in a room of its own (otherwise: private messages to a partner).
+    pub room: bool,
+}
+
+/// One client's part in the scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct Role {
+    /// Its group, or [`NONE`].
+    pub group: u32,
+    /// Its sender slot in that group, or [`NONE`] when it does not send.
+    pub slot: u32,
+    /// It stops reading once traffic starts (slow scenario).
+    pub stuck: bool,
+}
+
+/// The whole cast of a run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// All groups.
+    pub groups: Vec<Group>,
+    /// Per client.
+    pub roles: Vec<Role>,
+    /// Sending clients interleaved across groups: open-loop message k is sent by
+    /// `schedule[k % len]`, which spreads the total rate evenly over all senders.
+    pub schedule: Vec<u32>,
+}
+
+impl Plan {
+    /// Builds the plan for `cfg`.
+    pub fn build(cfg: &Config) -> Result<Plan, Error> {
+        let n = cfg.clients;
+        let usage = |m: &str| Err(Error::Usage(m.into()));
+        let mut groups = Vec::new();
+        let mut stuck = vec![false; n];
+        match cfg.kind {
+            Kind::JoinStorm | Kind::Idle | Kind::Queue => {}
+            Kind::Fanout | Kind::Slow => {
+                if n < 2 {
+                    return usage("this scenario needs at least 2 clients");
+                }
+                let senders = cfg.senders.unwrap_or(10.min(n - 1));
+                let n_stuck = if cfg.kind == Kind::Slow {
+                    (cfg.stuck * n as f64).floor() as usize
+                } else {
+                    0
+                };
+                if senders + n_stuck > n || senders >= n {
+                    return usage(
+                        "--senders (plus the stuck members) must leave at least one other member",
+                    );
+                }
+                // Stuck members are the last ones and never send: they would stop
+                // reading, not writing, but a sender dropped by the server would make
+                // its messages' loss ambiguous.
+                for s in stuck.iter_mut().skip(n - n_stuck) {
+                    *s = true;
+                }
+                groups.push(Group {
+                    members: (0..n as u32).collect(),
+                    senders: (0..senders as u32).collect(),
+                    room: true,
+                });
+            }
+            Kind::Rooms => {
+                let k = cfg.room_size;
+                if n < k {
+                    return usage("--clients must be at least --room-size");
+                }
+                let full = n / k;
+                let per_room = cfg.senders.unwrap_or(k);
+                let mut start = 0usize;
+                for g in 0..full {
+                    // A remainder of one client joins the last room; more make a room.
+                    let end = if g + 1 == full && n - (start + k) == 1 {
+                        n
+                    } else {
+                        start + k
+                    };
+                    groups.push(room_group(start, end, per_room));
+                    start = end;
+                }
+                if start < n {
+                    groups.push(room_group(start, n, per_room));
+                }
+            }
+            Kind::Private => {
+                if n < 2 || n % 2 != 0 {
+                    return usage("private needs an even number of clients (pairs)");
+                }
+                let senders = cfg.senders.unwrap_or(n).min(n) as u32;
+                for i in (0..n as u32).step_by(2) {
+                    groups.push(Group {
+                        members: vec![i, i + 1],
+                        senders: [i, i + 1].into_iter().filter(|&c| c < senders).collect(),
+                        room: false,
+                    });
+                }
+            }
+        }
+        let mut roles = vec![
+            Role {
+                group: NONE,
+                slot: NONE,
+                stuck: false,
+            };
+            n
+        ];
+        for (gi, g) in groups.iter().enumerate() {
+            for &m in &g.members {
+                roles[m as usize].group = gi as u32;
+                roles[m as usize].stuck = stuck[m as usize];
+            }
+            for (slot, &s) in g.senders.iter().enumerate() {
+                roles[s as usize].slot = slot as u32;
+            }
+        }
+        let widest = groups.iter().map(|g| g.senders.len()).max().unwrap_or(0);
+        let mut schedule = Vec::new();
+        for slot in 0..widest {
+            for g in &groups {
+                if let Some(&s) = g.senders.get(slot) {
+                    schedule.push(s);
+                }
+            }
+        }
+        if cfg.kind.has_traffic() && schedule.is_empty() {
+            return usage("nobody would send: check --senders");
+        }
+        Ok(Plan {
+            groups,
+            roles,
+            schedule,
+        })
+    }
+
+    /// Members that read and are checked (not stuck).
+    pub fn readers(&self) -> usize {
+        self.groups
+            .iter()
+            .flat_map(|g| &g.members)
+            .filter(|&&m| !self.roles[m as usize].stuck)
+            .count()
+    }
+
+    /// Members that never read.
+    pub fn stuck(&self) -> usize {
+        self.roles.iter().filter(|r| r.stuck).count()
+    }
+}
+
+fn room_group(start: usize, end: usize, senders: usize) -> Group {
+    let members: Vec<u32> = (start as u32..end as u32).collect();
+    let senders = members.iter().copied().take(senders).collect();
+    Group {
+        members,
+        senders,
+        room: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::{Cli, Config};
+    use clap::Parser;
+
+    fn plan(args: &[&str]) -> Result<Plan, Error> {
+        let mut v = vec!["parley-loadgen"];
+        v.extend_from_slice(args);
+        Plan::build(&Config::from_cli(Cli::try_parse_from(v).unwrap())?)
+    }
+
+    #[test]
+    fn fanout_is_one_room_with_senders_first() {
+        let p = plan(&["fanout", "--clients", "20", "--senders", "3"]).unwrap();
+        assert_eq!(p.groups.len(), 1);
+        assert_eq!(p.groups[0].members.len(), 20);
+        assert_eq!(p.groups[0].senders, vec![0, 1, 2]);
+        assert_eq!(p.roles[2].slot, 2);
+        assert_eq!(p.roles[3].slot, NONE);
+        assert_eq!(p.schedule, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn rooms_split_and_interleave() {
+        let p = plan(&["rooms", "--clients", "21", "--room-size", "5", "--senders", "2"]).unwrap();
+        assert_eq!(p.groups.len(), 4);
+        assert_eq!(p.groups[3].members.len(), 6);
+        assert_eq!(p.schedule, vec![0, 5, 10, 15, 1, 6, 11, 16]);
+        let p = plan(&["rooms", "--clients", "12", "--room-size", "5"]).unwrap();
+        assert_eq!(p.groups.len(), 3);
+        assert_eq!(p.groups[2].members, vec![10, 11]);
+    }
+
+    #[test]
+    fn private_pairs() {
+        let p = plan(&["private", "--clients", "6", "--senders", "3"]).unwrap();
+        assert_eq!(p.groups.len(), 3);
+        assert_eq!(p.groups[1].members, vec![2, 3]);
+        assert_eq!(p.groups[1].senders, vec![2]);
+        assert!(plan(&["private", "--clients", "5"]).is_err());
+    }
+
+    #[test]
+    fn slow_marks_the_last_members_stuck() {
+        let p = plan(&["slow", "--clients", "100", "--senders", "10"]).unwrap();
+        assert_eq!(p.stuck(), 10);
+        assert!(p.roles[99].stuck && !p.roles[89].stuck);
+        assert_eq!(p.readers(), 90);
+    }
+}

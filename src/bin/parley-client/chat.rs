@@ -1,0 +1,304 @@
+//! The conversation with the server, the same for both front ends: wait in the
+//! queue, choose a name (asking again when it is refused), then chat until the
+//! input ends or the user quits.
+
+use crate::error::ClientError;
+use crate::input::{self, Plan};
+use crate::render;
+use crate::session::Session;
+use crate::state::{ClientState, NameReply};
+use crate::style::Style;
+
+/// One result of reading input.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Input {
+    /// A line (without its newline).
+    Line(String),
+    /// Ctrl-C in the terminal.
+    Interrupted,
+    /// End of input (Ctrl-D, or the end of a script).
+    End,
+}
+
+/// A way to read what the user types and show the client's own lines.
+pub trait Frontend {
+    /// Reads one line after showing `prompt` (terminal only). `replaced` tells
+    /// whether the client will show its own rendering of a line (say, a message
+    /// as `[room] me: text`), so a terminal can remove the typed line instead of
+    /// showing it twice.
+    fn read_line(
+        &mut self,
+        prompt: &str,
+        replaced: &dyn Fn(&str) -> bool,
+    ) -> Result<Input, ClientError>;
+
+    /// Shows client-side text (own messages, notices, help).
+    fn show(&self, text: &str);
+
+    /// Whether a person types at a terminal (the help then mentions the keys).
+    fn interactive(&self) -> bool;
+
+    /// Whether to handle each line only after the server answered the previous one,
+    /// so the output is a transcript in input order (for scripts).
+    fn in_order(&self) -> bool;
+}
+
+/// Runs the whole session. Returns when the user quits or the input ends; a lost
+/// connection ends the process from the reader thread instead.
+pub fn run<F: Frontend>(
+    session: &Session,
+    fe: &mut F,
+    name: Option<String>,
+) -> Result<(), ClientError> {
+    session.wait_admitted()?;
+    if choose_name(session, fe, name)? {
+        converse(session, fe)?;
+    }
+    Ok(())
+}
+
+/// Gets a name accepted. Returns `false` if the user left instead.
+fn choose_name<F: Frontend>(
+    session: &Session,
+    fe: &mut F,
+    mut candidate: Option<String>,
+) -> Result<bool, ClientError> {
+    let mut asked = false;
+    loop {
+        let line = match candidate.take() {
+            Some(name) => name,
+            None => {
+                if !asked {
+                    fe.show(&session.render(|v| {
+                        render::notice(v, "choose a name: 1 to 32 letters, digits, _ or -")
+                    }));
+                    asked = true;
+                }
+                match fe.read_line("name: ", &|_| false)? {
+                    Input::Line(line) => line,
+                    Input::End | Input::Interrupted => {
+                        session.quit("/quit")?;
+                        return Ok(false);
+                    }
+                }
+            }
+        };
+        let line = line.trim_matches([' ', '\t']);
+        let name = match input::plan(line) {
+            // A plain line is the name, whole (even `%` lines that are no alias).
+            Plan::RoomText { .. } | Plan::Ignore => line,
+            Plan::Quit => {
+                session.quit(line)?;
+                return Ok(false);
+            }
+            Plan::Help => {
+                fe.show(&help(session, fe.interactive()));
+                continue;
+            }
+            _ => match line.get(..6) {
+                Some(head) if head.eq_ignore_ascii_case("/name ") => {
+                    line[6..].trim_start_matches(' ')
+                }
+                _ => {
+                    // Some other command before naming: the server answers it.
+                    if fe.in_order() {
+                        session.send_and_wait(line)?;
+                    } else {
+                        session.send(line)?;
+                    }
+                    continue;
+                }
+            },
+        };
+        if name.is_empty() {
+            continue;
+        }
+        match session.name(name)? {
+            NameReply::Welcome => {
+                // `JOIN lobby` follows `WELCOME`: have it before the first prompt.
+                session.sync()?;
+                return Ok(true);
+            }
+            // The server's ERR line has been shown; ask again.
+            NameReply::Refused(_) => {}
+        }
+    }
+}
+
+/// The chat loop after naming.
+fn converse<F: Frontend>(session: &Session, fe: &mut F) -> Result<(), ClientError> {
+    let mut interrupted = false;
+    loop {
+        let prompt = session.with_state(|s| match s.current_room() {
+            Some(room) => format!("{room}> "),
+            None => "(no room)> ".to_owned(),
+        });
+        let replaced = |line: &str| session.with_state(|s| shows_own(s, &input::plan(line)));
+        let line = match fe.read_line(&prompt, &replaced)? {
+            Input::Line(line) => line,
+            Input::End => return session.quit("/quit"),
+            Input::Interrupted if interrupted => return session.quit("/quit"),
+            Input::Interrupted => {
+                interrupted = true;
+                fe.show(&session.render(|v| {
+                    render::notice(v, "press Ctrl-C again, Ctrl-D or type /quit to leave")
+                }));
+                continue;
+            }
+        };
+        interrupted = false;
+        // A paste can bring several lines at once: each is its own line.
+        for part in line.split('\n') {
+            let part = part.strip_suffix('\r').unwrap_or(part);
+            if handle(session, fe, part)? == Flow::Done {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Whether to go on after a line.
+#[derive(Debug, PartialEq, Eq)]
+enum Flow {
+    /// Read the next line.
+    Continue,
+    /// The user quit.
+    Done,
+}
+
+/// Whether the client will show its own rendering of a line with this plan (and
+/// so a terminal may remove the typed line). Blank lines show nothing at all.
+fn shows_own(state: &ClientState, plan: &Plan) -> bool {
+    match plan {
+        Plan::Ignore | Plan::Private { .. } | Plan::Broadcast { .. } => true,
+        Plan::RoomText { room: None, .. } => state.current_room().is_some(),
+        Plan::RoomText {
+            room: Some(room), ..
+        } => state.joined(room).is_some(),
+        Plan::Help | Plan::Quit | Plan::Sync | Plan::Read { .. } | Plan::Send => false,
+    }
+}
+
+/// Sends one typed line and does the client's part around it.
+///
+/// A front end that keeps a transcript in order ([`Frontend::in_order`]) waits for
+/// the server's answer to every line before the next, so replies and our own lines
+/// appear in the order of the input, and our own messages are shown only once
+/// accepted. A terminal waits only where the next prompt depends on the answer, and
+/// shows room messages at once: the client knows which rooms we are in, so they
+/// are hardly ever refused.
+fn handle<F: Frontend>(session: &Session, fe: &mut F, line: &str) -> Result<Flow, ClientError> {
+    let plan = input::plan(line);
+    let in_order = fe.in_order();
+    // Sends the line; returns whether it was accepted, as far as we waited to know.
+    let send = |wait_anyway: bool| -> Result<bool, ClientError> {
+        if in_order || wait_anyway {
+            Ok(session.send_and_wait(line)? == 0)
+        } else {
+            session.send(line)?;
+            Ok(true)
+        }
+    };
+    match &plan {
+        Plan::Ignore => {}
+        Plan::Help => fe.show(&help(session, fe.interactive())),
+        Plan::Quit => {
+            session.quit(line)?;
+            return Ok(Flow::Done);
+        }
+        Plan::RoomText { room, text } => {
+            // Where the message goes, spelled as the server spells the room; the
+            // server does not echo it, so we show it ourselves.
+            let target = session.with_state(|s| match room {
+                None => s.current_room().map(str::to_owned),
+                Some(room) => s.joined(room).map(str::to_owned),
+            });
+            if send(false)? {
+                if let Some(room) = target {
+                    fe.show(
+                        &session.render(|v| {
+                            render::room_message(v, &room, v.me.unwrap_or("you"), text)
+                        }),
+                    );
+                }
+            }
+        }
+        Plan::Private { to, text } => {
+            // Shown only once accepted: a mistyped name gets no-such-user instead.
+            // A message to ourselves comes back as PRIV, so it is not shown twice.
+            let to_me = session.with_state(|s| {
+                s.me.as_deref()
+                    .is_some_and(|me| me.eq_ignore_ascii_case(to))
+            });
+            if send(true)? && !to_me {
+                fe.show(&session.render(|v| render::own_private(v, to, text)));
+            }
+        }
+        Plan::Broadcast { text } => {
+            if send(false)? {
+                fe.show(&session.render(|v| render::own_broadcast(v, text)));
+            }
+        }
+        Plan::Sync => {
+            // The next prompt shows the current room, so wait for the answer.
+            send(true)?;
+        }
+        Plan::Read { room, id } => {
+            // Waits, so a refused read is not expected any more: a later new post
+            // with that id must show as news.
+            session.with_state(|s| s.expect_read(room, *id));
+            if !send(true)? {
+                session.with_state(|s| s.forget_read(room, *id));
+            }
+        }
+        Plan::Send => {
+            send(false)?;
+        }
+    }
+    Ok(Flow::Continue)
+}
+
+/// The client's command list.
+const HELP: &[(&str, &str)] = &[
+    ("<text>", "say something in your current room"),
+    ("/join <room>", "join a room; it becomes your current room"),
+    ("/create <room>", "create a room and join it"),
+    ("/leave [room]", "leave a room (default: the current one)"),
+    ("/say <room> <text>", "write to another room you are in"),
+    ("/msg <user> <text>", "private message"),
+    ("/broadcast <text>", "message to everyone online"),
+    ("/users [room | *]", "who is in a room, or online (*)"),
+    ("/rooms", "all rooms"),
+    (
+        "/post <room> <subject> <text>",
+        "post on a room's board (quote a subject with spaces)",
+    ),
+    ("/list [room]", "a room's board"),
+    ("/read <room> <id>", "read a post"),
+    ("/ping [token]", "check the connection"),
+    ("/help <command>", "the server's help for a command"),
+    ("/quit [message]", "leave (also Ctrl-D)"),
+    ("//text", "say something that starts with /"),
+];
+
+/// The rendered `/help` text; `keys` adds the line editor's keys.
+fn help(session: &Session, keys: bool) -> String {
+    session.render(|v| {
+        let widest = HELP.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
+        let mut out = render::notice(v, "commands:");
+        for (command, what) in HELP {
+            out.push_str("\n  ");
+            out.push_str(&v.painter.paint(Style::Info, &format!("{command:<widest$}")));
+            out.push_str("  ");
+            out.push_str(what);
+        }
+        if keys {
+            out.push_str("\n  ");
+            out.push_str(&v.painter.paint(
+                Style::Dim,
+                "Up/Down: history   Tab: complete names and commands   Ctrl-R: search history",
+            ));
+        }
+        out
+    })
+}

@@ -1,0 +1,114 @@
+//! The ways the client can fail, and the single exit path that reports them.
+
+use std::fmt;
+use std::io::{self, Write as _};
+use std::sync::Mutex;
+
+use crate::tty;
+
+/// Why the client stops with a non-zero exit status.
+#[derive(Debug)]
+pub enum ClientError {
+    /// The address could not be resolved.
+    Resolve {
+        /// The address as given.
+        addr: String,
+        /// The resolver's error.
+        source: io::Error,
+    },
+    /// No connection could be made.
+    Connect {
+        /// The address as given.
+        addr: String,
+        /// The last connection error.
+        source: io::Error,
+    },
+    /// The connection broke or the server closed it without saying `BYE`.
+    Lost {
+        /// The address as given.
+        addr: String,
+        /// The socket error, if there was one (none for a plain close).
+        source: Option<io::Error>,
+    },
+    /// The server said `BYE` for a reason other than our `/quit` (rendered text).
+    Closed(String),
+    /// The terminal line editor failed.
+    Terminal(rustyline::error::ReadlineError),
+    /// Reading standard input failed.
+    Stdin(io::Error),
+}
+
+/// An I/O error's text without the `(os error N)` suffix, which means nothing to
+/// people using a chat client.
+fn plain(err: &io::Error) -> String {
+    let text = err.to_string();
+    match text.find(" (os error ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientError::Resolve { addr, source } => {
+                write!(f, "cannot find server {addr}: {}", plain(source))
+            }
+            ClientError::Connect { addr, source } => {
+                write!(f, "cannot connect to {addr}: {}", plain(source))
+            }
+            ClientError::Lost { addr, source: None } => {
+                write!(f, "connection to {addr} lost: the server closed it")
+            }
+            ClientError::Lost {
+                addr,
+                source: Some(source),
+            } => write!(f, "connection to {addr} lost: {}", plain(source)),
+            ClientError::Closed(text) => f.write_str(text),
+            ClientError::Terminal(err) => write!(f, "terminal error: {err}"),
+            ClientError::Stdin(err) => write!(f, "cannot read input: {}", plain(err)),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+/// Only the first failure is reported; a second thread failing at the same time
+/// (the reader sees the close while the main thread sees a write error) waits here
+/// until the process is gone.
+static FAILING: Mutex<()> = Mutex::new(());
+
+/// Puts the terminal back, prints `parley-client: <err>` on stderr and exits with
+/// status 1. Safe to call from any thread.
+pub fn fail(err: &ClientError) -> ! {
+    let _only_once = FAILING.lock();
+    tty::restore_for_exit();
+    let _ = io::stdout().flush();
+    eprintln!("parley-client: {err}");
+    std::process::exit(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_one_readable_line() {
+        let err = ClientError::Connect {
+            addr: "127.0.0.1:7777".into(),
+            source: io::Error::from_raw_os_error(libc::ECONNREFUSED),
+        };
+        assert_eq!(
+            err.to_string(),
+            "cannot connect to 127.0.0.1:7777: Connection refused"
+        );
+        let err = ClientError::Lost {
+            addr: "h:1".into(),
+            source: None,
+        };
+        assert_eq!(
+            err.to_string(),
+            "connection to h:1 lost: the server closed it"
+        );
+    }
+}

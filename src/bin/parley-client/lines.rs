@@ -1,0 +1,110 @@
+//! The non-terminal front end: standard input line by line, rendered output on
+//! standard output, so the client can be scripted and tested.
+//!
+//! Own messages are printed just as in the terminal (`[room] me: text`), so a
+//! transcript reads the same either way. Prompts are not printed.
+
+use std::io::{self, BufRead, Write as _};
+use std::sync::Arc;
+
+use crate::chat::{Frontend, Input};
+use crate::error::ClientError;
+use crate::render;
+use crate::session::{Output, Session};
+use crate::style::Painter;
+
+/// Prints rendered blocks on standard output, one write per block.
+pub struct LineOutput;
+
+impl Output for LineOutput {
+    fn show(&self, text: &str) {
+        let mut out = io::stdout().lock();
+        // Nobody reading our output is no reason to stop chatting; ignore errors.
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+    }
+}
+
+/// Reads standard input as lines.
+struct LineFrontend {
+    /// Where own lines go (the same as server lines).
+    output: LineOutput,
+    /// For rendering local complaints.
+    painter: Painter,
+}
+
+impl Frontend for LineFrontend {
+    fn read_line(
+        &mut self,
+        _prompt: &str,
+        _replaced: &dyn Fn(&str) -> bool,
+    ) -> Result<Input, ClientError> {
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            let n = io::stdin()
+                .lock()
+                .read_until(b'\n', &mut buf)
+                .map_err(ClientError::Stdin)?;
+            if n == 0 {
+                return Ok(Input::End);
+            }
+            if buf.last() == Some(&b'\n') {
+                buf.pop();
+                if buf.last() == Some(&b'\r') {
+                    buf.pop();
+                }
+            }
+            match String::from_utf8(buf) {
+                Ok(line) => return Ok(Input::Line(line)),
+                Err(e) => {
+                    // The server would refuse it (bad-text); say so without sending.
+                    let view = render::View {
+                        me: None,
+                        painter: self.painter,
+                        width: None,
+                        clock: crate::clock::utc,
+                    };
+                    self.output.show(&render::render_error(
+                        &view,
+                        "bad-text",
+                        "input line is not valid UTF-8; not sent",
+                    ));
+                    buf = e.into_bytes();
+                }
+            }
+        }
+    }
+
+    fn show(&self, text: &str) {
+        self.output.show(text);
+    }
+
+    fn interactive(&self) -> bool {
+        false
+    }
+
+    fn in_order(&self) -> bool {
+        true
+    }
+}
+
+/// Runs the client over standard input and output.
+pub fn run(
+    addr: &str,
+    addrs: &[std::net::SocketAddr],
+    name: Option<String>,
+    painter: Painter,
+) -> Result<(), ClientError> {
+    let display = crate::session::Display {
+        painter,
+        width: || None,
+        clock: crate::clock::local,
+    };
+    let session = Session::connect(addr, addrs, Arc::new(LineOutput), display)?;
+    let mut fe = LineFrontend {
+        output: LineOutput,
+        painter,
+    };
+    crate::chat::run(&session, &mut fe, name)
+}

@@ -1,0 +1,338 @@
+//! The terminal front end: rustyline for editing, history and completion, with
+//! server lines printed above the input line so typing is never garbled.
+//!
+//! While rustyline edits a line, server lines go through its external printer,
+//! which clears the input line, prints, and redraws the prompt with the half-typed
+//! text intact. Between edits (after Enter, while the client waits for the server)
+//! they are written directly. [`Screen`] keeps track of which applies and makes sure
+//! nothing is printed between rustyline's return and the moment the client replaces
+//! the typed line with its own rendering (`[room] me: text`), because that
+//! replacement moves the cursor up over exactly the rows the input occupied.
+
+use std::borrow::Cow;
+use std::io::{self, Write as _};
+use std::net::SocketAddr;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rustyline::completion::Completer;
+use rustyline::error::ReadlineError;
+use rustyline::highlight::Highlighter;
+use rustyline::hint::Hinter;
+use rustyline::history::DefaultHistory;
+use rustyline::validate::Validator;
+use rustyline::{CompletionType, Config, Context, Editor, ExternalPrinter, Helper};
+
+use crate::chat::{Frontend, Input};
+use crate::error::ClientError;
+use crate::session::{lock, Display, Output, Session};
+use crate::style::{rows_used, Painter, Style};
+use crate::tty;
+
+/// How long to wait, after an edit ends, for a print that was under way.
+const PRINT_SETTLE: Duration = Duration::from_millis(200);
+
+/// Who may write to the terminal right now.
+#[derive(Debug, Default)]
+struct ScreenState {
+    /// rustyline is (about to be) editing: print through its external printer.
+    editing: bool,
+    /// Prints handed to the external printer and not finished yet.
+    printing: usize,
+    /// A print finished while the terminal was not in raw mode, so it may have
+    /// been written directly under the typed line: replacing that line is unsafe.
+    maybe_direct: bool,
+}
+
+/// The terminal output shared by the reader thread and the line editor.
+pub struct Screen {
+    /// Who may write; also serialises direct writes.
+    state: Mutex<ScreenState>,
+    /// Signalled when a print through the external printer finishes.
+    printed: Condvar,
+    /// rustyline's printer for lines that arrive while the user types.
+    printer: Mutex<Box<dyn ExternalPrinter + Send>>,
+}
+
+impl Screen {
+    /// Writes `text` and a newline straight to the terminal.
+    fn write_direct(text: &str) {
+        let mut out = io::stdout().lock();
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+    }
+
+    /// Marks the start of an edit: from now on, prints go through rustyline.
+    fn begin_edit(&self) {
+        let mut state = lock(&self.state);
+        state.editing = true;
+        state.maybe_direct = false;
+    }
+
+    /// Marks the end of an edit. Returns the lock (hold it while touching the
+    /// screen) and whether the rows of the finished input line are still the last
+    /// rows written, so that they can be replaced.
+    fn end_edit(&self) -> (MutexGuard<'_, ScreenState>, bool) {
+        let mut state = lock(&self.state);
+        state.editing = false;
+        let mut untouched = state.printing == 0;
+        let deadline = Instant::now() + PRINT_SETTLE;
+        while state.printing > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                // Stuck behind rustyline's queue: it is printed during the next
+                // edit, above the prompt, which is fine.
+                break;
+            }
+            state = self
+                .printed
+                .wait_timeout(state, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        if state.maybe_direct {
+            untouched = false;
+        }
+        (state, untouched)
+    }
+
+    /// Shows client-side text between edits.
+    fn show_own(&self, text: &str) {
+        let _state = lock(&self.state);
+        Self::write_direct(text);
+    }
+}
+
+impl Output for Screen {
+    fn show(&self, text: &str) {
+        let mut state = lock(&self.state);
+        if !state.editing {
+            Self::write_direct(text);
+            return;
+        }
+        state.printing += 1;
+        drop(state);
+        // The printer may block until rustyline takes the line: never hold our
+        // lock meanwhile, or the line editor could not finish its edit.
+        let printed = lock(&self.printer).print(format!("{text}\n"));
+        let mut state = lock(&self.state);
+        state.printing -= 1;
+        if tty::editor_idle() {
+            state.maybe_direct = true;
+        }
+        if printed.is_err() {
+            // No way through rustyline: better a slightly garbled line than a
+            // lost message.
+            Self::write_direct(text);
+        }
+        self.printed.notify_all();
+    }
+}
+
+/// Command names offered by Tab completion.
+const COMMANDS: &[&str] = &[
+    "/broadcast",
+    "/create",
+    "/help",
+    "/join",
+    "/leave",
+    "/list",
+    "/msg",
+    "/name",
+    "/ping",
+    "/post",
+    "/quit",
+    "/read",
+    "/rooms",
+    "/say",
+    "/users",
+];
+
+/// rustyline helper: completion of commands, user and room names, and a coloured
+/// prompt.
+struct ClientHelper {
+    /// Where the known names come from.
+    session: Session,
+    /// Colour on or off.
+    painter: Painter,
+}
+
+impl Completer for ClientHelper {
+    type Candidate = String;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<String>)> {
+        let before = &line[..pos];
+        let start = before.rfind(' ').map_or(0, |i| i + 1);
+        let word = before[start..].to_ascii_lowercase();
+        if start == 0 && word.starts_with('/') {
+            let found = COMMANDS
+                .iter()
+                .filter(|c| c.starts_with(&word))
+                .map(|c| format!("{c} "))
+                .collect();
+            return Ok((start, found));
+        }
+        if word.is_empty() {
+            return Ok((start, Vec::new()));
+        }
+        let command = before.split(' ').next().unwrap_or("").to_ascii_lowercase();
+        let (users, rooms) = match command.as_str() {
+            "/msg" => (true, false),
+            "/join" | "/leave" | "/say" | "/list" | "/read" | "/post" | "/users" => (false, true),
+            _ => (true, true),
+        };
+        let found = self.session.with_state(|s| {
+            let mut found: Vec<String> = Vec::new();
+            let mut add = |names: &std::collections::BTreeMap<String, String>| {
+                for (lower, name) in names.range(word.clone()..) {
+                    if !lower.starts_with(&word) {
+                        break;
+                    }
+                    if !found.contains(name) {
+                        found.push(name.clone());
+                    }
+                }
+            };
+            if users {
+                add(&s.known_users);
+            }
+            if rooms {
+                add(&s.known_rooms);
+            }
+            found
+        });
+        Ok((start, found))
+    }
+}
+
+impl Hinter for ClientHelper {
+    type Hint = String;
+}
+
+impl Validator for ClientHelper {}
+
+impl Highlighter for ClientHelper {
+    fn highlight_prompt<'b, 's: 'b, 'p: 'b>(
+        &'s self,
+        prompt: &'p str,
+        _default: bool,
+    ) -> Cow<'b, str> {
+        // Same text, only coloured: rustyline requires the same display width.
+        match prompt.strip_suffix("> ") {
+            Some(room) if self.painter.colour => Cow::Owned(format!(
+                "{}{}",
+                self.painter.paint(Style::Bold, room),
+                self.painter.paint(Style::Dim, "> ")
+            )),
+            _ => Cow::Borrowed(prompt),
+        }
+    }
+}
+
+impl Helper for ClientHelper {}
+
+/// The interactive front end.
+struct TerminalFrontend {
+    /// The line editor.
+    editor: Editor<ClientHelper, DefaultHistory>,
+    /// Shared with the reader thread.
+    screen: Arc<Screen>,
+    /// Keys are held between edits from the first edit on (before it, while
+    /// waiting in the queue, Ctrl-C must still work); dropped at the end.
+    held: Option<tty::HeldKeys>,
+}
+
+impl Frontend for TerminalFrontend {
+    fn read_line(
+        &mut self,
+        prompt: &str,
+        replaced: &dyn Fn(&str) -> bool,
+    ) -> Result<Input, ClientError> {
+        if self.held.is_none() {
+            self.held = tty::HeldKeys::new();
+        }
+        self.screen.begin_edit();
+        let result = self.editor.readline(prompt);
+        let (guard, untouched) = self.screen.end_edit();
+        let line = match result {
+            Ok(line) => line,
+            Err(ReadlineError::Interrupted) => return Ok(Input::Interrupted),
+            Err(ReadlineError::Eof) => return Ok(Input::End),
+            Err(e) => return Err(ClientError::Terminal(e)),
+        };
+        if untouched && replaced(&line) {
+            // rustyline left the prompt and the typed text on screen, with the
+            // cursor on the row below; the client shows its own rendering instead.
+            let columns = self.editor.dimensions().map(|(c, _)| usize::from(c));
+            if let Some(rows) = columns.and_then(|c| rows_used(&format!("{prompt}{line}"), c)) {
+                let mut out = io::stdout().lock();
+                let _ = write!(out, "\x1b[{rows}A\r\x1b[J");
+                let _ = out.flush();
+            }
+        }
+        drop(guard);
+        if !line.trim().is_empty() {
+            // History is a convenience; failing to record a line is no error.
+            let _ = self.editor.add_history_entry(line.as_str());
+        }
+        Ok(Input::Line(line))
+    }
+
+    fn show(&self, text: &str) {
+        self.screen.show_own(text);
+    }
+
+    fn interactive(&self) -> bool {
+        true
+    }
+
+    fn in_order(&self) -> bool {
+        false
+    }
+}
+
+/// Runs the client in the terminal.
+pub fn run(
+    addr: &str,
+    addrs: &[SocketAddr],
+    name: Option<String>,
+    painter: Painter,
+) -> Result<(), ClientError> {
+    let config = Config::builder()
+        .completion_type(CompletionType::List)
+        .auto_add_history(false)
+        .build();
+    let mut editor: Editor<ClientHelper, DefaultHistory> =
+        Editor::with_config(config).map_err(ClientError::Terminal)?;
+    let printer = editor
+        .create_external_printer()
+        .map_err(ClientError::Terminal)?;
+    let screen = Arc::new(Screen {
+        state: Mutex::new(ScreenState::default()),
+        printed: Condvar::new(),
+        printer: Mutex::new(Box::new(printer)),
+    });
+    tty::save_original();
+    let display = Display {
+        painter,
+        width: tty::columns,
+        clock: crate::clock::local,
+    };
+    let output: Arc<dyn Output> = screen.clone();
+    let session = Session::connect(addr, addrs, output, display)?;
+    editor.set_helper(Some(ClientHelper {
+        session: session.clone(),
+        painter,
+    }));
+    let mut fe = TerminalFrontend {
+        editor,
+        screen,
+        held: None,
+    };
+    crate::chat::run(&session, &mut fe, name)
+}

@@ -1,0 +1,95 @@
+//! Small terminal facts and repairs that rustyline does not offer: the screen width,
+//! whether the line editor currently has the terminal in raw mode, holding back
+//! keystrokes between two edits, and restoring the terminal when
+//! the process must exit from another thread in the middle of an edit.
+
+use std::io::{self, Write as _};
+use std::sync::OnceLock;
+
+/// The terminal settings from before the client touched anything (terminal mode only).
+static ORIGINAL: OnceLock<libc::termios> = OnceLock::new();
+
+/// Reads the settings of standard input, if it is a terminal.
+fn get() -> Option<libc::termios> {
+    // SAFETY: termios is plain data; tcgetattr fills it in or fails.
+    let mut t: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: valid fd number and a pointer to a live termios.
+    (unsafe { libc::tcgetattr(libc::STDIN_FILENO, &mut t) } == 0).then_some(t)
+}
+
+/// Applies settings to standard input.
+fn set(t: &libc::termios) {
+    // SAFETY: valid fd number and a pointer to a live termios. A failure leaves the
+    // terminal as it was, which is all we could do about it anyway.
+    unsafe { libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, t) };
+}
+
+/// Remembers the current settings so [`restore_for_exit`] can put them back.
+pub fn save_original() {
+    if let Some(t) = get() {
+        let _ = ORIGINAL.set(t);
+    }
+}
+
+/// Puts the terminal back as it was before the client started, after clearing the
+/// input line and turning off bracketed paste (which the line editor turns on).
+/// Does nothing outside terminal mode.
+pub fn restore_for_exit() {
+    if let Some(t) = ORIGINAL.get() {
+        let mut out = io::stdout().lock();
+        let _ = out.write_all(b"\r\x1b[K\x1b[?2004l");
+        let _ = out.flush();
+        set(t);
+    }
+}
+
+/// Whether the line editor is not reading keys right now. [`HeldKeys`] sets INPCK
+/// (input parity checking, which does nothing without parity, as on every virtual
+/// terminal) as a marker, and the line editor clears it while it edits and puts it
+/// back afterwards.
+pub fn editor_idle() -> bool {
+    get().map_or(true, |t| t.c_iflag & libc::INPCK != 0)
+}
+
+/// The width of the terminal on standard output, in columns.
+pub fn columns() -> Option<usize> {
+    // SAFETY: winsize is plain data that TIOCGWINSZ fills in.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: valid fd and a pointer to a live winsize, as TIOCGWINSZ expects.
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
+
+/// While alive, keys typed between two edits are neither echoed nor interpreted by
+/// the terminal (no line buffering, no signals, no end-of-file character): they
+/// wait as plain bytes for the line editor's next edit. Without this, a key typed
+/// in the moment between pressing Enter and the next prompt would be echoed over
+/// the output, and a quick Ctrl-D or Ctrl-C would be swallowed by the terminal's
+/// line discipline instead of reaching the editor. The line editor saves and
+/// restores whatever mode it finds, so it returns to this one after every edit.
+pub struct HeldKeys {
+    /// The settings to restore.
+    saved: libc::termios,
+}
+
+impl HeldKeys {
+    /// Holds keys back, if standard input is a terminal.
+    pub fn new() -> Option<HeldKeys> {
+        let saved = get()?;
+        let mut held = saved;
+        held.c_lflag &= !(libc::ECHO | libc::ICANON | libc::ISIG);
+        // Enter stays `\r`, as the line editor expects it.
+        held.c_iflag &= !libc::ICRNL;
+        held.c_iflag |= libc::INPCK; // the marker for `editor_idle`
+        held.c_cc[libc::VMIN] = 1;
+        held.c_cc[libc::VTIME] = 0;
+        set(&held);
+        Some(HeldKeys { saved })
+    }
+}
+
+impl Drop for HeldKeys {
+    fn drop(&mut self) {
+        set(&self.saved);
+    }
+}

@@ -1,0 +1,662 @@
+//! Tests of `parley-client` in its non-terminal mode: the real client binary with
+//! piped stdin and stdout, against a real `parley-server` (and, for text a real server
+//! would refuse to pass on, a scripted fake server). The client's stdout is read by a
+//! thread and every expectation waits for lines with a timeout; nothing sleeps to
+//! synchronise.
+
+mod common;
+
+use std::fmt::Display;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use common::{TestServer, TIMEOUT};
+
+/// A running `parley-client` in non-terminal mode.
+struct Client {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    /// Lines of stdout; `None` once stdout has ended.
+    lines: Receiver<Option<String>>,
+    /// Collects stderr until the process ends.
+    stderr: Option<JoinHandle<String>>,
+    /// Everything read so far, for failure messages.
+    transcript: Vec<String>,
+}
+
+impl Client {
+    /// Starts the client for `addr` with extra arguments; times are shown in UTC.
+    fn start(addr: impl Display, args: &[&str]) -> Client {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_parley-client"));
+        command
+            .arg(addr.to_string())
+            .args(args)
+            .env_remove("PARLEY_ADDR");
+        Client::spawn(command)
+    }
+
+    /// Starts the client as `command` describes, with pipes for its standard streams.
+    fn spawn(mut command: Command) -> Client {
+        let mut child = command
+            .env("TZ", "UTC")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn parley-client");
+        let stdout = child.stdout.take().expect("stdout piped");
+        let mut stderr = child.stderr.take().expect("stderr piped");
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match reader.read_until(b'\n', &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        if buf.last() == Some(&b'\n') {
+                            buf.pop();
+                        }
+                        let line = String::from_utf8(buf.clone()).expect("client prints UTF-8");
+                        if tx.send(Some(line)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+            let _ = tx.send(None);
+        });
+        let stderr = thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        let stdin = child.stdin.take();
+        Client {
+            child,
+            stdin,
+            lines,
+            stderr: Some(stderr),
+            transcript: Vec::new(),
+        }
+    }
+
+    /// Types one line.
+    fn send(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin still open");
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .expect("write to client");
+        stdin.flush().expect("flush client stdin");
+    }
+
+    /// Ends the client's input.
+    fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// The next stdout line, or `None` at its end; fails after `TIMEOUT`.
+    fn next(&mut self) -> Option<String> {
+        match self.lines.recv_timeout(TIMEOUT) {
+            Ok(Some(line)) => {
+                self.transcript.push(line.clone());
+                Some(line)
+            }
+            Ok(None) | Err(RecvTimeoutError::Disconnected) => None,
+            Err(RecvTimeoutError::Timeout) => {
+                panic!(
+                    "no line from the client; so far:\n{}",
+                    self.transcript.join("\n")
+                )
+            }
+        }
+    }
+
+    /// The next line, which must exist.
+    fn line(&mut self) -> String {
+        match self.next() {
+            Some(line) => line,
+            None => panic!(
+                "client output ended; so far:\n{}\nstderr: {}",
+                self.transcript.join("\n"),
+                self.stderr_text()
+            ),
+        }
+    }
+
+    /// Expects the next line to be exactly `expected`.
+    fn expect(&mut self, expected: &str) {
+        let line = self.line();
+        assert_eq!(
+            line,
+            expected,
+            "transcript:\n{}",
+            self.transcript.join("\n")
+        );
+    }
+
+    /// Expects the next line to start with `prefix`; returns it.
+    fn expect_prefix(&mut self, prefix: &str) -> String {
+        let line = self.line();
+        assert!(
+            line.starts_with(prefix),
+            "expected {prefix:?}..., got {line:?}; transcript:\n{}",
+            self.transcript.join("\n")
+        );
+        line
+    }
+
+    /// Expects an error line (`! text (code)`) with `code`.
+    fn expect_error(&mut self, code: &str) {
+        let line = self.line();
+        assert!(
+            line.starts_with("! ") && line.ends_with(&format!("({code})")),
+            "expected an error {code}, got {line:?}"
+        );
+    }
+
+    /// Skips lines until one starts with `prefix`; returns it.
+    fn skip_until(&mut self, prefix: &str) -> String {
+        loop {
+            let line = self.line();
+            if line.starts_with(prefix) {
+                return line;
+            }
+        }
+    }
+
+    /// Logs in: the greeting, our name and the lobby.
+    fn expect_login(&mut self, name: &str) {
+        self.expect_prefix("* connected");
+        self.expect_prefix(&format!("* you are {name}"));
+        self.expect("* you joined lobby");
+    }
+
+    /// Everything the client wrote on stderr (once it has exited).
+    fn stderr_text(&mut self) -> String {
+        match self.stderr.take() {
+            Some(handle) if handle.is_finished() => handle.join().unwrap_or_default(),
+            Some(handle) => {
+                self.stderr = Some(handle);
+                String::from("(still running)")
+            }
+            None => String::new(),
+        }
+    }
+
+    /// Expects stdout to end and the process to exit; returns its status and stderr.
+    fn expect_exit(mut self) -> (ExitStatus, String) {
+        if let Some(line) = self.next() {
+            panic!("expected the output to end, got {line:?}");
+        }
+        let deadline = Instant::now() + TIMEOUT;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "client did not exit");
+            thread::sleep(Duration::from_millis(10)); // polling a process, not syncing on output
+        };
+        let stderr = self
+            .stderr
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default();
+        (status, stderr)
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Formats unix seconds as the client shows them with `TZ=UTC`.
+fn utc(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let of_day = secs.rem_euclid(86_400);
+    // Civil date from days since the epoch (400-year eras).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        of_day / 3600,
+        of_day % 3600 / 60
+    )
+}
+
+/// The unix time field of a `POST` line.
+fn post_time(line: &str) -> i64 {
+    line.split(' ')
+        .nth(4)
+        .and_then(|t| t.parse().ok())
+        .expect("POST time")
+}
+
+#[test]
+fn chatting_renders_both_directions_and_own_messages() {
+    let server = TestServer::start(&[]);
+    let mut client = Client::start(server.addr, &["--name", "alice"]);
+    client.expect_login("alice");
+    let mut bob = server.login("bob");
+    client.expect("* bob joined lobby");
+
+    bob.send("hi alice");
+    client.expect("[lobby] bob: hi alice");
+    client.send("hello  bob ");
+    bob.expect_line("MSG lobby alice hello  bob ");
+    client.expect("[lobby] alice: hello  bob ");
+
+    bob.send("/msg alice psst");
+    client.expect("(private) bob: psst");
+    bob.send("/broadcast to all");
+    client.expect("(everyone) bob: to all");
+    client.send("/msg bob back at you");
+    bob.expect_line("PRIV alice back at you");
+    client.expect("(private to bob) alice: back at you");
+    client.send("/broadcast hey all");
+    bob.expect_line("BCAST alice hey all");
+    client.expect("(everyone) alice: hey all");
+    client.send("//slash");
+    bob.expect_line("MSG lobby alice /slash");
+    client.expect("[lobby] alice: /slash");
+
+    // The current room follows joins and leaves; plain lines go there.
+    client.send("/create rust");
+    client.expect("* you joined rust");
+    bob.send("/join rust");
+    bob.expect_line("JOIN rust bob");
+    client.expect("* bob joined rust");
+    client.send("in rust now");
+    bob.expect_line("MSG rust alice in rust now");
+    client.expect("[rust] alice: in rust now");
+    client.send("/say lobby back in the lobby");
+    bob.expect_line("MSG lobby alice back in the lobby");
+    client.expect("[lobby] alice: back in the lobby");
+    bob.send("/leave rust");
+    bob.expect_line("LEAVE rust bob left");
+    client.expect("* bob left rust");
+    client.send("/leave");
+    client.expect("* you left rust");
+    client.send("lobby again");
+    bob.expect_line("MSG lobby alice lobby again");
+    client.expect("[lobby] alice: lobby again");
+
+    // Refused lines show the error, and no own message.
+    client.send("/msg nobody hello?");
+    client.expect_error("no-such-user");
+    client.send("/say rust gone with its last member");
+    client.expect_error("no-such-room");
+
+    bob.send("/quit see you");
+    bob.expect_prefix("BYE quit");
+    client.expect("* bob left lobby (quit: see you)");
+
+    client.close_stdin();
+    client.expect("* bye");
+    let (status, stderr) = client.expect_exit();
+    assert!(status.success(), "{status:?} {stderr}");
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn the_address_can_come_from_parley_addr() {
+    let server = TestServer::start(&[]);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_parley-client"));
+    command
+        .args(["--name", "alice"])
+        .env("PARLEY_ADDR", server.addr.to_string());
+    let mut client = Client::spawn(command);
+    client.expect_login("alice");
+}
+
+#[test]
+fn a_refused_name_is_asked_for_again() {
+    let server = TestServer::start(&[]);
+    let _bob = server.login("bob");
+    let mut client = Client::start(server.addr, &[]);
+    client.expect_prefix("* connected");
+    client.expect("* choose a name: 1 to 32 letters, digits, _ or -");
+    client.send("BOB");
+    client.expect_error("name-taken");
+    client.send("alice smith");
+    client.expect_error("bad-name");
+    client.send("   ");
+    client.send("/name al!ce");
+    client.expect_error("bad-name");
+    client.send("alice");
+    client.expect_prefix("* you are alice");
+    client.expect("* you joined lobby");
+    client.close_stdin();
+    client.expect("* bye");
+    let (status, _) = client.expect_exit();
+    assert!(status.success());
+}
+
+#[test]
+fn a_taken_name_from_the_command_line_is_asked_for_again() {
+    let server = TestServer::start(&[]);
+    let _bob = server.login("bob");
+    let mut client = Client::start(server.addr, &["--name", "bob"]);
+    client.expect_prefix("* connected");
+    client.expect_error("name-taken");
+    client.expect("* choose a name: 1 to 32 letters, digits, _ or -");
+    client.send("carol");
+    client.expect_prefix("* you are carol");
+    client.expect("* you joined lobby");
+}
+
+#[test]
+fn the_queue_position_is_shown_until_admitted() {
+    let server = TestServer::start(&["--max-clients", "1"]);
+    let mut holder = server.login("holder");
+    let mut client = Client::start(server.addr, &["--name", "alice"]);
+    client.expect("* the server is full; you are number 1 in the queue");
+    // Input typed while waiting is kept for later.
+    client.send("queued hello");
+    holder.send("/quit");
+    holder.expect_prefix("BYE quit");
+    client.expect_login("alice");
+    client.expect("[lobby] alice: queued hello");
+}
+
+#[test]
+fn lists_board_and_replies_are_rendered() {
+    let server = TestServer::start(&[]);
+    let mut client = Client::start(server.addr, &["--name", "alice"]);
+    client.expect_login("alice");
+    let mut bob = server.login("bob");
+    client.expect("* bob joined lobby");
+
+    client.send("/create rust");
+    client.expect("* you joined rust");
+    bob.send("/join rust");
+    bob.expect_line("JOIN rust bob");
+    client.expect("* bob joined rust");
+
+    client.send("/users");
+    client.expect("* 2 users in rust: alice, bob");
+    client.send("/users *");
+    client.expect("* 2 users online: alice, bob");
+    client.send("/rooms");
+    client.expect("* 2 rooms:");
+    client.expect("    lobby  2 users");
+    client.expect("    rust   2 users");
+
+    client.send("/post rust \"Hello world\" the first body");
+    client.expect("* posted to rust as #1");
+    let first = bob.expect_prefix("POST rust 1 alice ");
+    bob.send("/post rust News more text");
+    bob.expect_line("POSTED rust 2");
+    client.expect("* new post #2 in rust by bob: News  (/read rust 2)");
+    client.send("/list");
+    client.expect("* rust board: 2 posts");
+    client.expect("    id  author  time              subject");
+    client.expect(&format!(
+        "     1  alice   {}  Hello world",
+        utc(post_time(&first))
+    ));
+    let row = client.expect_prefix("     2  bob     ");
+    assert!(row.ends_with("  News"), "{row:?}");
+    client.send("/read rust 1");
+    client.expect(&format!(
+        "[rust #1] alice, {} — Hello world",
+        utc(post_time(&first))
+    ));
+    client.expect("    the first body");
+    client.send("/read rust 9");
+    client.expect_error("no-such-post");
+    client.send("/list lobby");
+    client.expect("* lobby board: no posts");
+
+    client.send("/ping mytoken");
+    client.expect("* pong mytoken");
+    client.send("/help join");
+    let info = client.expect_prefix("  ");
+    assert!(info.contains("/join"), "{info:?}");
+    client.send("/ping after-help");
+    client.skip_until("* pong after-help");
+    client.send("/frobnicate");
+    client.expect_error("unknown-command");
+    client.send("/help");
+    client.expect("* commands:");
+    let quit = client.skip_until("  /quit");
+    assert!(quit.contains("leave"), "{quit:?}");
+    client.send("/ping end");
+    client.skip_until("* pong end");
+}
+
+#[test]
+fn long_lists_say_how_many_are_not_shown() {
+    let server = TestServer::start(&["--list-limit", "1"]);
+    let mut client = Client::start(server.addr, &["--name", "alice"]);
+    client.expect_login("alice");
+    let _bob = server.login("bob");
+    client.expect("* bob joined lobby");
+    client.send("/users");
+    client.expect("* 2 users in lobby: alice, and 1 more");
+    client.send("/create zeta");
+    client.expect("* you joined zeta");
+    client.send("/rooms");
+    client.expect("* 2 rooms:");
+    client.expect("    lobby  2 users");
+    client.expect("    and 1 more");
+}
+
+#[test]
+fn leave_reasons_are_rendered_and_pings_answered_by_the_client() {
+    let server = TestServer::start(&["--ping-after", "300ms", "--ping-timeout", "300ms"]);
+    let mut client = Client::start(server.addr, &["--name", "alice"]);
+    client.expect_login("alice");
+    // bob never answers PING; carol drops her connection.
+    let mut bob = server.login("bob");
+    client.expect("* bob joined lobby");
+    let carol = server.login("carol");
+    client.expect("* carol joined lobby");
+    drop(carol);
+    client.expect("* carol left lobby (disconnected)");
+    bob.expect_line("JOIN lobby carol");
+    bob.expect_line("LEAVE lobby carol disconnected");
+    // alice has been idle longer than bob; she is still there only because the
+    // client answered its PINGs by itself.
+    client.expect("* bob left lobby (timeout)");
+    client.send("/ping still-here");
+    client.expect("* pong still-here");
+    client.send("/users");
+    client.expect("* 1 user in lobby: alice");
+}
+
+#[test]
+fn end_of_input_waits_for_the_last_replies() {
+    let server = TestServer::start(&[]);
+    let mut client = Client::start(server.addr, &["--name", "alice"]);
+    client.send("/users");
+    client.send("/rooms");
+    client.close_stdin();
+    client.expect_login("alice");
+    client.expect("* 1 user in lobby: alice");
+    client.expect("* 1 room:");
+    client.expect("    lobby  1 user");
+    client.expect("* bye");
+    let (status, stderr) = client.expect_exit();
+    assert!(status.success(), "{status:?} {stderr}");
+}
+
+#[test]
+fn quit_command_says_goodbye_to_the_room() {
+    let server = TestServer::start(&[]);
+    let mut bob = server.login("bob");
+    let mut client = Client::start(server.addr, &["--name", "alice"]);
+    client.expect_login("alice");
+    bob.expect_line("JOIN lobby alice");
+    client.send("/quit off to lunch");
+    bob.expect_line("LEAVE lobby alice quit off to lunch");
+    client.expect("* bye");
+    let (status, _) = client.expect_exit();
+    assert!(status.success());
+}
+
+#[test]
+fn server_shutdown_exits_non_zero_with_one_line() {
+    let server = TestServer::start(&[]);
+    let mut client = Client::start(server.addr, &["--name", "alice"]);
+    client.expect_login("alice");
+    server.signal(libc::SIGTERM);
+    let (status, stderr) = client.expect_exit();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("parley-client: the server closed the connection: ")
+            && stderr.trim_end().ends_with("(shutdown)")
+            && stderr.lines().count() == 1,
+        "{stderr:?}"
+    );
+}
+
+#[test]
+fn a_full_server_exits_non_zero() {
+    let server = TestServer::start(&["--max-clients", "1", "--max-queue", "0"]);
+    let _holder = server.login("holder");
+    let client = Client::start(server.addr, &["--name", "alice"]);
+    let (status, stderr) = client.expect_exit();
+    assert_eq!(status.code(), Some(1));
+    assert!(stderr.contains("(server-full)"), "{stderr:?}");
+}
+
+#[test]
+fn a_lost_connection_exits_non_zero_with_one_line() {
+    let server = TestServer::start(&[]);
+    let addr = server.addr;
+    let mut client = Client::start(addr, &["--name", "alice"]);
+    client.expect_login("alice");
+    server.signal(libc::SIGKILL);
+    let (status, stderr) = client.expect_exit();
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        stderr.starts_with(&format!("parley-client: connection to {addr} lost"))
+            && stderr.lines().count() == 1,
+        "{stderr:?}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_refused_connection_exits_non_zero_with_one_line() {
+    // A port that was free a moment ago: nothing listens on it.
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port");
+    let client = Client::start(addr, &[]);
+    let (status, stderr) = client.expect_exit();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(
+        stderr,
+        format!("parley-client: cannot connect to {addr}: Connection refused\n")
+    );
+}
+
+/// A scripted server for what a real one never sends: it answers `/name`, `/ping`
+/// and `/quit`, and reports every line the client sends.
+struct FakeServer {
+    writer: Arc<Mutex<TcpStream>>,
+    from_client: Receiver<String>,
+}
+
+impl FakeServer {
+    /// Accepts the client on `listener` and starts answering.
+    fn accept(listener: &TcpListener) -> FakeServer {
+        let (socket, _) = listener.accept().expect("accept client");
+        let writer = Arc::new(Mutex::new(socket.try_clone().expect("clone socket")));
+        let (tx, from_client) = mpsc::channel();
+        let answer = Arc::clone(&writer);
+        thread::spawn(move || {
+            let send = |text: &str| {
+                let _ = answer.lock().unwrap().write_all(text.as_bytes());
+            };
+            send("HELLO parley 1 fake\n");
+            for line in BufReader::new(socket).lines() {
+                let Ok(line) = line else { break };
+                if let Some(name) = line.strip_prefix("/name ") {
+                    send(&format!("WELCOME {name} hi\nJOIN lobby {name}\n"));
+                } else if let Some(token) = line.strip_prefix("/ping ") {
+                    send(&format!("PONG {token}\n"));
+                } else if line.starts_with("/quit") {
+                    send("BYE quit bye\n");
+                    break;
+                }
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        FakeServer {
+            writer,
+            from_client,
+        }
+    }
+
+    /// Sends raw bytes to the client.
+    fn send(&self, bytes: &[u8]) {
+        self.writer
+            .lock()
+            .unwrap()
+            .write_all(bytes)
+            .expect("write to client");
+    }
+
+    /// Expects the client to send `expected` (skipping its other lines).
+    fn expect_from_client(&self, expected: &str) {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.from_client.recv_timeout(left) {
+                Ok(line) if line == expected => return,
+                Ok(_) => {}
+                Err(e) => panic!("client never sent {expected:?}: {e}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn hostile_server_text_is_shown_safely_and_pings_are_answered() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let mut client = Client::start(listener.local_addr().expect("addr"), &["--name", "alice"]);
+    let fake = FakeServer::accept(&listener);
+    client.expect_login("alice");
+    fake.send(b"MSG lobby ev\x1bil \x1b[2J\x07ring \xe2\x80\xae olleh\n");
+    client.expect("[lobby] ev^[il: ^[[2J^Gring \u{202E} olleh\u{202C}");
+    fake.send("PRIV m\u{9b}x hi\r\n".as_bytes());
+    client.expect("(private) m<U+009B>x: hi");
+    fake.send(b"INFO bad \xff\xfe utf8\n");
+    client.expect("  bad \u{FFFD}\u{FFFD} utf8");
+    fake.send(b"FROB \x1b]0;pwned\x07\n");
+    client.expect("? FROB ^[]0;pwned^G");
+    fake.send(b"PING 77\n");
+    fake.expect_from_client("/pong 77");
+    // Every line so far is free of escape and control bytes.
+    for line in &client.transcript {
+        assert!(
+            !line.chars().any(|c| c.is_control() && c != '\t'),
+            "{line:?}"
+        );
+    }
+    client.close_stdin();
+    client.expect("* bye");
+    let (status, _) = client.expect_exit();
+    assert!(status.success());
+}
