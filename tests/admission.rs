@@ -12,7 +12,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TestClient, TestServer};
+use common::{quit, TestClient, TestServer};
 
 /// A changed position reaches a waiting client within about a second (PROTOCOL.md);
 /// allow for a busy machine.
@@ -33,12 +33,6 @@ fn expect_position(client: &mut TestClient, position: usize) {
         line == head || line.starts_with(&format!("{head} ")),
         "expected {head:?} [text], got {line:?}"
     );
-}
-
-/// Quits with `/quit` and waits for the connection to close.
-fn quit(mut client: TestClient) {
-    client.send("/quit");
-    client.expect_bye("quit");
 }
 
 #[test]

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::{TestClient, TestServer};
+use common::{create, join, TestClient, TestServer};
 
 /// A server with default settings (backlog 2, retain 1000).
 fn server() -> TestServer {
@@ -21,22 +21,6 @@ fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .expect("clock")
         .as_secs()
-}
-
-/// `who` creates `room` and gets the confirmation.
-fn create(client: &mut TestClient, who: &str, room: &str) {
-    client.send(&format!("/create {room}"));
-    client.expect_line(&format!("JOIN {room} {who}"));
-}
-
-/// `who` joins `room`; the joiner and each of `members` see the `JOIN`.
-fn join(client: &mut TestClient, who: &str, room: &str, members: &mut [&mut TestClient]) {
-    client.send(&format!("/join {room}"));
-    let notice = format!("JOIN {room} {who}");
-    client.expect_line(&notice);
-    for member in members {
-        member.expect_line(&notice);
-    }
 }
 
 /// Posts `subject` (one word) with `body` to `room` and expects `POSTED <room> <id>`.

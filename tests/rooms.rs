@@ -7,43 +7,11 @@
 
 mod common;
 
-use common::{TestClient, TestServer};
+use common::{create, join, leave, quit, TestServer};
 
 /// A server with default settings.
 fn server() -> TestServer {
     TestServer::start(&[])
-}
-
-/// `who` creates `room` and gets the confirmation.
-fn create(client: &mut TestClient, who: &str, room: &str) {
-    client.send(&format!("/create {room}"));
-    client.expect_line(&format!("JOIN {room} {who}"));
-}
-
-/// `who` joins `room`; the joiner and each of `members` see the `JOIN`.
-fn join(client: &mut TestClient, who: &str, room: &str, members: &mut [&mut TestClient]) {
-    client.send(&format!("/join {room}"));
-    let notice = format!("JOIN {room} {who}");
-    client.expect_line(&notice);
-    for member in members {
-        member.expect_line(&notice);
-    }
-}
-
-/// `who` leaves `room`; the leaver and each of `members` see `LEAVE <room> <who> left`.
-fn leave(client: &mut TestClient, who: &str, room: &str, members: &mut [&mut TestClient]) {
-    client.send(&format!("/leave {room}"));
-    let notice = format!("LEAVE {room} {who} left");
-    client.expect_line(&notice);
-    for member in members {
-        member.expect_line(&notice);
-    }
-}
-
-/// Quits with `/quit` and waits for the connection to close.
-fn quit(mut client: TestClient) {
-    client.send("/quit");
-    client.expect_bye("quit");
 }
 
 // ---- create, join, leave, say ---------------------------------------------------------

@@ -504,3 +504,37 @@ fn connect_with_recv_buffer(addr: SocketAddr, bytes: usize) -> TcpStream {
         stream
     }
 }
+
+// ---- room and session steps shared by several test files -------------------------
+
+/// `who` creates `room` and gets the confirmation.
+pub fn create(client: &mut TestClient, who: &str, room: &str) {
+    client.send(&format!("/create {room}"));
+    client.expect_line(&format!("JOIN {room} {who}"));
+}
+
+/// `who` joins `room`; the joiner and each of `members` see the `JOIN`.
+pub fn join(client: &mut TestClient, who: &str, room: &str, members: &mut [&mut TestClient]) {
+    client.send(&format!("/join {room}"));
+    let notice = format!("JOIN {room} {who}");
+    client.expect_line(&notice);
+    for member in members {
+        member.expect_line(&notice);
+    }
+}
+
+/// `who` leaves `room`; the leaver and each of `members` see `LEAVE <room> <who> left`.
+pub fn leave(client: &mut TestClient, who: &str, room: &str, members: &mut [&mut TestClient]) {
+    client.send(&format!("/leave {room}"));
+    let notice = format!("LEAVE {room} {who} left");
+    client.expect_line(&notice);
+    for member in members {
+        member.expect_line(&notice);
+    }
+}
+
+/// Quits with `/quit` and waits for the connection to close.
+pub fn quit(mut client: TestClient) {
+    client.send("/quit");
+    client.expect_bye("quit");
+}
