@@ -106,8 +106,10 @@ pub struct Common {
     /// needs for the ephemeral port range.
     #[arg(long, value_parser = parse_sources)]
     pub source: Option<Sources>,
-    /// Clients being set up (connecting, naming, joining) at the same time.
-    #[arg(long, default_value_t = 1000)]
+    /// Clients being set up (connecting, naming, joining) at the same time. Above the
+    /// server's listen backlog (128 with mio's default) SYNs are dropped and retried a
+    /// second later, and handshakes completed by SYN cookies may never reach the server.
+    #[arg(long, default_value_t = 128)]
     pub concurrency: usize,
     /// Bound on the setup (and on the queue scenario's admissions).
     #[arg(long, default_value = "120s", value_parser = parse_duration)]
@@ -121,6 +123,10 @@ pub struct Common {
     /// No live progress line, even on a terminal.
     #[arg(long)]
     pub quiet: bool,
+    /// Receive buffer of each client socket in bytes (0: the kernel's autotuning, which
+    /// lets megabytes pile up per socket and hides the server's back-pressure).
+    #[arg(long, default_value_t = 256 * 1024)]
+    pub rcvbuf: usize,
 }
 
 /// Options of the scenarios that send messages.
@@ -136,6 +142,12 @@ pub struct Traffic {
     /// Closed loop: every sender sends as fast as TCP takes.
     #[arg(long)]
     pub max: bool,
+    /// With --max: most messages one sender has in flight (sent, not yet received by
+    /// its average receiver); 0 for none. Without it the kernel's socket buffers (up to
+    /// tens of MB each) fill with seconds of backlog, which makes latency meaningless and
+    /// the drain endless.
+    #[arg(long, default_value_t = 1000)]
+    pub window: u64,
     /// Bytes of a sent message line, newline included (the text is one byte less).
     #[arg(long, default_value_t = 100)]
     pub size: usize,
@@ -227,10 +239,14 @@ pub struct Config {
     pub server_pid: Option<u32>,
     /// Show the live progress line (stderr is a terminal and not --quiet).
     pub progress: bool,
+    /// SO_RCVBUF of client sockets, 0 for the kernel default.
+    pub rcvbuf: usize,
     /// Pacing of senders.
     pub mode: Mode,
     /// Sending clients as given (meaning depends on the scenario).
     pub senders: Option<usize>,
+    /// In-flight cap per `--max` sender (0: none).
+    pub window: u64,
     /// Sent line size, newline included.
     pub size: usize,
     /// Warmup before the window.
@@ -315,6 +331,7 @@ impl Config {
             senders: None,
             rate: None,
             max: false,
+            window: 0,
             size: 100,
             warmup: Duration::ZERO,
             drain: Duration::ZERO,
@@ -353,9 +370,11 @@ impl Config {
             prefix,
             server_pid: common.server_pid,
             progress: !common.quiet && std::io::stderr().is_terminal(),
+            rcvbuf: common.rcvbuf,
             mode,
             senders: traffic.senders,
             size: traffic.size,
+            window: traffic.window,
             warmup: traffic.warmup,
             drain: traffic.drain,
             room_size,
@@ -398,7 +417,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         other => return Err(format!("unknown unit `{other}` (use ms, s, m or h)")),
     };
     let secs = v * scale;
-    if !secs.is_finite() || secs < 0.0 || secs > 86_400.0 * 7.0 {
+    if !secs.is_finite() || !(0.0..=86_400.0 * 7.0).contains(&secs) {
         return Err(format!("`{s}` is out of range"));
     }
     Ok(Duration::from_secs_f64(secs))
@@ -413,14 +432,22 @@ pub fn parse_sources(s: &str) -> Result<Sources, String> {
             Some((a, b)) => (a.trim(), b.trim()),
             None => (part, part),
         };
-        let a: Ipv4Addr = a.parse().map_err(|_| format!("`{a}` is not an IPv4 address"))?;
-        let b: Ipv4Addr = b.parse().map_err(|_| format!("`{b}` is not an IPv4 address"))?;
+        let a: Ipv4Addr = a
+            .parse()
+            .map_err(|_| format!("`{a}` is not an IPv4 address"))?;
+        let b: Ipv4Addr = b
+            .parse()
+            .map_err(|_| format!("`{b}` is not an IPv4 address"))?;
         if !a.is_loopback() || !b.is_loopback() {
-            return Err(format!("`{part}`: only loopback (127.x.x.x) sources are allowed"));
+            return Err(format!(
+                "`{part}`: only loopback (127.x.x.x) sources are allowed"
+            ));
         }
         let (lo, hi) = (u32::from(a), u32::from(b));
         if hi < lo || hi - lo >= 4096 {
-            return Err(format!("`{part}`: the range must go up and hold at most 4096"));
+            return Err(format!(
+                "`{part}`: the range must go up and hold at most 4096"
+            ));
         }
         out.extend((lo..=hi).map(Ipv4Addr::from));
     }
@@ -450,7 +477,10 @@ mod tests {
         assert_eq!(s.0.len(), 4);
         assert_eq!(s.0[3], Ipv4Addr::new(127, 0, 0, 4));
         let s = parse_sources("127.0.0.1,127.0.0.9").unwrap();
-        assert_eq!(s.0, vec![Ipv4Addr::new(127, 0, 0, 1), Ipv4Addr::new(127, 0, 0, 9)]);
+        assert_eq!(
+            s.0,
+            vec![Ipv4Addr::new(127, 0, 0, 1), Ipv4Addr::new(127, 0, 0, 9)]
+        );
         assert!(parse_sources("10.0.0.1").is_err());
         assert!(parse_sources("127.0.0.4-127.0.0.1").is_err());
     }
@@ -484,7 +514,8 @@ mod tests {
         assert_eq!(cfg.mode, Mode::Rate(200.0));
         assert!(cfg.json);
         assert!(Cli::try_parse_from(["parley-loadgen", "fanout", "--rate", "5", "--max"]).is_err());
-        let cli = Cli::try_parse_from(["parley-loadgen", "idle", "--addr", "10.1.2.3:7777"]).unwrap();
+        let cli =
+            Cli::try_parse_from(["parley-loadgen", "idle", "--addr", "10.1.2.3:7777"]).unwrap();
         assert!(matches!(Config::from_cli(cli), Err(Error::NotLoopback(_))));
     }
 }

@@ -53,11 +53,6 @@ impl SeqCheck {
         }
     }
 
-    /// Number of sender slots.
-    pub fn slots(&self) -> usize {
-        self.next.len()
-    }
-
     /// The next sequence number expected from `slot`.
     #[inline]
     pub fn next(&self, slot: usize) -> u64 {
@@ -124,13 +119,23 @@ impl SeqCheck {
     /// Messages from `slot` still missing, given that its sender sent `sent` of them
     /// (sequence numbers `0..sent`): open gaps plus the tail never received.
     pub fn missing(&self, slot: usize, sent: u64) -> u64 {
-        let gaps: u64 = self
-            .gaps
+        self.skipped(slot, sent) + self.not_arrived(slot, sent)
+    }
+
+    /// Messages from `slot` in open gaps: a later message from the same sender came,
+    /// so (per-sender order being guaranteed) these are lost for good.
+    pub fn skipped(&self, slot: usize, sent: u64) -> u64 {
+        self.gaps
             .iter()
             .filter(|g| g.slot as usize == slot)
             .map(|g| g.to.min(sent).saturating_sub(g.from))
-            .sum();
-        gaps + sent.saturating_sub(self.next[slot])
+            .sum()
+    }
+
+    /// Messages from `slot` after the last one received: late or lost, nobody can
+    /// tell yet.
+    pub fn not_arrived(&self, slot: usize, sent: u64) -> u64 {
+        sent.saturating_sub(self.next[slot])
     }
 
     /// Messages received from `slot` with sequence numbers the sender never sent.
@@ -164,6 +169,8 @@ mod tests {
         }
         // 3, 4, 7, 8 missing inside; 10, 11 never came.
         assert_eq!(c.missing(0, 12), 6);
+        assert_eq!(c.skipped(0, 12), 4);
+        assert_eq!(c.not_arrived(0, 12), 2);
         assert_eq!(c.observe(0, 10), Verdict::InOrder);
         assert_eq!(c.missing(0, 12), 5);
     }
@@ -192,7 +199,7 @@ mod tests {
         let mut c = SeqCheck::new(1);
         c.observe(0, 0);
         assert_eq!(c.observe(0, 3), Verdict::Gap(2));
-        assert_eq!(c.missing(0, 4), 2 + 0);
+        assert_eq!(c.missing(0, 4), 2);
         // 2 then 1 arrive late: reordered, and they fill the gap.
         assert_eq!(c.observe(0, 2), Verdict::Reordered);
         assert_eq!(c.observe(0, 1), Verdict::Reordered);

@@ -161,6 +161,12 @@ pub struct Client {
     pub again: bool,
     /// It is in the list of senders whose output must be flushed.
     pub touched: bool,
+    /// As a sender: deliveries of its messages seen by all its receivers together.
+    pub acked: u64,
+    /// As a sender: receivers that read (its group's members but itself and the stuck).
+    pub receivers: u64,
+    /// As a `--max` sender: stopped because its in-flight window is full.
+    pub window_full: bool,
 }
 
 impl Client {
@@ -189,6 +195,9 @@ impl Client {
             settled: false,
             again: false,
             touched: false,
+            acked: 0,
+            receivers: 0,
+            window_full: false,
         }
     }
 
@@ -235,19 +244,15 @@ impl Client {
 
 /// Starts a non-blocking connect to `addr`, from `source` when given (bound with
 /// IP_BIND_ADDRESS_NO_PORT so the port is picked per destination at connect time),
-/// with a small receive buffer when `small_rcvbuf` (so a non-reading client backs up
-/// the server quickly).
-pub fn connect(
-    addr: SocketAddr,
-    source: Option<Ipv4Addr>,
-    small_rcvbuf: bool,
-) -> io::Result<TcpStream> {
+/// with a receive buffer of `rcvbuf` bytes unless 0 (set before connecting, so the
+/// TCP window is sized for it from the start).
+pub fn connect(addr: SocketAddr, source: Option<Ipv4Addr>, rcvbuf: usize) -> io::Result<TcpStream> {
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     sock.set_nonblocking(true)?;
     // Messages are small and latency is measured: do not let Nagle hold them back.
     sock.set_tcp_nodelay(true)?;
-    if small_rcvbuf {
-        sock.set_recv_buffer_size(16 * 1024)?;
+    if rcvbuf > 0 {
+        sock.set_recv_buffer_size(rcvbuf)?;
     }
     if let Some(ip) = source {
         let one: libc::c_int = 1;

@@ -69,11 +69,6 @@ impl Obj {
     pub fn obj(&mut self, key: &str, v: Obj) -> &mut Obj {
         self.put(key, Val::Obj(v))
     }
-
-    /// Looks a value up by key (tests, and the pass/fail line).
-    pub fn get(&self, key: &str) -> Option<&Val> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
-    }
 }
 
 /// Formats nanoseconds with a readable unit.

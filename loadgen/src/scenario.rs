@@ -101,7 +101,7 @@ impl Plan {
                 }
             }
             Kind::Private => {
-                if n < 2 || n % 2 != 0 {
+                if n < 2 || n & 1 != 0 {
                     return usage("private needs an even number of clients (pairs)");
                 }
                 let senders = cfg.senders.unwrap_or(n).min(n) as u32;
@@ -200,7 +200,16 @@ mod tests {
 
     #[test]
     fn rooms_split_and_interleave() {
-        let p = plan(&["rooms", "--clients", "21", "--room-size", "5", "--senders", "2"]).unwrap();
+        let p = plan(&[
+            "rooms",
+            "--clients",
+            "21",
+            "--room-size",
+            "5",
+            "--senders",
+            "2",
+        ])
+        .unwrap();
         assert_eq!(p.groups.len(), 4);
         assert_eq!(p.groups[3].members.len(), 6);
         assert_eq!(p.schedule, vec![0, 5, 10, 15, 1, 6, 11, 16]);

@@ -125,7 +125,8 @@ impl Stats {
         // Latency belongs to the message's send time, so slow messages sent near the
         // end of the window are still counted when they arrive during the drain.
         if self.in_window(p.sched_ns) {
-            self.latency.saturating_record(now.saturating_sub(p.sched_ns));
+            self.latency
+                .saturating_record(now.saturating_sub(p.sched_ns));
             if self.record_sent_latency {
                 self.latency_sent
                     .saturating_record(now.saturating_sub(p.sent_ns));

@@ -1,0 +1,284 @@
+//! Smoke tests for CI: the real server binary against the real loadgen binary, a few
+//! hundred clients for about two seconds, checking that nothing was lost, duplicated
+//! or reordered and that messages were actually delivered.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+/// The server binary of the same build profile as the loadgen under test, built first
+/// if this package's tests run on their own.
+fn server_binary() -> PathBuf {
+    let loadgen = Path::new(env!("CARGO_BIN_EXE_parley-loadgen"));
+    let dir = loadgen
+        .parent()
+        .expect("the loadgen binary lives in a directory");
+    let server = dir.join("parley-server");
+    if !server.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+            "build",
+            "-p",
+            "parley",
+            "--bin",
+            "parley-server",
+        ]);
+        if dir.ends_with("release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("running cargo build for the server");
+        assert!(status.success(), "building parley-server failed");
+    }
+    assert!(server.exists(), "no server binary at {}", server.display());
+    server
+}
+
+/// A running server, killed when dropped (also when a test fails).
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(flags: &[&str]) -> Server {
+        let mut child = Command::new(server_binary())
+            .args(["--listen", "127.0.0.1:0"])
+            .args(flags)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting parley-server");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = mpsc::channel();
+        // Keep draining the log for the server's whole life, or it would block on a full
+        // pipe once it logs enough.
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(i) = line.find("listening on ") {
+                    if let Some(tx) = tx.take() {
+                        let addr = line[i + "listening on ".len()..].trim().to_string();
+                        let _ = tx.send(addr);
+                    }
+                }
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(a) => a,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the server did not report its address");
+            }
+        };
+        Server { child, addr }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn loadgen(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_parley-loadgen"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running parley-loadgen")
+}
+
+/// The number after `"key":` in the JSON report (keys are unique in it).
+fn num(json: &str, key: &str) -> f64 {
+    let pat = format!("\"{key}\":");
+    let at = json
+        .find(&pat)
+        .unwrap_or_else(|| panic!("no {key} in report: {json}"))
+        + pat.len();
+    let rest = &json[at..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+        .unwrap_or(rest.len());
+    rest[..end]
+        .parse()
+        .unwrap_or_else(|_| panic!("{key} is not a number in: {json}"))
+}
+
+#[test]
+fn fanout_delivers_everything_exactly_once_in_order() {
+    let server = Server::start(&[]);
+    let out = loadgen(&[
+        "fanout",
+        "--addr",
+        &server.addr,
+        "--clients",
+        "300",
+        "--senders",
+        "10",
+        "--rate",
+        "400",
+        "--warmup",
+        "300ms",
+        "--duration",
+        "2s",
+        "--drain",
+        "10s",
+        "--timeout",
+        "60s",
+        "--json",
+        "--quiet",
+    ]);
+    let json = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "loadgen failed: {stderr}\n{json}");
+    for key in [
+        "lost",
+        "not_arrived",
+        "duplicates",
+        "reordered",
+        "garbled",
+        "misrouted",
+        "unexpected_disconnects",
+    ] {
+        assert_eq!(num(&json, key), 0.0, "{key} in {json}");
+    }
+    assert_eq!(num(&json, "ready"), 300.0, "{json}");
+    // 400 msg/s for 2 s, each to 299 other members.
+    let deliveries = num(&json, "deliveries");
+    assert!(deliveries > 100_000.0, "too few deliveries: {json}");
+    assert!(json.contains("\"passed\":true"), "{json}");
+}
+
+#[test]
+fn queue_admits_in_arrival_order() {
+    let server = Server::start(&["--max-clients", "40"]);
+    let out = loadgen(&[
+        "queue",
+        "--addr",
+        &server.addr,
+        "--clients",
+        "70",
+        "--timeout",
+        "60s",
+        "--json",
+        "--quiet",
+    ]);
+    let json = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "loadgen failed: {stderr}\n{json}");
+    assert_eq!(num(&json, "queued"), 30.0, "{json}");
+    assert_eq!(num(&json, "admitted_from_queue"), 30.0, "{json}");
+    assert_eq!(num(&json, "order_violations"), 0.0, "{json}");
+    assert_eq!(num(&json, "bad_first_positions"), 0.0, "{json}");
+    assert!(json.contains("\"passed\":true"), "{json}");
+}
+
+/// A tiny stand-in server that speaks just enough of the protocol for `fanout` and
+/// relays room messages with deliberate faults: per receiver, a sender's message 3 is
+/// dropped, message 5 is sent twice and messages 7 and 8 swap places.
+fn faulty_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("local addr").to_string();
+    let members: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { break };
+            let members = Arc::clone(&members);
+            std::thread::spawn(move || serve_faulty(stream, members));
+        }
+    });
+    addr
+}
+
+fn serve_faulty(stream: TcpStream, members: Arc<Mutex<Vec<TcpStream>>>) {
+    let mut out = stream.try_clone().expect("clone");
+    let reader = BufReader::new(stream);
+    let _ = out.write_all(b"HELLO parley 1 faulty\n");
+    let (mut name, mut room) = (String::new(), String::new());
+    let (mut n, mut held) = (0u64, None::<String>);
+    for line in reader.lines() {
+        let Ok(line) = line else { break };
+        let mut words = line.split(' ');
+        let reply = match (words.next().unwrap_or(""), words.next()) {
+            ("/name", Some(x)) => {
+                name = x.to_string();
+                format!("WELCOME {name} hi\nJOIN lobby {name}\n")
+            }
+            ("/create" | "/join", Some(r)) => {
+                room = r.to_string();
+                members
+                    .lock()
+                    .expect("lock")
+                    .push(out.try_clone().expect("clone"));
+                format!("JOIN {room} {name}\n")
+            }
+            ("/leave", Some("lobby")) => format!("LEAVE lobby {name} left\n"),
+            (w, _) if w.starts_with('/') => String::new(),
+            _ => {
+                let msg = format!("MSG {room} {name} {line}\n");
+                let lines = match n {
+                    3 => String::new(),
+                    5 => format!("{msg}{msg}"),
+                    7 => {
+                        held = Some(msg);
+                        String::new()
+                    }
+                    8 => format!("{msg}{}", held.take().unwrap_or_default()),
+                    _ => msg,
+                };
+                n += 1;
+                let me = out.peer_addr().ok();
+                for m in members.lock().expect("lock").iter_mut() {
+                    if m.peer_addr().ok() != me {
+                        let _ = m.write_all(lines.as_bytes());
+                    }
+                }
+                String::new()
+            }
+        };
+        if out.write_all(reply.as_bytes()).is_err() {
+            break;
+        }
+    }
+}
+
+#[test]
+fn loss_duplicates_and_reordering_are_reported() {
+    let addr = faulty_server();
+    let out = loadgen(&[
+        "fanout",
+        "--addr",
+        &addr,
+        "--clients",
+        "4",
+        "--senders",
+        "1",
+        "--rate",
+        "100",
+        "--warmup",
+        "0s",
+        "--duration",
+        "500ms",
+        "--drain",
+        "2s",
+        "--timeout",
+        "30s",
+        "--json",
+        "--quiet",
+    ]);
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "a faulty run must fail: {json}");
+    // Three receivers, each missing one message, getting one twice and two swapped.
+    assert_eq!(num(&json, "lost"), 3.0, "{json}");
+    assert_eq!(num(&json, "duplicates"), 3.0, "{json}");
+    assert_eq!(num(&json, "reordered"), 3.0, "{json}");
+    assert_eq!(num(&json, "not_arrived"), 0.0, "{json}");
+    assert!(json.contains("\"passed\":false"), "{json}");
+}
