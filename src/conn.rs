@@ -46,7 +46,11 @@ pub struct Conn {
     /// Congested recipients this client's last line reached: reading waits until each
     /// has drained, stalled or gone (flow control).
     pub blocked_on: u32,
-    /// Since when this client's output has been above `--soft-sendq`.
+    /// When the socket last stopped taking output: a write would block and nothing
+    /// has been written since. A reader that is stuck keeps an old time here.
+    pub stuck_since: Option<Instant>,
+    /// Since when this client has been congested: above `--soft-sendq`, counted from
+    /// when its socket stopped taking output if that was earlier.
     pub congested_since: Option<Instant>,
     /// Congested for longer than `--stall-limit`: it paces no sender any more.
     pub stalled: bool,
@@ -74,6 +78,7 @@ impl Conn {
             read_listed: false,
             paused: false,
             blocked_on: 0,
+            stuck_since: None,
             congested_since: None,
             stalled: false,
             waiters: Vec::new(),
@@ -230,9 +235,17 @@ impl Outbox for ConnTable {
             return;
         }
         if conn.congested_since.is_none() {
-            conn.congested_since = Some(self.now);
-            self.stalls
-                .schedule(self.now + self.limits.stall, (to.0, conn.serial));
+            // A reader that stopped long ago must not pace anyone: otherwise, with many
+            // stuck readers, each would cross the soft limit only after the previous one
+            // stalled, and their pauses would add up.
+            let since = conn.stuck_since.map_or(self.now, |t| t.min(self.now));
+            conn.congested_since = Some(since);
+            let stall_at = since + self.limits.stall;
+            if stall_at <= self.now {
+                conn.stalled = true;
+            } else {
+                self.stalls.schedule(stall_at, (to.0, conn.serial));
+            }
         }
         let Some(sender) = self.sender.filter(|&(key, _)| key != to.0) else {
             return;

@@ -54,6 +54,9 @@ pub const READ_BUDGET: usize = 64 * 1024;
 pub const WRITE_BUDGET: usize = 256 * 1024;
 /// Connections accepted per turn.
 pub const ACCEPTS_PER_TURN: usize = 256;
+/// Connections the kernel may hold completed but not yet accepted (it caps this at
+/// `net.core.somaxconn`). The default of 128 drops SYNs in a join storm.
+pub const LISTEN_BACKLOG: i32 = 4096;
 /// Pause in accepting after the process ran out of file descriptors.
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -129,7 +132,7 @@ impl Server {
     /// Binds the listening socket and prepares the loop.
     pub fn bind(config: &Config) -> io::Result<Server> {
         let poll = Poll::new()?;
-        let mut listener = TcpListener::bind(config.listen)?;
+        let mut listener = listen(config.listen)?;
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let local_addr = listener.local_addr()?;
@@ -526,7 +529,7 @@ impl Server {
                 continue;
             }
             conn.flush_listed = false;
-            match flush_conn(conn) {
+            match flush_conn(conn, now) {
                 Flushed::Drained => {
                     if conn.write_armed {
                         conn.write_armed = false;
@@ -642,8 +645,19 @@ impl Server {
     }
 }
 
+/// A non-blocking listening socket with [`LISTEN_BACKLOG`].
+fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(TcpListener::from_std(socket.into()))
+}
+
 /// Writes queued output until it is gone, the socket is full, or the budget is spent.
-fn flush_conn(conn: &mut Conn) -> Flushed {
+fn flush_conn(conn: &mut Conn, now: Instant) -> Flushed {
     let mut written = 0;
     loop {
         if conn.out.is_empty() {
@@ -657,9 +671,13 @@ fn flush_conn(conn: &mut Conn) -> Flushed {
         }
         match conn.out.write_to(&mut conn.socket) {
             Ok(0) => return Flushed::Failed,
-            Ok(n) => written += n,
+            Ok(n) => {
+                written += n;
+                conn.stuck_since = None;
+            }
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
                 conn.writable = false;
+                conn.stuck_since.get_or_insert(now);
                 return Flushed::Blocked;
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
