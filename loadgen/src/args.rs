@@ -107,8 +107,9 @@ pub struct Common {
     #[arg(long, value_parser = parse_sources)]
     pub source: Option<Sources>,
     /// Clients being set up (connecting, naming, joining) at the same time. Above the
-    /// server's listen backlog (128 with mio's default) SYNs are dropped and retried a
-    /// second later, and handshakes completed by SYN cookies may never reach the server.
+    /// server's listen backlog (parley asks for 4096, capped by net.core.somaxconn) SYNs
+    /// are dropped and retried a second later, and handshakes completed by SYN cookies
+    /// may never reach the server.
     #[arg(long, default_value_t = 128)]
     pub concurrency: usize,
     /// Bound on the setup (and on the queue scenario's admissions).
