@@ -2,10 +2,15 @@
 
 use std::io;
 
-/// File descriptors kept back for everything that is not a client: the listener, the
-/// poll instance, the signal pipe, standard streams, and a client being turned away
-/// while the server is full.
-pub const RESERVED_FDS: u64 = 32;
+/// Connections that may hold their descriptor after their slot went to someone else,
+/// while they flush a last `BYE` (`/quit`, timeouts). Beyond this, a closing
+/// connection is closed at once.
+pub const MAX_LINGERING: usize = 256;
+
+/// File descriptors kept back for everything that is not an admitted or waiting client:
+/// the listener, the poll instance, the signal pipe, standard streams, a client being
+/// turned away while the server is full, and [`MAX_LINGERING`] closing connections.
+pub const RESERVED_FDS: u64 = 32 + MAX_LINGERING as u64;
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit; returns the new soft limit.
 pub fn raise_open_file_limit() -> io::Result<u64> {
@@ -46,8 +51,8 @@ mod tests {
     #[test]
     fn capacity_shrinks_the_queue_before_the_clients() {
         assert_eq!(fit_capacity(1_000_000, 10_000, 10_000), (10_000, 10_000));
-        assert_eq!(fit_capacity(20_000, 10_000, 10_000), (10_000, 9_968));
-        assert_eq!(fit_capacity(5_000, 10_000, 10_000), (4_968, 0));
+        assert_eq!(fit_capacity(20_000, 10_000, 10_000), (10_000, 9_712));
+        assert_eq!(fit_capacity(5_000, 10_000, 10_000), (4_712, 0));
         assert_eq!(fit_capacity(10, 10_000, 10_000), (1, 0));
     }
 }

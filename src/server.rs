@@ -35,6 +35,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use crate::chat::{ClientId, Departure, Hub};
 use crate::config::Config;
 use crate::conn::{Conn, ConnTable, SendqLimits};
+use crate::limits::MAX_LINGERING;
 use crate::line::Step;
 use crate::reply::{ByeReason, Encoder, Line};
 use crate::signal::StopSignals;
@@ -117,8 +118,9 @@ pub struct Server {
     reading: Vec<usize>,
     /// A spare list swapped in while flushing.
     flushing: Vec<usize>,
-    /// Connections closing after a flush, by deadline.
+    /// Connections closing after a flush, by deadline, and how many there are.
     lingering: Deadlines<(usize, u64)>,
+    lingering_count: usize,
     next_serial: u64,
     accept_ready: bool,
     accept_resume_at: Option<Instant>,
@@ -168,6 +170,7 @@ impl Server {
             reading: Vec::new(),
             flushing: Vec::new(),
             lingering: Deadlines::new(),
+            lingering_count: 0,
             next_serial: 1,
             accept_ready: true,
             accept_resume_at: None,
@@ -235,7 +238,10 @@ impl Server {
     fn poll_timeout(&self, now: Instant) -> Option<Duration> {
         let stopping = self.stop_deadline.is_some();
         let accept_now = self.accept_ready && self.accept_resume_at.is_none() && !stopping;
-        if accept_now || !self.table.read.is_empty() || !self.table.flush.is_empty() {
+        // Nothing is read once shutdown has begun, so the read list is no work then.
+        let read_now = !stopping && !self.table.read.is_empty();
+        let drop_now = !self.table.overflowed.is_empty();
+        if accept_now || read_now || drop_now || !self.table.flush.is_empty() {
             return Some(Duration::ZERO);
         }
         let hub = if stopping {
@@ -282,7 +288,9 @@ impl Server {
                         self.table.flush.push(key);
                     }
                 }
-                if event.is_readable() || event.is_read_closed() || event.is_error() {
+                let stopping = self.stop_deadline.is_some();
+                if !stopping && (event.is_readable() || event.is_read_closed() || event.is_error())
+                {
                     self.table.list_for_read(key);
                 }
             }
@@ -567,7 +575,13 @@ impl Server {
             }
             let conn = &mut self.table.slab[key];
             if !conn.in_hub && !conn.lingering {
+                if self.lingering_count >= MAX_LINGERING {
+                    // Its slot is already someone else's: keep the descriptor budget.
+                    self.remove(key, "too many connections closing at once");
+                    continue;
+                }
                 conn.lingering = true;
+                self.lingering_count += 1;
                 let at = now + self.limits.shutdown_grace;
                 self.lingering.schedule(at, (key, conn.serial));
             }
@@ -622,18 +636,24 @@ impl Server {
         let keys: Vec<usize> = self.table.slab.iter().map(|(key, _)| key).collect();
         for key in keys {
             let conn = &mut self.table.slab[key];
+            // A connection already closing has had its own BYE.
+            let already_closing = !conn.in_hub;
             conn.in_hub = false;
             if conn.over_sendq {
                 self.remove(key, "sendq");
-            } else {
+            } else if !already_closing {
                 self.table.push_unlimited(key, &self.bye_shutdown);
             }
         }
+        self.table.read.clear();
     }
 
     fn remove(&mut self, key: usize, why: &str) {
         self.table.release_waiters(key);
         let mut conn = self.table.slab.remove(key);
+        if conn.lingering {
+            self.lingering_count -= 1;
+        }
         debug_assert!(!conn.in_hub, "the chat core must forget a client first");
         let _ = self.poll.registry().deregister(&mut conn.socket);
         let unsent = conn.out.pending();

@@ -536,9 +536,11 @@ impl Hub {
                 let room = self.member_room(client, &room)?;
                 let first_visible = self.membership(client, room).expect("member").first_visible;
                 let room = &self.rooms[room];
-                let post = id
-                    .parse::<u64>()
-                    .ok()
+                // Digits only: `+1` is not a post number.
+                let digits = !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit());
+                let post = digits
+                    .then(|| id.parse::<u64>().ok())
+                    .flatten()
                     .and_then(|id| room.board.get(id, first_visible))
                     .ok_or(ErrorCode::NoSuchPost)?;
                 out.send(

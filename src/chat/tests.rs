@@ -209,6 +209,7 @@ fn board_shows_two_before_joining_and_everything_after() {
     assert_eq!(ids, ["3", "4", "5"]);
     assert_eq!(b.codes(2, "/read lobby 2"), "ERR no-such-post");
     assert_eq!(b.codes(2, "/read lobby x"), "ERR no-such-post");
+    assert_eq!(b.codes(2, "/read lobby +5"), "ERR no-such-post");
     assert_eq!(
         b.ask(2, "%message 5"),
         [
