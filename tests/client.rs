@@ -219,24 +219,23 @@ impl Drop for Client {
     }
 }
 
-/// Formats unix seconds as the client shows them with `TZ=UTC`.
+/// Formats unix seconds as the client shows them with `TZ=UTC`, using the C
+/// library's calendar (an oracle independent of the client's own date code).
 fn utc(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let of_day = secs.rem_euclid(86_400);
-    // Civil date from days since the epoch (400-year eras).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let time: libc::time_t = secs;
+    // SAFETY: gmtime_r writes only into `tm`, which lives for the call.
+    let tm = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        assert!(!libc::gmtime_r(&time, &mut tm).is_null(), "gmtime_r");
+        tm
+    };
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
-        of_day / 3600,
-        of_day % 3600 / 60
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min
     )
 }
 

@@ -16,6 +16,18 @@ fn filler() -> String {
     "x".repeat(1000)
 }
 
+/// A server with small output limits and the given `--stall-limit`.
+fn paced_server(stall_limit: &str) -> TestServer {
+    TestServer::start(&[
+        "--max-sendq",
+        "256KiB",
+        "--soft-sendq",
+        "32KiB",
+        "--stall-limit",
+        stall_limit,
+    ])
+}
+
 /// Sends the flood from `sender` on a thread (its writes block when the server pauses
 /// it, which is the point) and returns the thread.
 fn flood(mut sender: TestClient) -> thread::JoinHandle<TestClient> {
@@ -45,14 +57,7 @@ fn expect_flood(reader: &mut TestClient, from: &str) {
 fn a_slow_reader_is_paced_not_dropped_and_loses_nothing() {
     // Without flow control, 6 MB sent at loopback speed would overrun a 256 KiB sendq
     // while the slow reader naps; with it, the sender waits for the reader.
-    let server = TestServer::start(&[
-        "--max-sendq",
-        "256KiB",
-        "--soft-sendq",
-        "32KiB",
-        "--stall-limit",
-        "5s",
-    ]);
+    let server = paced_server("5s");
     let mut slow = server.login_with_recv_buffer("slow", 16 * 1024);
     let mut fast = server.login("fast");
     let sender = server.login("sender");
@@ -89,14 +94,7 @@ fn a_slow_reader_is_paced_not_dropped_and_loses_nothing() {
 
 #[test]
 fn a_stuck_reader_stops_pacing_after_the_stall_limit_and_is_dropped() {
-    let server = TestServer::start(&[
-        "--max-sendq",
-        "256KiB",
-        "--soft-sendq",
-        "32KiB",
-        "--stall-limit",
-        "100ms",
-    ]);
+    let server = paced_server("100ms");
     // A small kernel buffer makes the server, not the kernel, hold the backlog.
     let _stuck = server.login_with_recv_buffer("stuck", 4096);
     let mut reader = server.login("reader");
