@@ -29,8 +29,6 @@ pub struct Conn {
     /// The chat core still knows this client. Once false, the connection only flushes
     /// its remaining output and closes.
     pub in_hub: bool,
-    /// The peer has closed its sending half.
-    pub eof: bool,
     /// Output went over `--max-sendq`; the connection is being dropped.
     pub over_sendq: bool,
     /// The socket took everything last time (cleared when a write would block).
@@ -70,7 +68,6 @@ impl Conn {
             carry: Vec::new(),
             out: OutQueue::new(),
             in_hub: true,
-            eof: false,
             over_sendq: false,
             writable: true,
             write_armed: false,
@@ -89,6 +86,15 @@ impl Conn {
     /// True when the loop may read this client's input now.
     pub fn may_read(&self) -> bool {
         self.in_hub && !self.over_sendq && !self.paused && self.blocked_on == 0
+    }
+
+    /// Pauses the client if its own output is above `soft`, then says whether it may be
+    /// read: a client that floods without reading throttles itself.
+    pub fn may_read_within(&mut self, soft: usize) -> bool {
+        if self.out.pending() > soft {
+            self.paused = true;
+        }
+        self.may_read()
     }
 }
 
@@ -124,7 +130,8 @@ pub struct ConnTable {
     pub overflowed: Vec<(usize, u64)>,
     /// When congested connections stop pacing their senders.
     pub stalls: Deadlines<(usize, u64)>,
-    limits: SendqLimits,
+    /// The output limits (public so the loop reads them from one place).
+    pub limits: SendqLimits,
     /// The connection whose input is being handled, with its serial.
     sender: Option<(usize, u64)>,
     now: Instant,

@@ -83,11 +83,6 @@ impl LineFramer {
             },
         }
     }
-
-    /// True while the rest of an overlong line is being skipped.
-    pub fn is_skipping(&self) -> bool {
-        self.skipping
-    }
 }
 
 fn strip_cr(line: &[u8]) -> &[u8] {

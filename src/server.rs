@@ -65,8 +65,6 @@ pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 #[derive(Debug, Clone, Copy)]
 struct IoLimits {
     max_line: usize,
-    max_sendq: usize,
-    soft_sendq: usize,
     shutdown_grace: Duration,
 }
 
@@ -162,8 +160,6 @@ impl Server {
             ),
             limits: IoLimits {
                 max_line: config.max_line,
-                max_sendq: config.max_sendq,
-                soft_sendq: config.soft_sendq,
                 shutdown_grace: config.shutdown_grace,
             },
             scratch: vec![0; READ_CHUNK].into_boxed_slice(),
@@ -368,11 +364,9 @@ impl Server {
 
     /// Reads and handles input of one connection, within this turn's budget.
     fn read_conn(&mut self, key: usize, now: Instant) {
+        let soft = self.table.limits.soft;
         let conn = &mut self.table.slab[key];
-        if conn.out.pending() > self.limits.soft_sendq {
-            conn.paused = true;
-        }
-        if !conn.may_read() {
+        if !conn.may_read_within(soft) {
             return;
         }
         // Lines held back while the client was paused come first.
@@ -382,10 +376,7 @@ impl Server {
         let mut budget = READ_BUDGET;
         loop {
             let conn = &mut self.table.slab[key];
-            if conn.out.pending() > self.limits.soft_sendq {
-                conn.paused = true;
-            }
-            if !conn.may_read() {
+            if !conn.may_read_within(soft) {
                 return;
             }
             if budget == 0 {
@@ -447,10 +438,7 @@ impl Server {
                         go_on = false;
                         break;
                     }
-                    if conn.out.pending() > self.limits.soft_sendq {
-                        conn.paused = true;
-                    }
-                    if !conn.may_read() {
+                    if !conn.may_read_within(self.table.limits.soft) {
                         go_on = false;
                         break;
                     }
@@ -473,7 +461,6 @@ impl Server {
     /// The peer closed its sending half: what it sent in full was handled; it leaves.
     fn end_of_input(&mut self, key: usize, now: Instant) {
         let conn = &mut self.table.slab[key];
-        conn.eof = true;
         conn.carry = Vec::new();
         debug!("#{} closed its side", conn.serial);
         if conn.in_hub {
@@ -508,7 +495,7 @@ impl Server {
             };
             info!(
                 "#{serial} dropped: more than {} bytes of unread output",
-                self.limits.max_sendq
+                self.table.limits.max
             );
             if conn.in_hub {
                 conn.in_hub = false;
@@ -585,7 +572,7 @@ impl Server {
                 let at = now + self.limits.shutdown_grace;
                 self.lingering.schedule(at, (key, conn.serial));
             }
-            if conn.out.pending() <= self.limits.soft_sendq {
+            if conn.out.pending() <= self.table.limits.soft {
                 if conn.congested_since.is_some() {
                     self.table.decongest(key);
                 }

@@ -95,6 +95,15 @@ fn loadgen(args: &[&str]) -> Output {
         .expect("running parley-loadgen")
 }
 
+/// Runs the loadgen, which must exit with success, and returns its JSON report.
+fn passing_run(args: &[&str]) -> String {
+    let out = loadgen(args);
+    let json = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "loadgen failed: {stderr}\n{json}");
+    json
+}
+
 /// The number after `"key":` in the JSON report (keys are unique in it).
 fn num(json: &str, key: &str) -> f64 {
     let pat = format!("\"{key}\":");
@@ -114,7 +123,7 @@ fn num(json: &str, key: &str) -> f64 {
 #[test]
 fn fanout_delivers_everything_exactly_once_in_order() {
     let server = Server::start(&[]);
-    let out = loadgen(&[
+    let json = passing_run(&[
         "fanout",
         "--addr",
         &server.addr,
@@ -135,9 +144,6 @@ fn fanout_delivers_everything_exactly_once_in_order() {
         "--json",
         "--quiet",
     ]);
-    let json = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "loadgen failed: {stderr}\n{json}");
     for key in [
         "lost",
         "not_arrived",
@@ -159,7 +165,7 @@ fn fanout_delivers_everything_exactly_once_in_order() {
 #[test]
 fn queue_admits_in_arrival_order() {
     let server = Server::start(&["--max-clients", "40"]);
-    let out = loadgen(&[
+    let json = passing_run(&[
         "queue",
         "--addr",
         &server.addr,
@@ -170,9 +176,6 @@ fn queue_admits_in_arrival_order() {
         "--json",
         "--quiet",
     ]);
-    let json = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "loadgen failed: {stderr}\n{json}");
     assert_eq!(num(&json, "queued"), 30.0, "{json}");
     assert_eq!(num(&json, "admitted_from_queue"), 30.0, "{json}");
     assert_eq!(num(&json, "order_violations"), 0.0, "{json}");

@@ -143,8 +143,8 @@ struct Session {
     phase: Phase,
     /// When the last complete line arrived (or the connection opened).
     last_line: Instant,
-    /// When a `PING` went out that no line has answered yet.
-    ping_sent_at: Option<Instant>,
+    /// A `PING` went out that no line has answered yet.
+    ping_outstanding: bool,
     /// Timer entries in the heap that refer to this session.
     timers: u8,
 }
@@ -283,7 +283,7 @@ impl Hub {
             serial,
             phase,
             last_line: now,
-            ping_sent_at: None,
+            ping_outstanding: false,
             timers: 0,
         });
         self.schedule(
@@ -311,7 +311,7 @@ impl Hub {
         };
         session.last_line = now;
         // Any line answers a PING, whatever it says.
-        session.ping_sent_at = None;
+        session.ping_outstanding = false;
         let parsed = match input {
             Frame::TooLong => return out.send(client, &self.enc.error(ErrorCode::LineTooLong)),
             Frame::BadText => return out.send(client, &self.enc.error(ErrorCode::BadText)),
@@ -845,7 +845,7 @@ impl Hub {
         let limits = &self.limits;
         let session = self.sessions[client.0].as_mut().expect("caller checked");
         let serial = session.serial;
-        if session.ping_sent_at.is_some() {
+        if session.ping_outstanding {
             info!("#{serial} did not answer PING");
             self.depart(client, LeaveReason::Timeout, "", now, out);
             out.send(client, &self.enc.bye(ByeReason::Timeout));
@@ -855,7 +855,7 @@ impl Hub {
         let due = session.last_line + limits.ping_after;
         let ping_timeout = limits.ping_timeout;
         if due <= now {
-            session.ping_sent_at = Some(now);
+            session.ping_outstanding = true;
             self.next_ping_token += 1;
             out.send(client, &self.enc.ping(self.next_ping_token));
             self.schedule(now + ping_timeout, Timer::Liveness(client, serial));
