@@ -1,6 +1,7 @@
 //! Connections: each socket with its input carry-over, output queue and readiness, and
 //! the table that holds them all and takes the chat core's output.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
@@ -124,8 +125,10 @@ pub struct ConnTable {
     pub slab: Slab<Conn>,
     /// Keys with input to read next.
     pub read: Vec<usize>,
-    /// Keys with output to write this turn.
-    pub flush: Vec<usize>,
+    /// Keys with output to write, oldest first. A key keeps its place while more output
+    /// is queued for it, so when the loop cannot write to everyone in one turn each
+    /// connection still gets its turn in order.
+    pub flush: VecDeque<usize>,
     /// `(key, serial)` of connections that went over `--max-sendq`.
     pub overflowed: Vec<(usize, u64)>,
     /// When congested connections stop pacing their senders.
@@ -143,7 +146,7 @@ impl ConnTable {
         ConnTable {
             slab: Slab::new(),
             read: Vec::new(),
-            flush: Vec::new(),
+            flush: VecDeque::new(),
             overflowed: Vec::new(),
             stalls: Deadlines::new(),
             limits,
@@ -215,10 +218,11 @@ impl ConnTable {
     }
 }
 
-fn list(list: &mut Vec<usize>, key: usize, listed: &mut bool) {
+/// Appends `key` to a work list unless `listed` says it is already there.
+fn list(list: &mut impl Extend<usize>, key: usize, listed: &mut bool) {
     if !*listed {
         *listed = true;
-        list.push(key);
+        list.extend([key]);
     }
 }
 

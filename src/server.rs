@@ -14,7 +14,8 @@
 //! 6. **stalls and drops**: congested recipients past `--stall-limit` release the
 //!    senders they were pacing; connections whose output went over `--max-sendq`;
 //! 7. **flush**: one vectored write loop per connection with new output, at most
-//!    [`WRITE_BUDGET`] bytes each; writable interest is armed only when a write
+//!    [`WRITE_BUDGET`] bytes each, for at most [`FLUSHES_PER_TURN`] connections in
+//!    the order they were listed; writable interest is armed only when a write
 //!    would block, and disarmed once the output has drained;
 //! 8. **expire** connections that were closing but could not flush in time.
 //!
@@ -53,6 +54,10 @@ pub const READ_CHUNK: usize = 16 * 1024;
 pub const READ_BUDGET: usize = 64 * 1024;
 /// Output bytes written to one connection per turn.
 pub const WRITE_BUDGET: usize = 256 * 1024;
+/// Connections written to per turn. When more have output, the rest keep their place
+/// for the next turn, and input is read in between: a new line then waits for at most
+/// one pass over the listed connections, not for the pass in progress and the next.
+pub const FLUSHES_PER_TURN: usize = 64;
 /// Connections accepted per turn.
 pub const ACCEPTS_PER_TURN: usize = 256;
 /// Connections the kernel may hold completed but not yet accepted (it caps this at
@@ -114,8 +119,6 @@ pub struct Server {
     scratch: Box<[u8]>,
     /// A spare read list, swapped in while reading.
     reading: Vec<usize>,
-    /// A spare list swapped in while flushing.
-    flushing: Vec<usize>,
     /// Connections closing after a flush, by deadline, and how many there are.
     lingering: Deadlines<(usize, u64)>,
     lingering_count: usize,
@@ -164,7 +167,6 @@ impl Server {
             },
             scratch: vec![0; READ_CHUNK].into_boxed_slice(),
             reading: Vec::new(),
-            flushing: Vec::new(),
             lingering: Deadlines::new(),
             lingering_count: 0,
             next_serial: 1,
@@ -281,7 +283,7 @@ impl Server {
                     conn.writable = true;
                     if !conn.out.is_empty() && !conn.flush_listed {
                         conn.flush_listed = true;
-                        self.table.flush.push(key);
+                        self.table.flush.push_back(key);
                     }
                 }
                 let stopping = self.stop_deadline.is_some();
@@ -472,7 +474,7 @@ impl Server {
         let conn = &mut self.table.slab[key];
         if !conn.flush_listed {
             conn.flush_listed = true;
-            self.table.flush.push(key);
+            self.table.flush.push_back(key);
         }
     }
 
@@ -514,9 +516,17 @@ impl Server {
     }
 
     fn flush_listed(&mut self, now: Instant) {
-        std::mem::swap(&mut self.table.flush, &mut self.flushing);
-        for i in 0..self.flushing.len() {
-            let key = self.flushing[i];
+        let mut flushes = 0;
+        // Keys listed during this phase (a connection past its write budget) wait for
+        // the next turn.
+        let listed = self.table.flush.len();
+        for _ in 0..listed {
+            if flushes == FLUSHES_PER_TURN {
+                break;
+            }
+            let Some(key) = self.table.flush.pop_front() else {
+                break;
+            };
             let Some(conn) = self.table.slab.get_mut(key) else {
                 continue;
             };
@@ -524,6 +534,7 @@ impl Server {
                 continue;
             }
             conn.flush_listed = false;
+            flushes += 1;
             match flush_conn(conn, now) {
                 Flushed::Drained => {
                     if conn.write_armed {
@@ -543,7 +554,7 @@ impl Server {
                 }
                 Flushed::Budget => {
                     conn.flush_listed = true;
-                    self.table.flush.push(key);
+                    self.table.flush.push_back(key);
                 }
                 Flushed::Failed => {
                     let conn = &mut self.table.slab[key];
@@ -585,7 +596,6 @@ impl Server {
                 }
             }
         }
-        self.flushing.clear();
     }
 
     fn set_interest(&mut self, key: usize, interest: Interest) {

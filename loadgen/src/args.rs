@@ -128,6 +128,13 @@ pub struct Common {
     /// lets megabytes pile up per socket and hides the server's back-pressure).
     #[arg(long, default_value_t = 256 * 1024)]
     pub rcvbuf: usize,
+    /// After handling events, keep polling without sleeping for this long before
+    /// blocking (0: block at once). On loopback the kernel wakes a sleeping client
+    /// inside the server's write, on the server's CPU; a client that is awake costs the
+    /// server nothing, as with clients on other machines. Time spent spinning is
+    /// reported apart from the work.
+    #[arg(long, default_value = "0", value_parser = parse_duration)]
+    pub spin: Duration,
 }
 
 /// Options of the scenarios that send messages.
@@ -238,6 +245,8 @@ pub struct Config {
     pub prefix: String,
     /// Server pid for /proc readings.
     pub server_pid: Option<u32>,
+    /// How long to poll without sleeping after the last event.
+    pub spin: Duration,
     /// Show the live progress line (stderr is a terminal and not --quiet).
     pub progress: bool,
     /// SO_RCVBUF of client sockets, 0 for the kernel default.
@@ -370,6 +379,7 @@ impl Config {
             timeout: common.timeout,
             prefix,
             server_pid: common.server_pid,
+            spin: common.spin,
             progress: !common.quiet && std::io::stderr().is_terminal(),
             rcvbuf: common.rcvbuf,
             mode,

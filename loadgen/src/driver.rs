@@ -84,6 +84,9 @@ pub struct Usage {
     pub sys: (u64, u64),
     /// Server CPU ns at start and end, with --server-pid.
     pub server: (Option<u64>, Option<u64>),
+    /// Wall ns spent in polls that found nothing while spinning (`--spin`), at start
+    /// and end: CPU that did no work.
+    pub spin: (u64, u64),
 }
 
 /// Everything a finished run leaves for the report.
@@ -158,6 +161,10 @@ pub struct Driver {
     touched: Vec<u32>,
     queue: Option<QueueRun>,
     usage: Usage,
+    /// When a poll last returned events (for `--spin`).
+    last_event_at: u64,
+    /// Wall ns spent in empty spinning polls so far.
+    spun_ns: u64,
     server_rss: (Option<u64>, Option<u64>, Option<u64>),
     drain_check_at: u64,
     drain_complete: bool,
@@ -262,6 +269,8 @@ impl Driver {
             touched: Vec::new(),
             queue,
             usage: Usage::default(),
+            last_event_at: 0,
+            spun_ns: 0,
             server_rss,
             drain_check_at: 0,
             drain_complete: false,
@@ -299,11 +308,18 @@ impl Driver {
                     self.release_step(now_ns());
                 }
             }
-            let timeout = self.poll_timeout(now_ns());
+            let before = now_ns();
+            let timeout = self.poll_timeout(before);
+            let spinning = timeout.is_zero() && before < self.last_event_at + ns(self.cfg.spin);
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     return Err(Error::io("poll", e));
                 }
+            }
+            if !events.is_empty() {
+                self.last_event_at = now_ns();
+            } else if spinning {
+                self.spun_ns += now_ns() - before;
             }
             for (k, ev) in events.iter().enumerate() {
                 // A full batch of events can take a while to handle: do not let due
@@ -370,6 +386,7 @@ impl Driver {
         self.usage.user.0 = u;
         self.usage.sys.0 = s;
         self.usage.server.0 = self.cfg.server_pid.and_then(sys::proc_cpu_ns);
+        self.usage.spin.0 = self.spun_ns;
     }
 
     fn usage_end(&mut self, now: u64) {
@@ -378,6 +395,7 @@ impl Driver {
         self.usage.user.1 = u;
         self.usage.sys.1 = s;
         self.usage.server.1 = self.cfg.server_pid.and_then(sys::proc_cpu_ns);
+        self.usage.spin.1 = self.spun_ns;
     }
 
     fn advance(&mut self, now: u64) {
@@ -600,7 +618,10 @@ impl Driver {
     }
 
     fn poll_timeout(&self, now: u64) -> std::time::Duration {
-        if !self.again.is_empty() || self.sched_behind {
+        if !self.again.is_empty()
+            || self.sched_behind
+            || now < self.last_event_at + ns(self.cfg.spin)
+        {
             return std::time::Duration::ZERO;
         }
         let mut until = now + MAX_SLEEP_NS;

@@ -428,13 +428,19 @@ pub fn summarize(o: &Outcome) -> Summary {
     if wall > 0 {
         let user = u.user.1.saturating_sub(u.user.0);
         let sys = u.sys.1.saturating_sub(u.sys.0);
+        let spin = u.spin.1.saturating_sub(u.spin.0);
         res.num("loadgen_cpu_cores", (user + sys) as f64 / wall as f64)
             .num("loadgen_user_cores", user as f64 / wall as f64)
             .num("loadgen_sys_cores", sys as f64 / wall as f64);
-        let cores = (user + sys) as f64 / wall as f64;
+        if !o.cfg.spin.is_zero() {
+            res.num("loadgen_spin_cores", spin as f64 / wall as f64);
+        }
+        // Spinning is CPU that waited, not work: only the rest says whether the loadgen
+        // kept up.
+        let cores = (user + sys).saturating_sub(spin) as f64 / wall as f64;
         if cores >= 0.9 && wall >= 500_000_000 {
             notes_extra.push(format!(
-                "the loadgen used {cores:.2} of a core: it may be the bottleneck, and then the figures describe it rather than the server"
+                "the loadgen worked {cores:.2} of a core: it may be the bottleneck, and then the figures describe it rather than the server"
             ));
         }
         if let (Some(a), Some(b)) = u.server {
