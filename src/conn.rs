@@ -135,6 +135,8 @@ pub struct ConnTable {
     pub stalls: Deadlines<(usize, u64)>,
     /// The output limits (public so the loop reads them from one place).
     pub limits: SendqLimits,
+    /// Connections whose reading waits for congested recipients to drain.
+    paced: usize,
     /// The connection whose input is being handled, with its serial.
     sender: Option<(usize, u64)>,
     now: Instant,
@@ -150,6 +152,7 @@ impl ConnTable {
             overflowed: Vec::new(),
             stalls: Deadlines::new(),
             limits,
+            paced: 0,
             sender: None,
             now,
         }
@@ -175,6 +178,21 @@ impl ConnTable {
         if let Some(conn) = self.slab.get_mut(key) {
             list(&mut self.read, key, &mut conn.read_listed);
         }
+    }
+
+    /// True while flow control holds some sender back until its recipients drain.
+    pub fn pacing(&self) -> bool {
+        self.paced > 0
+    }
+
+    /// Takes `key` out of the table, letting the senders it was pacing go.
+    pub fn remove(&mut self, key: usize) -> Conn {
+        self.release_waiters(key);
+        let conn = self.slab.remove(key);
+        if conn.blocked_on > 0 {
+            self.paced -= 1;
+        }
+        conn
     }
 
     /// `key`'s output has drained below the soft limit: it is no longer congested.
@@ -211,6 +229,9 @@ impl ConnTable {
                 continue;
             };
             conn.blocked_on -= 1;
+            if conn.blocked_on == 0 {
+                self.paced -= 1;
+            }
             if conn.may_read() {
                 list(&mut self.read, waiter, &mut conn.read_listed);
             }
@@ -267,7 +288,11 @@ impl Outbox for ConnTable {
             return;
         }
         conn.waiters.push(sender);
-        self.slab[sender.0].blocked_on += 1;
+        let sender = &mut self.slab[sender.0];
+        if sender.blocked_on == 0 {
+            self.paced += 1;
+        }
+        sender.blocked_on += 1;
     }
 
     fn close(&mut self, client: ClientId) {

@@ -54,9 +54,12 @@ pub const READ_CHUNK: usize = 16 * 1024;
 pub const READ_BUDGET: usize = 64 * 1024;
 /// Output bytes written to one connection per turn.
 pub const WRITE_BUDGET: usize = 256 * 1024;
-/// Connections written to per turn. When more have output, the rest keep their place
-/// for the next turn, and input is read in between: a new line then waits for at most
-/// one pass over the listed connections, not for the pass in progress and the next.
+/// Connections written to per turn while flow control holds no sender back. When more
+/// have output, the rest keep their place for the next turn and input is read in
+/// between: a new line then waits for at most one pass over the listed connections,
+/// not for the pass in progress and the next. While senders are held back, the pass is
+/// finished in one turn instead, because a held sender is read again only once every
+/// recipient it waits for has been written to.
 pub const FLUSHES_PER_TURN: usize = 64;
 /// Connections accepted per turn.
 pub const ACCEPTS_PER_TURN: usize = 256;
@@ -521,7 +524,7 @@ impl Server {
         // the next turn.
         let listed = self.table.flush.len();
         for _ in 0..listed {
-            if flushes == FLUSHES_PER_TURN {
+            if flushes == FLUSHES_PER_TURN && !self.table.pacing() {
                 break;
             }
             let Some(key) = self.table.flush.pop_front() else {
@@ -646,8 +649,7 @@ impl Server {
     }
 
     fn remove(&mut self, key: usize, why: &str) {
-        self.table.release_waiters(key);
-        let mut conn = self.table.slab.remove(key);
+        let mut conn = self.table.remove(key);
         if conn.lingering {
             self.lingering_count -= 1;
         }
