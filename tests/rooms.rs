@@ -638,3 +638,21 @@ fn disconnect_is_announced_as_disconnected_in_every_room() {
     ]);
     bob.expect_nothing_pending();
 }
+
+// ---- rooms bigger than one turn's writes ----------------------------------------------
+
+#[test]
+fn room_lines_reach_every_member_in_order_when_the_room_outgrows_one_turn_of_writes() {
+    // The loop writes to at most 64 connections per turn; the rest must keep their
+    // place and get every line, in order, in later turns.
+    let server = server();
+    let mut members: Vec<_> = (0..200).map(|i| server.login(&format!("m{i}"))).collect();
+    let mut speaker = server.login("speaker");
+    speaker.send("first line");
+    speaker.send("second line");
+    for member in &mut members {
+        member.skip_until("MSG lobby speaker first line");
+        member.expect_line("MSG lobby speaker second line");
+    }
+    speaker.expect_nothing_pending();
+}
