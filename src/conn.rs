@@ -137,6 +137,8 @@ pub struct ConnTable {
     pub limits: SendqLimits,
     /// Connections whose reading waits for congested recipients to drain.
     paced: usize,
+    /// When flow control last held a sender back.
+    last_hold: Option<Instant>,
     /// The connection whose input is being handled, with its serial.
     sender: Option<(usize, u64)>,
     now: Instant,
@@ -153,6 +155,7 @@ impl ConnTable {
             stalls: Deadlines::new(),
             limits,
             paced: 0,
+            last_hold: None,
             sender: None,
             now,
         }
@@ -183,6 +186,11 @@ impl ConnTable {
     /// True while flow control holds some sender back until its recipients drain.
     pub fn pacing(&self) -> bool {
         self.paced > 0
+    }
+
+    /// True if flow control held a sender back within `memory` before `now`.
+    pub fn held_within(&self, memory: Duration, now: Instant) -> bool {
+        self.last_hold.is_some_and(|at| now < at + memory)
     }
 
     /// Takes `key` out of the table, letting the senders it was pacing go.
@@ -288,6 +296,7 @@ impl Outbox for ConnTable {
             return;
         }
         conn.waiters.push(sender);
+        self.last_hold = Some(self.now);
         let sender = &mut self.slab[sender.0];
         if sender.blocked_on == 0 {
             self.paced += 1;

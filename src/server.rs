@@ -7,9 +7,10 @@
 //! 2. **note readiness**: readable connections go on the read list, writable ones on
 //!    the flush list; nothing is read or written yet;
 //! 3. **accept** at most [`ACCEPTS_PER_TURN`] new connections;
-//! 4. **read**: each listed connection reads at most [`READ_BUDGET`] bytes and hands
-//!    its lines to the chat core one by one; a connection with more input waits for
-//!    the next turn, so one flooding client cannot starve the others;
+//! 4. **read**: each listed connection reads at most [`READ_BUDGET`] bytes (less while
+//!    flow control is pacing, see [`PACED_READ_BUDGET`]) and hands its lines to the
+//!    chat core one by one; a connection with more input waits for the next turn, so
+//!    one flooding client cannot starve the others;
 //! 5. **timers** of the chat core (login, ping, queue positions);
 //! 6. **stalls and drops**: congested recipients past `--stall-limit` release the
 //!    senders they were pacing; connections whose output went over `--max-sendq`;
@@ -52,6 +53,14 @@ pub const EVENTS_PER_POLL: usize = 1024;
 pub const READ_CHUNK: usize = 16 * 1024;
 /// Input bytes read from one connection per turn.
 pub const READ_BUDGET: usize = 64 * 1024;
+/// Input bytes read from one connection per turn while flow control is holding senders
+/// back, and for [`PACED_READ_MEMORY`] after. Senders released together then share
+/// their recipients' room below `--soft-sendq`: with the full budget the first one read
+/// would fill it, and the rest would be held again after a line each, turn after turn.
+pub const PACED_READ_BUDGET: usize = 4 * 1024;
+/// How long the loop keeps to [`PACED_READ_BUDGET`] after flow control last held a
+/// sender back.
+pub const PACED_READ_MEMORY: Duration = Duration::from_secs(1);
 /// Output bytes written to one connection per turn.
 pub const WRITE_BUDGET: usize = 256 * 1024;
 /// Connections written to per turn while flow control holds no sender back. When more
@@ -122,6 +131,8 @@ pub struct Server {
     scratch: Box<[u8]>,
     /// A spare read list, swapped in while reading.
     reading: Vec<usize>,
+    /// Where in the read list the next turn starts (it moves every turn).
+    read_rotation: usize,
     /// Connections closing after a flush, by deadline, and how many there are.
     lingering: Deadlines<(usize, u64)>,
     lingering_count: usize,
@@ -170,6 +181,7 @@ impl Server {
             },
             scratch: vec![0; READ_CHUNK].into_boxed_slice(),
             reading: Vec::new(),
+            read_rotation: 0,
             lingering: Deadlines::new(),
             lingering_count: 0,
             next_serial: 1,
@@ -355,8 +367,13 @@ impl Server {
 
     fn read_listed(&mut self, now: Instant) {
         std::mem::swap(&mut self.table.read, &mut self.reading);
-        for i in 0..self.reading.len() {
-            let key = self.reading[i];
+        // Senders released together are listed in the same order every time; starting
+        // at a different place each turn means no one of them is always read first.
+        let count = self.reading.len();
+        self.read_rotation = self.read_rotation.wrapping_add(1);
+        let start = self.read_rotation.checked_rem(count).unwrap_or(0);
+        for i in 0..count {
+            let key = self.reading[(start + i) % count];
             if let Some(conn) = self.table.slab.get_mut(key) {
                 if conn.read_listed {
                     conn.read_listed = false;
@@ -378,7 +395,11 @@ impl Server {
         if !conn.carry.is_empty() && !self.feed(key, 0, now) {
             return;
         }
-        let mut budget = READ_BUDGET;
+        let mut budget = if self.table.held_within(PACED_READ_MEMORY, now) {
+            PACED_READ_BUDGET
+        } else {
+            READ_BUDGET
+        };
         loop {
             let conn = &mut self.table.slab[key];
             if !conn.may_read_within(soft) {

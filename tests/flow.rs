@@ -29,12 +29,14 @@ fn paced_server(stall_limit: &str) -> TestServer {
 }
 
 /// Sends the flood from `sender` on a thread (its writes block when the server pauses
-/// it, which is the point) and returns the thread.
-fn flood(mut sender: TestClient) -> thread::JoinHandle<TestClient> {
+/// it, which is the point) and returns the thread. Each line starts with `command`
+/// (empty for plain lines to the current room).
+fn flood(mut sender: TestClient, command: &str) -> thread::JoinHandle<TestClient> {
+    let command = command.to_owned();
     thread::spawn(move || {
         let filler = filler();
         for seq in 0..FLOOD {
-            sender.send(&format!("{seq} {filler}"));
+            sender.send(&format!("{command}{seq} {filler}"));
         }
         sender
     })
@@ -64,7 +66,7 @@ fn a_slow_reader_is_paced_not_dropped_and_loses_nothing() {
     slow.expect_line("JOIN lobby fast");
     slow.expect_line("JOIN lobby sender");
     fast.expect_line("JOIN lobby sender");
-    let sending = flood(sender);
+    let sending = flood(sender, "");
 
     let fast_reader = thread::spawn(move || {
         expect_flood(&mut fast, "sender");
@@ -100,7 +102,7 @@ fn a_stuck_reader_stops_pacing_after_the_stall_limit_and_is_dropped() {
     let mut reader = server.login("reader");
     let sender = server.login("sender");
     reader.expect_line("JOIN lobby sender");
-    let sending = flood(sender);
+    let sending = flood(sender, "");
     // The reader gets everything, in order, with the stuck one's departure among it.
     let filler = filler();
     let mut seq = 0;
@@ -124,4 +126,44 @@ fn a_stuck_reader_stops_pacing_after_the_stall_limit_and_is_dropped() {
     }
     sender.skip_until("LEAVE lobby stuck sendq");
     sender.expect_nothing_pending();
+}
+
+#[test]
+fn senders_held_back_together_take_turns() {
+    // Two floods paced by one slow reader are held and released together again and
+    // again. Each must get its share: if the one read first could fill the reader's
+    // room below the soft limit every time, the other would be let through a line at a
+    // time and would still be far behind when the first finished.
+    let server = paced_server("5s");
+    let mut slow = server.login_with_recv_buffer("slow", 16 * 1024);
+    let first = server.login("first");
+    slow.expect_line("JOIN lobby first");
+    let second = server.login("second");
+    slow.expect_line("JOIN lobby second");
+    // Private lines: the senders get nothing back, so only the reader paces them.
+    let floods = [flood(first, "/msg slow "), flood(second, "/msg slow ")];
+    let mut received = [0usize; 2];
+    // Pauses make the reader slow (see above); they are not used to wait for anything.
+    while received.iter().all(|&n| n < FLOOD) {
+        if (received[0] + received[1]) % 500 == 0 {
+            thread::sleep(Duration::from_millis(20));
+        }
+        let line = slow.next_line();
+        let from = if line.starts_with("PRIV first ") {
+            0
+        } else if line.starts_with("PRIV second ") {
+            1
+        } else {
+            panic!("unexpected line: {line:.60}");
+        };
+        received[from] += 1;
+    }
+    let behind = received.iter().min().copied().unwrap_or(0);
+    assert!(
+        behind >= FLOOD / 4,
+        "one flood finished while the other had {behind} of {FLOOD} lines through"
+    );
+    for sending in floods {
+        sending.join().expect("sender thread");
+    }
 }
