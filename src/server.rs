@@ -7,10 +7,12 @@
 //! 2. **note readiness**: readable connections go on the read list, writable ones on
 //!    the flush list; nothing is read or written yet;
 //! 3. **accept** at most [`ACCEPTS_PER_TURN`] new connections;
-//! 4. **read**: each listed connection reads at most [`READ_BUDGET`] bytes (less while
-//!    flow control is pacing, see [`PACED_READ_BUDGET`]) and hands its lines to the
-//!    chat core one by one; a connection with more input waits for the next turn, so
-//!    one flooding client cannot starve the others;
+//! 4. **read**: the read list is worked from a different place each turn, so no
+//!    connection is always first; each listed connection reads at most
+//!    [`READ_BUDGET`] bytes (less for a while after flow control held a sender back,
+//!    see [`PACED_READ_BUDGET`]) and hands its lines to the chat core one by one; a
+//!    connection with more input waits for the next turn, so one flooding client
+//!    cannot starve the others;
 //! 5. **timers** of the chat core (login, ping, queue positions);
 //! 6. **stalls and drops**: congested recipients past `--stall-limit` release the
 //!    senders they were pacing; connections whose output went over `--max-sendq`;
@@ -131,8 +133,8 @@ pub struct Server {
     scratch: Box<[u8]>,
     /// A spare read list, swapped in while reading.
     reading: Vec<usize>,
-    /// Where in the read list the next turn starts (it moves every turn).
-    read_rotation: usize,
+    /// State of the generator that picks where in the read list a turn starts.
+    read_start_seed: u64,
     /// Connections closing after a flush, by deadline, and how many there are.
     lingering: Deadlines<(usize, u64)>,
     lingering_count: usize,
@@ -181,7 +183,7 @@ impl Server {
             },
             scratch: vec![0; READ_CHUNK].into_boxed_slice(),
             reading: Vec::new(),
-            read_rotation: 0,
+            read_start_seed: 0x9e37_79b9_7f4a_7c15,
             lingering: Deadlines::new(),
             lingering_count: 0,
             next_serial: 1,
@@ -369,9 +371,15 @@ impl Server {
         std::mem::swap(&mut self.table.read, &mut self.reading);
         // Senders released together are listed in the same order every time; starting
         // at a different place each turn means no one of them is always read first.
+        // The place is pseudo-random: a counter can fall into step with a pattern of
+        // turns (every other turn empty, say) and pick the same sender every time.
         let count = self.reading.len();
-        self.read_rotation = self.read_rotation.wrapping_add(1);
-        let start = self.read_rotation.checked_rem(count).unwrap_or(0);
+        let start = if count > 1 {
+            self.read_start_seed = xorshift(self.read_start_seed);
+            (self.read_start_seed % count as u64) as usize
+        } else {
+            0
+        };
         for i in 0..count {
             let key = self.reading[(start + i) % count];
             if let Some(conn) = self.table.slab.get_mut(key) {
@@ -545,7 +553,7 @@ impl Server {
         // the next turn.
         let listed = self.table.flush.len();
         for _ in 0..listed {
-            if flushes == FLUSHES_PER_TURN && !self.table.pacing() {
+            if flushes >= FLUSHES_PER_TURN && !self.table.pacing() {
                 break;
             }
             let Some(key) = self.table.flush.pop_front() else {
@@ -683,6 +691,15 @@ impl Server {
             debug!("#{} closed ({why})", conn.serial);
         }
     }
+}
+
+/// One step of Marsaglia's xorshift64: cheap, and with no period a loop could fall into
+/// step with. `state` must not be zero.
+fn xorshift(mut state: u64) -> u64 {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    state
 }
 
 /// A non-blocking listening socket with [`LISTEN_BACKLOG`].

@@ -84,7 +84,7 @@ pub struct Usage {
     pub sys: (u64, u64),
     /// Server CPU ns at start and end, with --server-pid.
     pub server: (Option<u64>, Option<u64>),
-    /// Wall ns spent in polls that found nothing while spinning (`--spin`), at start
+    /// CPU ns spent in polls that found nothing while spinning (`--spin`), at start
     /// and end: CPU that did no work.
     pub spin: (u64, u64),
 }
@@ -163,7 +163,7 @@ pub struct Driver {
     usage: Usage,
     /// When a poll last returned events (for `--spin`).
     last_event_at: u64,
-    /// Wall ns spent in empty spinning polls so far.
+    /// CPU ns spent in empty spinning polls so far.
     spun_ns: u64,
     server_rss: (Option<u64>, Option<u64>, Option<u64>),
     drain_check_at: u64,
@@ -310,7 +310,14 @@ impl Driver {
             }
             let before = now_ns();
             let timeout = self.poll_timeout(before);
-            let spinning = timeout.is_zero() && before < self.last_event_at + ns(self.cfg.spin);
+            // A poll is spinning when only --spin made its timeout zero. Its cost is
+            // taken as this thread's CPU time, not wall time: on a busy machine the
+            // thread can be preempted inside the poll, and that time was not spent here.
+            let spinning = timeout.is_zero()
+                && before < self.last_event_at + ns(self.cfg.spin)
+                && self.again.is_empty()
+                && !self.sched_behind;
+            let spin_began = if spinning { sys::thread_cpu_ns() } else { 0 };
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     return Err(Error::io("poll", e));
@@ -319,7 +326,7 @@ impl Driver {
             if !events.is_empty() {
                 self.last_event_at = now_ns();
             } else if spinning {
-                self.spun_ns += now_ns() - before;
+                self.spun_ns += sys::thread_cpu_ns().saturating_sub(spin_began);
             }
             for (k, ev) in events.iter().enumerate() {
                 // A full batch of events can take a while to handle: do not let due

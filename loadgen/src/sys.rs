@@ -52,6 +52,19 @@ pub fn self_cpu_ns() -> (u64, u64) {
     (tv(ru.ru_utime), tv(ru.ru_stime))
 }
 
+/// CPU time used by the calling thread so far, in nanoseconds.
+pub fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the struct we own.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+        return 0;
+    }
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 /// Resident memory of process `pid` in bytes, from /proc/PID/status.
 pub fn rss_bytes(pid: u32) -> Option<u64> {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
