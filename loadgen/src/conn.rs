@@ -141,6 +141,8 @@ pub struct Client {
     pub seq: SeqCheck,
     /// Messages this client has sent: its next sequence number.
     pub sent: u64,
+    /// Messages it generated inside the measured window.
+    pub sent_in_window: u64,
     /// Setup timestamps.
     pub times: Times,
     /// Position in its first `QUEUED` line (0: never queued).
@@ -185,6 +187,7 @@ impl Client {
                 SeqCheck::new(slots)
             },
             sent: 0,
+            sent_in_window: 0,
             times: Times::default(),
             queue_pos: 0,
             last_pos: 0,

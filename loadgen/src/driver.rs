@@ -1234,6 +1234,7 @@ impl Driver {
         c.sent += 1;
         self.stats.sent += 1;
         if self.stats.in_window(sched) {
+            c.sent_in_window += 1;
             self.stats.sent_window += 1;
         }
         true

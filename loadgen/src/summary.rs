@@ -31,6 +31,37 @@ fn per_s(count: u64, span_ns: u64) -> f64 {
     }
 }
 
+/// How evenly the senders' messages were spread over the measured window. A server can
+/// deliver every message and still starve some senders: their messages then wait in
+/// TCP, and those generated before the window never show in its latency figures.
+struct SenderShare {
+    min: u64,
+    max: u64,
+    mean: f64,
+}
+
+impl SenderShare {
+    /// A slowest sender below this fraction of the mean counts as starved.
+    const STARVED_BELOW: f64 = 0.1;
+
+    /// `None` without senders or without a message in the window.
+    fn of(o: &Outcome) -> Option<Self> {
+        let counts = || {
+            o.plan
+                .schedule
+                .iter()
+                .map(|&s| o.clients[s as usize].sent_in_window)
+        };
+        let (min, max) = (counts().min()?, counts().max()?);
+        let mean = counts().sum::<u64>() as f64 / o.plan.schedule.len() as f64;
+        (mean > 0.0).then_some(SenderShare { min, max, mean })
+    }
+
+    fn starved(&self) -> bool {
+        (self.min as f64) < self.mean * Self::STARVED_BELOW
+    }
+}
+
 /// Builds the report of a finished run.
 pub fn summarize(o: &Outcome) -> Summary {
     let cfg = &o.cfg;
@@ -97,6 +128,8 @@ pub fn summarize(o: &Outcome) -> Summary {
         problems.text("not_ready", format!("{not_ready} clients never got ready"));
     }
 
+    let mut notes_extra: Vec<String> = Vec::new();
+
     // ---- traffic and the exactly-once checks -------------------------------------
     let window = s.win_end.saturating_sub(s.win_start);
     if cfg.kind.has_traffic() {
@@ -144,8 +177,18 @@ pub fn summarize(o: &Outcome) -> Summary {
             .ns("warmup", crate::clock::ns(cfg.warmup))
             .ns("window", window)
             .int("messages", s.sent_window)
-            .num("messages_per_s", per_s(s.sent_window, window))
-            .int("deliveries", s.delivered_window)
+            .num("messages_per_s", per_s(s.sent_window, window));
+        if let Some(share) = SenderShare::of(o) {
+            t.int("slowest_sender_messages", share.min)
+                .int("fastest_sender_messages", share.max);
+            if share.starved() {
+                notes_extra.push(format!(
+                    "senders were served unevenly: the slowest sent {} messages in the window and the fastest {} (a mean of {:.0}); messages a starved sender generated before the window are not in the latency figures",
+                    share.min, share.max, share.mean
+                ));
+            }
+        }
+        t.int("deliveries", s.delivered_window)
             .num("deliveries_per_s", per_s(s.delivered_window, window))
             .num("mb_in_per_s", per_s(s.bytes_in_window, window) / 1e6)
             .int("messages_total", s.sent)
@@ -420,7 +463,6 @@ pub fn summarize(o: &Outcome) -> Summary {
         );
     }
 
-    let mut notes_extra: Vec<String> = Vec::new();
     let u = &o.usage;
     let wall = u.wall.1.saturating_sub(u.wall.0);
     let mut res = Obj::new();

@@ -161,6 +161,10 @@ fn fanout_delivers_everything_exactly_once_in_order() {
     // 400 msg/s for 2 s, each to 299 other members.
     let deliveries = num(&json, "deliveries");
     assert!(deliveries > 100_000.0, "too few deliveries: {json}");
+    // The schedule spreads the rate evenly: each sender sent about a tenth.
+    let slowest = num(&json, "slowest_sender_messages");
+    let fastest = num(&json, "fastest_sender_messages");
+    assert!(slowest > 0.0 && slowest >= fastest * 0.9, "{json}");
     // Spinning is counted apart from the work, and only spinning polls count.
     let spin = num(&json, "loadgen_spin_cores");
     let cpu = num(&json, "loadgen_cpu_cores");
