@@ -44,6 +44,13 @@ pub struct Config {
     #[arg(long, env = "PARLEY_SOFT_SENDQ", default_value = "64KiB", value_parser = parse_size)]
     pub soft_sendq: usize,
 
+    /// Kernel send buffer of each client socket (0: the kernel sizes it itself, up to
+    /// megabytes). Output a client has not read fills it before any counts towards
+    /// `--max-sendq`, so a small one finds stuck readers sooner and caps the kernel
+    /// memory each one holds.
+    #[arg(long, env = "PARLEY_SEND_BUFFER", default_value = "256KiB", value_parser = parse_size)]
+    pub send_buffer: usize,
+
     /// How long a recipient may stay above the soft limit before it stops pacing senders.
     #[arg(long, env = "PARLEY_STALL_LIMIT", default_value = "100ms", value_parser = parse_duration)]
     pub stall_limit: Duration,

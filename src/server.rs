@@ -85,6 +85,7 @@ pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 struct IoLimits {
     max_line: usize,
     shutdown_grace: Duration,
+    send_buffer: usize,
 }
 
 /// Asks a running server to shut down as on SIGTERM, from any thread.
@@ -180,6 +181,7 @@ impl Server {
             limits: IoLimits {
                 max_line: config.max_line,
                 shutdown_grace: config.shutdown_grace,
+                send_buffer: config.send_buffer,
             },
             scratch: vec![0; READ_CHUNK].into_boxed_slice(),
             reading: Vec::new(),
@@ -347,6 +349,13 @@ impl Server {
             // Chat lines are small and latency matters more than packet count.
             if let Err(e) = socket.set_nodelay(true) {
                 debug!("set_nodelay failed: {e}");
+            }
+            if self.limits.send_buffer > 0 {
+                if let Err(e) =
+                    socket2::SockRef::from(&socket).set_send_buffer_size(self.limits.send_buffer)
+                {
+                    debug!("setting the send buffer failed: {e}");
+                }
             }
             let entry = self.table.slab.vacant_entry();
             let key = entry.key();

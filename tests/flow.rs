@@ -173,3 +173,53 @@ fn senders_held_back_together_take_turns() {
         sending.join().expect("sender thread");
     }
 }
+
+/// Lines of the flood `watcher` reads before it sees `stuck` dropped, on a server
+/// with a 64 KiB `--max-sendq` and the given `--send-buffer`; then the rest of it.
+fn lines_before_stuck_is_dropped(send_buffer: &str) -> usize {
+    let server = TestServer::start(&[
+        "--max-sendq",
+        "64KiB",
+        "--soft-sendq",
+        "16KiB",
+        "--stall-limit",
+        "20ms",
+        "--send-buffer",
+        send_buffer,
+    ]);
+    let _stuck = server.login_with_recv_buffer("stuck", 8 * 1024);
+    let mut watcher = server.login("watcher");
+    let sender = server.login("sender");
+    watcher.expect_line("JOIN lobby sender");
+    let sending = flood(sender, "");
+    let filler = filler();
+    let mut seen = 0;
+    loop {
+        let line = watcher.next_line();
+        if line == "LEAVE lobby stuck sendq" {
+            break;
+        }
+        assert_eq!(line, format!("MSG lobby sender {seen} {filler}"));
+        seen += 1;
+    }
+    for seq in seen..FLOOD {
+        assert_eq!(
+            watcher.next_line(),
+            format!("MSG lobby sender {seq} {filler}")
+        );
+    }
+    sending.join().expect("sender thread");
+    seen
+}
+
+#[test]
+fn the_send_buffer_bounds_what_a_stuck_reader_soaks_up() {
+    // On loopback the kernel starts a socket's send buffer at megabytes. A reader that
+    // never reads would take all of that before its --max-sendq of output even began
+    // to fill; with --send-buffer it is found after about the sum of the three buffers.
+    let seen = lines_before_stuck_is_dropped("32KiB");
+    assert!(
+        seen < 500,
+        "{seen} lines of 1 KB went by before the stuck reader was dropped"
+    );
+}
