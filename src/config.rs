@@ -47,7 +47,8 @@ pub struct Config {
     /// Kernel send buffer of each client socket (0: the kernel sizes it itself, up to
     /// megabytes). Output a client has not read fills it before any counts towards
     /// `--max-sendq`, so a small one finds stuck readers sooner and caps the kernel
-    /// memory each one holds.
+    /// memory each one holds. Linux doubles the size for its bookkeeping and caps it at
+    /// `net.core.wmem_max`.
     #[arg(long, env = "PARLEY_SEND_BUFFER", default_value = "256KiB", value_parser = parse_size)]
     pub send_buffer: usize,
 
@@ -99,6 +100,9 @@ pub struct Config {
 /// Smallest accepted `--max-line`: room for a command with a name and some text.
 pub const MIN_MAX_LINE: usize = 64;
 
+/// Largest `--send-buffer`: the kernel takes the size as a C `int` and doubles it.
+pub const MAX_SEND_BUFFER: usize = 1 << 30;
+
 /// A setting that cannot work, found before the server starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigError {
@@ -110,6 +114,8 @@ pub enum ConfigError {
     SoftAboveHard { soft: usize, hard: usize },
     /// A duration that must be positive is zero.
     ZeroDuration(&'static str),
+    /// `--send-buffer` above [`MAX_SEND_BUFFER`].
+    SendBufferTooLarge(usize),
 }
 
 impl fmt::Display for ConfigError {
@@ -127,6 +133,10 @@ impl fmt::Display for ConfigError {
                 "--soft-sendq ({soft} bytes) must be below --max-sendq ({hard} bytes)"
             ),
             ConfigError::ZeroDuration(flag) => write!(f, "--{flag} must be longer than zero"),
+            ConfigError::SendBufferTooLarge(n) => write!(
+                f,
+                "--send-buffer {n} is too large (at most {MAX_SEND_BUFFER} bytes)"
+            ),
         }
     }
 }
@@ -150,6 +160,9 @@ impl Config {
         }
         if self.max_line < MIN_MAX_LINE {
             return Err(ConfigError::MaxLineTooSmall(self.max_line));
+        }
+        if self.send_buffer > MAX_SEND_BUFFER {
+            return Err(ConfigError::SendBufferTooLarge(self.send_buffer));
         }
         if self.soft_sendq >= self.max_sendq {
             return Err(ConfigError::SoftAboveHard {
@@ -285,6 +298,11 @@ mod tests {
             parse(&["--ping-after", "0s"]),
             Err(ConfigError::ZeroDuration("ping-after"))
         );
+        assert_eq!(
+            parse(&["--send-buffer", "4GiB"]),
+            Err(ConfigError::SendBufferTooLarge(4 << 30))
+        );
+        assert_eq!(parse(&["--send-buffer", "0"]), Ok(()));
         assert_eq!(parse(&["--max-queue", "0", "--max-line", "512"]), Ok(()));
     }
 }

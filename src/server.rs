@@ -7,8 +7,8 @@
 //! 2. **note readiness**: readable connections go on the read list, writable ones on
 //!    the flush list; nothing is read or written yet;
 //! 3. **accept** at most [`ACCEPTS_PER_TURN`] new connections;
-//! 4. **read**: the read list is worked from a different place each turn, so no
-//!    connection is always first; each listed connection reads at most
+//! 4. **read**: the read list is worked from a pseudo-randomly chosen place each
+//!    turn, so no connection is always first; each listed connection reads at most
 //!    [`READ_BUDGET`] bytes (less for a while after flow control held a sender back,
 //!    see [`PACED_READ_BUDGET`]) and hands its lines to the chat core one by one; a
 //!    connection with more input waits for the next turn, so one flooding client
@@ -136,6 +136,8 @@ pub struct Server {
     reading: Vec<usize>,
     /// State of the generator that picks where in the read list a turn starts.
     read_start_seed: u64,
+    /// The kernel's answer to `--send-buffer` has been compared with the request.
+    send_buffer_checked: bool,
     /// Connections closing after a flush, by deadline, and how many there are.
     lingering: Deadlines<(usize, u64)>,
     lingering_count: usize,
@@ -186,6 +188,7 @@ impl Server {
             scratch: vec![0; READ_CHUNK].into_boxed_slice(),
             reading: Vec::new(),
             read_start_seed: 0x9e37_79b9_7f4a_7c15,
+            send_buffer_checked: false,
             lingering: Deadlines::new(),
             lingering_count: 0,
             next_serial: 1,
@@ -351,11 +354,11 @@ impl Server {
                 debug!("set_nodelay failed: {e}");
             }
             if self.limits.send_buffer > 0 {
-                if let Err(e) =
-                    socket2::SockRef::from(&socket).set_send_buffer_size(self.limits.send_buffer)
-                {
-                    debug!("setting the send buffer failed: {e}");
-                }
+                size_send_buffer(
+                    &socket,
+                    self.limits.send_buffer,
+                    &mut self.send_buffer_checked,
+                );
             }
             let entry = self.table.slab.vacant_entry();
             let key = entry.key();
@@ -379,7 +382,7 @@ impl Server {
     fn read_listed(&mut self, now: Instant) {
         std::mem::swap(&mut self.table.read, &mut self.reading);
         // Senders released together are listed in the same order every time; starting
-        // at a different place each turn means no one of them is always read first.
+        // at a different place each turn keeps any one of them from always being first.
         // The place is pseudo-random: a counter can fall into step with a pattern of
         // turns (every other turn empty, say) and pick the same sender every time.
         let count = self.reading.len();
@@ -699,6 +702,30 @@ impl Server {
         } else {
             debug!("#{} closed ({why})", conn.serial);
         }
+    }
+}
+
+/// Applies `--send-buffer` (`wanted` bytes) to a new socket. The kernel caps the size
+/// silently (at `net.core.wmem_max`), so the first socket's size is read back, and a cap
+/// is reported once (`checked` remembers that it was done).
+fn size_send_buffer(socket: &mio::net::TcpStream, wanted: usize, checked: &mut bool) {
+    let socket = socket2::SockRef::from(socket);
+    if let Err(e) = socket.set_send_buffer_size(wanted) {
+        debug!("setting the send buffer failed: {e}");
+        return;
+    }
+    if *checked {
+        return;
+    }
+    *checked = true;
+    // Linux reports twice the size it was given, the half being its overhead.
+    match socket.send_buffer_size() {
+        Ok(got) if got / 2 < wanted => warn!(
+            "--send-buffer {wanted} was capped by the kernel at {} bytes (net.core.wmem_max)",
+            got / 2
+        ),
+        Ok(got) => debug!("send buffer: asked for {wanted} bytes, the kernel reports {got}"),
+        Err(e) => debug!("reading the send buffer size failed: {e}"),
     }
 }
 

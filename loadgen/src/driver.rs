@@ -165,6 +165,10 @@ pub struct Driver {
     last_event_at: u64,
     /// CPU ns spent in empty spinning polls so far.
     spun_ns: u64,
+    /// This thread's CPU clock when the current run of empty spinning polls began.
+    /// Spinning is timed per run rather than per poll: the thread's clock is a system
+    /// call, and reading it around every poll would triple the cost of spinning.
+    spin_stretch_from: Option<u64>,
     server_rss: (Option<u64>, Option<u64>, Option<u64>),
     drain_check_at: u64,
     drain_complete: bool,
@@ -271,6 +275,7 @@ impl Driver {
             usage: Usage::default(),
             last_event_at: 0,
             spun_ns: 0,
+            spin_stretch_from: None,
             server_rss,
             drain_check_at: 0,
             drain_complete: false,
@@ -310,23 +315,24 @@ impl Driver {
             }
             let before = now_ns();
             let timeout = self.poll_timeout(before);
-            // A poll is spinning when only --spin made its timeout zero. Its cost is
-            // taken as this thread's CPU time, not wall time: on a busy machine the
-            // thread can be preempted inside the poll, and that time was not spent here.
+            // A poll is spinning when only --spin made its timeout zero.
             let spinning = timeout.is_zero()
                 && before < self.last_event_at + ns(self.cfg.spin)
                 && self.again.is_empty()
                 && !self.sched_behind;
-            let spin_began = if spinning { sys::thread_cpu_ns() } else { 0 };
+            if !spinning {
+                self.end_spin_stretch();
+            }
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     return Err(Error::io("poll", e));
                 }
             }
             if !events.is_empty() {
+                self.end_spin_stretch();
                 self.last_event_at = now_ns();
-            } else if spinning {
-                self.spun_ns += sys::thread_cpu_ns().saturating_sub(spin_began);
+            } else if spinning && self.spin_stretch_from.is_none() {
+                self.spin_stretch_from = Some(sys::thread_cpu_ns());
             }
             for (k, ev) in events.iter().enumerate() {
                 // A full batch of events can take a while to handle: do not let due
@@ -387,7 +393,15 @@ impl Driver {
 
     // ---- phases -------------------------------------------------------------------
 
+    /// Closes the current run of empty spinning polls, if any, adding its CPU time.
+    fn end_spin_stretch(&mut self) {
+        if let Some(from) = self.spin_stretch_from.take() {
+            self.spun_ns += sys::thread_cpu_ns().saturating_sub(from);
+        }
+    }
+
     fn usage_start(&mut self, now: u64) {
+        self.end_spin_stretch();
         let (u, s) = sys::self_cpu_ns();
         self.usage.wall.0 = now;
         self.usage.user.0 = u;
@@ -397,6 +411,7 @@ impl Driver {
     }
 
     fn usage_end(&mut self, now: u64) {
+        self.end_spin_stretch();
         let (u, s) = sys::self_cpu_ns();
         self.usage.wall.1 = now;
         self.usage.user.1 = u;
@@ -1267,6 +1282,10 @@ impl Driver {
             if budget == 0 {
                 self.sched_behind = true;
                 return;
+            }
+            if budget == SEND_BUDGET {
+                // Sending is work, not waiting.
+                self.end_spin_stretch();
             }
             budget -= 1;
             let s = self.plan.schedule[(self.sched_k % n as u64) as usize] as usize;

@@ -44,7 +44,8 @@ impl SenderShare {
     /// A slowest sender below this fraction of the mean counts as starved.
     const STARVED_BELOW: f64 = 0.1;
 
-    /// `None` without senders or without a message in the window.
+    /// `None` without senders or without a message in the window. A sender the server
+    /// disconnected early counts as slow too; the disconnect itself fails the run.
     fn of(o: &Outcome) -> Option<Self> {
         let counts = || {
             o.plan
