@@ -120,10 +120,9 @@ fn num(json: &str, key: &str) -> f64 {
         .unwrap_or_else(|_| panic!("{key} is not a number in: {json}"))
 }
 
-#[test]
-fn fanout_delivers_everything_exactly_once_in_order() {
-    let server = Server::start(&[]);
-    let json = passing_run(&[
+/// A passing `fanout` run of 300 clients, 10 of them sending, with `traffic` options.
+fn fanout_run(server: &Server, traffic: &[&str]) -> String {
+    let mut args = vec![
         "fanout",
         "--addr",
         &server.addr,
@@ -131,21 +130,33 @@ fn fanout_delivers_everything_exactly_once_in_order() {
         "300",
         "--senders",
         "10",
-        "--rate",
-        "400",
-        "--warmup",
-        "300ms",
-        "--duration",
-        "2s",
-        "--drain",
-        "10s",
         "--timeout",
         "60s",
-        "--spin",
-        "1ms",
         "--json",
         "--quiet",
-    ]);
+    ];
+    args.extend_from_slice(traffic);
+    passing_run(&args)
+}
+
+#[test]
+fn fanout_delivers_everything_exactly_once_in_order() {
+    let server = Server::start(&[]);
+    let json = fanout_run(
+        &server,
+        &[
+            "--rate",
+            "400",
+            "--warmup",
+            "300ms",
+            "--duration",
+            "2s",
+            "--drain",
+            "10s",
+            "--spin",
+            "1ms",
+        ],
+    );
     for key in [
         "lost",
         "not_arrived",
@@ -180,26 +191,18 @@ fn flooding_senders_all_get_their_share() {
     // rest through nothing in the window: their messages would still all arrive, late,
     // so only the per-sender counts show it.
     let server = Server::start(&[]);
-    let json = passing_run(&[
-        "fanout",
-        "--addr",
-        &server.addr,
-        "--clients",
-        "300",
-        "--senders",
-        "10",
-        "--max",
-        "--warmup",
-        "500ms",
-        "--duration",
-        "2s",
-        "--drain",
-        "30s",
-        "--timeout",
-        "60s",
-        "--json",
-        "--quiet",
-    ]);
+    let json = fanout_run(
+        &server,
+        &[
+            "--max",
+            "--warmup",
+            "500ms",
+            "--duration",
+            "2s",
+            "--drain",
+            "30s",
+        ],
+    );
     assert_eq!(num(&json, "lost"), 0.0, "{json}");
     let messages = num(&json, "messages");
     let slowest = num(&json, "slowest_sender_messages");
