@@ -2,9 +2,10 @@
 //! `ERR line-too-long`, the exact boundary with `\n` and `\r\n` counted, the connection
 //! kept), invalid UTF-8 and every kind of control character (`ERR bad-text`, nothing
 //! delivered), binary garbage followed by a good line, a line written one byte at a
-//! time, blank lines, a client that disconnects mid-line, end of input (decisions.md
-//! item 5), and a client that never reads being dropped with `sendq` while a reader gets
-//! every message in order.
+//! time, blank lines, a client that disconnects mid-line, end of input (README,
+//! "Protocol choices"), a client that never reads being dropped with `sendq` while a
+//! reader gets every message in order, and the cap on connections still flushing after
+//! their user left.
 
 mod common;
 
@@ -395,4 +396,53 @@ fn client_that_never_reads_is_dropped_with_sendq_while_a_reader_gets_every_messa
     alice.expect_nothing_pending();
     bob.expect_nothing_pending();
     carol.drain_until_closed();
+}
+
+#[test]
+fn closing_connections_past_the_lingering_cap_are_closed_at_once() {
+    // A user who quits with output still unread keeps the connection open (lingering)
+    // until that output is flushed or --shutdown-grace ends, but its slot is free
+    // already, so at most 256 may linger at once (limits::MAX_LINGERING). Here every
+    // member is sent far more than the kernel buffers hold, then quits without reading.
+    const CAP: usize = 256;
+    const LINES: usize = 100;
+    let server = TestServer::start(&[
+        "--send-buffer",
+        "4KiB",
+        "--soft-sendq",
+        "1MiB",
+        "--max-sendq",
+        "2MiB",
+        "--shutdown-grace",
+        "60s",
+        "--announce-limit",
+        "1",
+    ]);
+    let mut quitters: Vec<_> = (0..=CAP)
+        .map(|i| server.login_with_recv_buffer(&format!("q{i}"), 4096))
+        .collect();
+    let mut sender = server.login("sender");
+    let text = "x".repeat(3000);
+    for seq in 0..LINES {
+        sender.send(&format!("{seq} {text}"));
+    }
+    // Replies come in order: once this one is here, every line above was delivered.
+    sender.send("/users lobby");
+    sender.expect_prefix("USERS lobby ");
+    for quitter in &mut quitters[..CAP] {
+        quitter.send("/quit");
+    }
+    for _ in 0..CAP {
+        server.expect_log("left: quit");
+    }
+    quitters[CAP].send("/quit");
+    server.expect_log("too many connections closing at once");
+    // Those within the cap still get everything once they read.
+    let first = &mut quitters[0];
+    for seq in 0..LINES {
+        first.expect_line(&format!("MSG lobby sender {seq} {text}"));
+    }
+    first.expect_bye("quit");
+    first.expect_closed();
+    quitters[CAP].drain_until_closed();
 }
