@@ -85,7 +85,6 @@ pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 struct IoLimits {
     max_line: usize,
     shutdown_grace: Duration,
-    send_buffer: usize,
 }
 
 /// Asks a running server to shut down as on SIGTERM, from any thread.
@@ -136,8 +135,6 @@ pub struct Server {
     reading: Vec<usize>,
     /// State of the generator that picks where in the read list a turn starts.
     read_start_seed: u64,
-    /// The kernel's answer to `--send-buffer` has been compared with the request.
-    send_buffer_checked: bool,
     /// Connections closing after a flush, by deadline, and how many there are.
     lingering: Deadlines<(usize, u64)>,
     lingering_count: usize,
@@ -154,7 +151,7 @@ impl Server {
     /// Binds the listening socket and prepares the loop.
     pub fn bind(config: &Config) -> io::Result<Server> {
         let poll = Poll::new()?;
-        let mut listener = listen(config.listen)?;
+        let mut listener = listen(config.listen, config.send_buffer)?;
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let local_addr = listener.local_addr()?;
@@ -183,12 +180,10 @@ impl Server {
             limits: IoLimits {
                 max_line: config.max_line,
                 shutdown_grace: config.shutdown_grace,
-                send_buffer: config.send_buffer,
             },
             scratch: vec![0; READ_CHUNK].into_boxed_slice(),
             reading: Vec::new(),
             read_start_seed: 0x9e37_79b9_7f4a_7c15,
-            send_buffer_checked: false,
             lingering: Deadlines::new(),
             lingering_count: 0,
             next_serial: 1,
@@ -352,13 +347,6 @@ impl Server {
             // Chat lines are small and latency matters more than packet count.
             if let Err(e) = socket.set_nodelay(true) {
                 debug!("set_nodelay failed: {e}");
-            }
-            if self.limits.send_buffer > 0 {
-                size_send_buffer(
-                    &socket,
-                    self.limits.send_buffer,
-                    &mut self.send_buffer_checked,
-                );
             }
             let entry = self.table.slab.vacant_entry();
             let key = entry.key();
@@ -705,30 +693,6 @@ impl Server {
     }
 }
 
-/// Applies `--send-buffer` (`wanted` bytes) to a new socket. The kernel caps the size
-/// silently (at `net.core.wmem_max`), so the first socket's size is read back, and a cap
-/// is reported once (`checked` remembers that it was done).
-fn size_send_buffer(socket: &mio::net::TcpStream, wanted: usize, checked: &mut bool) {
-    let socket = socket2::SockRef::from(socket);
-    if let Err(e) = socket.set_send_buffer_size(wanted) {
-        debug!("setting the send buffer failed: {e}");
-        return;
-    }
-    if *checked {
-        return;
-    }
-    *checked = true;
-    // Linux reports twice the size it was given, the half being its overhead.
-    match socket.send_buffer_size() {
-        Ok(got) if got / 2 < wanted => warn!(
-            "--send-buffer {wanted} was capped by the kernel at {} bytes (net.core.wmem_max)",
-            got / 2
-        ),
-        Ok(got) => debug!("send buffer: asked for {wanted} bytes, the kernel reports {got}"),
-        Err(e) => debug!("reading the send buffer size failed: {e}"),
-    }
-}
-
 /// One step of Marsaglia's xorshift64: cheap, and with no period a loop could fall into
 /// step with. `state` must not be zero.
 fn xorshift(mut state: u64) -> u64 {
@@ -738,12 +702,23 @@ fn xorshift(mut state: u64) -> u64 {
     state
 }
 
-/// A non-blocking listening socket with [`LISTEN_BACKLOG`].
-fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+/// A non-blocking listening socket with [`LISTEN_BACKLOG`] whose accepted connections
+/// get a kernel send buffer of `send_buffer` bytes (0: the kernel's own sizing).
+fn listen(addr: SocketAddr, send_buffer: usize) -> io::Result<TcpListener> {
     use socket2::{Domain, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
     socket.set_reuse_address(true)?;
     socket.set_nonblocking(true)?;
+    if send_buffer > 0 {
+        // Accepted sockets inherit the listener's size: one call here, none per accept.
+        socket.set_send_buffer_size(send_buffer)?;
+        // The kernel caps the size silently; Linux reports twice what it took, the
+        // half being its own overhead.
+        let taken = socket.send_buffer_size()? / 2;
+        if taken < send_buffer {
+            warn!("--send-buffer {send_buffer} was capped by the kernel at {taken} bytes (net.core.wmem_max)");
+        }
+    }
     socket.bind(&addr.into())?;
     socket.listen(LISTEN_BACKLOG)?;
     Ok(TcpListener::from_std(socket.into()))

@@ -55,6 +55,29 @@ fn expect_flood(reader: &mut TestClient, from: &str) {
     }
 }
 
+/// Reads the whole flood from `from` as `reader`, in order, with at most one
+/// `interruption` line among it; returns how many messages came before that line, if
+/// it came.
+fn expect_flood_around(reader: &mut TestClient, from: &str, interruption: &str) -> Option<usize> {
+    let filler = filler();
+    let mut interrupted_after = None;
+    let mut seq = 0;
+    while seq < FLOOD {
+        let line = reader.next_line();
+        if line == interruption && interrupted_after.is_none() {
+            interrupted_after = Some(seq);
+            continue;
+        }
+        assert_eq!(
+            line,
+            format!("MSG lobby {from} {seq} {filler}"),
+            "message {seq}"
+        );
+        seq += 1;
+    }
+    interrupted_after
+}
+
 #[test]
 fn a_slow_reader_is_paced_not_dropped_and_loses_nothing() {
     // Without flow control, 6 MB sent at loopback speed would overrun a 256 KiB sendq
@@ -104,24 +127,9 @@ fn a_stuck_reader_stops_pacing_after_the_stall_limit_and_is_dropped() {
     reader.expect_line("JOIN lobby sender");
     let sending = flood(sender, "");
     // The reader gets everything, in order, with the stuck one's departure among it.
-    let filler = filler();
-    let mut seq = 0;
-    let mut saw_drop = false;
-    while seq < FLOOD {
-        let line = reader.next_line();
-        if line == "LEAVE lobby stuck sendq" {
-            saw_drop = true;
-            continue;
-        }
-        assert_eq!(
-            line,
-            format!("MSG lobby sender {seq} {filler}"),
-            "message {seq}"
-        );
-        seq += 1;
-    }
+    let dropped = expect_flood_around(&mut reader, "sender", "LEAVE lobby stuck sendq");
     let mut sender = sending.join().expect("sender thread");
-    if !saw_drop {
+    if dropped.is_none() {
         reader.expect_line("LEAVE lobby stuck sendq");
     }
     sender.skip_until("LEAVE lobby stuck sendq");
@@ -192,22 +200,8 @@ fn lines_before_stuck_is_dropped(send_buffer: &str) -> usize {
     let sender = server.login("sender");
     watcher.expect_line("JOIN lobby sender");
     let sending = flood(sender, "");
-    let filler = filler();
-    let mut seen = 0;
-    loop {
-        let line = watcher.next_line();
-        if line == "LEAVE lobby stuck sendq" {
-            break;
-        }
-        assert_eq!(line, format!("MSG lobby sender {seen} {filler}"));
-        seen += 1;
-    }
-    for seq in seen..FLOOD {
-        assert_eq!(
-            watcher.next_line(),
-            format!("MSG lobby sender {seq} {filler}")
-        );
-    }
+    let seen = expect_flood_around(&mut watcher, "sender", "LEAVE lobby stuck sendq")
+        .expect("the stuck reader is dropped during the flood");
     sending.join().expect("sender thread");
     seen
 }
