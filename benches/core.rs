@@ -6,35 +6,60 @@ use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
-use parley::chat::{ClientId, Departure, Hub, Limits, Outbox};
-use parley::command;
-use parley::line::{Frame, LineFramer, Step};
+use parley::codec::parley::framer::{Frame, LineFramer, Step};
+use parley::codec::parley::{grammar, Encoder};
+use parley::hub::{ClientId, Departure, Effects, Event, Hub, Limits, Request};
 use parley::outq::OutQueue;
-use parley::reply::{Encoder, Line};
 
-/// Counts deliveries, as cheap as an outbox can be: measures the core alone.
+/// Encodes each event once, as the server does, and counts deliveries: measures the
+/// core and the encoding alone.
 #[derive(Default)]
 struct Counter {
+    encoder: Encoder,
     lines: usize,
     bytes: usize,
 }
 
-impl Outbox for Counter {
-    fn send(&mut self, _to: ClientId, line: &Line) {
+impl Effects for Counter {
+    fn send(&mut self, _to: ClientId, event: &Event<'_>) {
         self.lines += 1;
-        self.bytes += line.len();
+        self.bytes += self.encoder.encode(event).len();
+    }
+    fn send_each(&mut self, to: impl IntoIterator<Item = ClientId>, event: &Event<'_>) {
+        let line = self.encoder.encode(event);
+        for _ in to {
+            self.lines += 1;
+            self.bytes += line.len();
+        }
     }
     fn close(&mut self, _client: ClientId) {}
+    fn request(&mut self, _client: ClientId, _request: Request) {}
 }
 
-/// Queues deliveries per client as the server does (without sockets).
-struct Queues(Vec<OutQueue>);
+/// Encodes each event once and queues the shared bytes per client as the server does
+/// (without sockets).
+struct Queues {
+    encoder: Encoder,
+    queues: Vec<OutQueue>,
+}
 
-impl Outbox for Queues {
-    fn send(&mut self, to: ClientId, line: &Line) {
-        self.0[to.0].push(line);
+impl Effects for Queues {
+    fn send(&mut self, to: ClientId, event: &Event<'_>) {
+        let line = self.encoder.encode(event);
+        self.queues[to.slot()].push(&line);
+    }
+    fn send_each(&mut self, to: impl IntoIterator<Item = ClientId>, event: &Event<'_>) {
+        let line = self.encoder.encode(event);
+        for client in to {
+            self.queues[client.slot()].push(&line);
+        }
     }
     fn close(&mut self, _client: ClientId) {}
+    fn request(&mut self, _client: ClientId, _request: Request) {}
+}
+
+fn id(slot: usize) -> ClientId {
+    ClientId::new(slot, 1)
 }
 
 fn hub(limits: Limits) -> (Hub, Instant) {
@@ -56,9 +81,9 @@ fn hub_with_members(members: usize) -> (Hub, Instant) {
     let (mut hub, now) = hub(big_limits());
     let mut sink = Counter::default();
     for i in 0..members {
-        hub.connect(ClientId(i), i as u64, now, &mut sink);
+        hub.connect(id(i), i as u64, now, &mut sink);
         let name = format!("/name user{i}");
-        hub.receive(ClientId(i), Frame::Line(&name), now, &mut sink);
+        hub.receive(id(i), grammar::parse(&name), now, &mut sink);
     }
     (hub, now)
 }
@@ -99,7 +124,7 @@ fn parsing(c: &mut Criterion) {
         ("alias", "%grouppost rust subject the body"),
     ] {
         group.bench_function(name, |b| {
-            b.iter(|| black_box(command::parse(black_box(line))))
+            b.iter(|| black_box(grammar::parse(black_box(line))))
         });
     }
     group.finish();
@@ -109,7 +134,14 @@ fn encoding(c: &mut Criterion) {
     let mut enc = Encoder::new();
     let text = "x".repeat(100);
     c.bench_function("encode MSG 100 B", |b| {
-        b.iter(|| black_box(enc.msg("lobby", "someone", black_box(&text))))
+        b.iter(|| {
+            let event = Event::Msg {
+                room: "lobby",
+                from: "someone",
+                text: black_box(&text),
+            };
+            black_box(enc.encode(&event))
+        })
     });
 }
 
@@ -121,17 +153,20 @@ fn fanout(c: &mut Criterion) {
         group.throughput(Throughput::Elements(members as u64 - 1));
         group.bench_with_input(BenchmarkId::new("core", members), &members, |b, _| {
             let mut sink = Counter::default();
-            b.iter(|| hub.receive(ClientId(0), Frame::Line(&text), now, &mut sink));
+            b.iter(|| hub.receive(id(0), grammar::parse(&text), now, &mut sink));
             black_box(sink.lines);
         });
-        let mut queues = Queues((0..members).map(|_| OutQueue::new()).collect());
+        let mut queues = Queues {
+            encoder: Encoder::new(),
+            queues: (0..members).map(|_| OutQueue::new()).collect(),
+        };
         group.bench_with_input(
             BenchmarkId::new("core+queues", members),
             &members,
             |b, _| {
                 b.iter(|| {
-                    hub.receive(ClientId(0), Frame::Line(&text), now, &mut queues);
-                    for queue in &mut queues.0 {
+                    hub.receive(id(0), grammar::parse(&text), now, &mut queues);
+                    for queue in &mut queues.queues {
                         queue.discard();
                     }
                 });
@@ -146,12 +181,12 @@ fn board_listing(c: &mut Criterion) {
     let mut sink = Counter::default();
     for i in 0..1000 {
         let post = format!("/post lobby subject{i} the body of post number {i}");
-        hub.receive(ClientId(0), Frame::Line(&post), now, &mut sink);
+        hub.receive(id(0), grammar::parse(&post), now, &mut sink);
     }
     let mut group = c.benchmark_group("board");
     group.throughput(Throughput::Elements(1000));
     group.bench_function("list 1000 posts", |b| {
-        b.iter(|| hub.receive(ClientId(0), Frame::Line("/list"), now, &mut sink))
+        b.iter(|| hub.receive(id(0), grammar::parse("/list"), now, &mut sink))
     });
     group.finish();
 }
@@ -170,15 +205,15 @@ fn queue_admission(c: &mut Criterion) {
         });
         let mut sink = Counter::default();
         for i in 0..=waiting {
-            hub.connect(ClientId(i), i as u64, now, &mut sink);
+            hub.connect(id(i), i as u64, now, &mut sink);
         }
         let mut admitted = 0usize;
         let mut next = waiting + 1;
         group.bench_with_input(BenchmarkId::from_parameter(waiting), &waiting, |b, _| {
             b.iter(|| {
-                hub.disconnect(ClientId(admitted), Departure::Disconnected, now, &mut sink);
+                hub.disconnect(id(admitted), Departure::Disconnected, now, &mut sink);
                 admitted = (admitted + 1) % (waiting + 2);
-                hub.connect(ClientId(next), next as u64, now, &mut sink);
+                hub.connect(id(next), next as u64, now, &mut sink);
                 next = (next + 1) % (waiting + 2);
                 hub.on_timeout(now, &mut sink);
             })

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::chat::Limits;
+use crate::hub::Limits;
 
 /// Settings of `parley-server`, parsed from the command line and the environment.
 #[derive(Debug, Clone, Parser)]

@@ -1,127 +1,145 @@
-//! Connections: each socket with its input carry-over, output queue and readiness, and
-//! the table that holds them all and takes the chat core's output.
+//! Connections: each one's transport, codec state, input carry-over, output queue and
+//! flow state, and the table that holds them all and carries out the core's effects.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use mio::net::TcpStream;
 use slab::Slab;
 
-use crate::chat::{ClientId, Outbox};
-use crate::line::LineFramer;
+use crate::codec::{Codec, Decoder, Encoders, Line};
+use crate::flow::{FlowControl, FlowState, FlowTable, Queued, SendqLimits};
+use crate::hub::{ClientId, Effects, Event, Request};
 use crate::outq::OutQueue;
-use crate::reply::Line;
-use crate::timers::Deadlines;
+use crate::transport::Transport;
+
+/// Where a connection is in its life, as the loop sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// The transport is not ready for application data yet (a handshake); the core
+    /// has not heard of the connection.
+    Opening,
+    /// The core knows the client.
+    Open,
+    /// The core is done with the client: the connection flushes what is queued, then
+    /// closes. `lingering` once a deadline for that is set.
+    Closing {
+        /// A deadline for the flush is set.
+        lingering: bool,
+    },
+    /// Output went over `--max-sendq`: the connection is dropped at the next
+    /// opportunity. `in_hub` while the core still has to be told.
+    Dropped {
+        /// The core still knows the client.
+        in_hub: bool,
+    },
+}
 
 /// One client connection.
 #[derive(Debug)]
 pub struct Conn {
-    /// The non-blocking socket.
-    pub socket: TcpStream,
-    /// Sequential number for logs; also tells a reused slab key from its old holder.
+    /// The client's id: slab key and generation.
+    pub id: ClientId,
+    /// Sequential number for logs.
     pub serial: u64,
-    /// Where the client's input stands between reads.
-    pub framer: LineFramer,
-    /// Input bytes read but not yet framed: a partial line, or lines held back while
-    /// the client is paused. Empty (and unallocated) for an idle client.
+    /// What carries the bytes.
+    pub transport: Transport,
+    /// The protocol spoken.
+    pub codec: Codec,
+    /// Where the client's input stands in its protocol.
+    pub decoder: Decoder,
+    /// Input bytes read but not yet decoded: a partial line, or input held back while
+    /// the client may not be read. Empty (and unallocated) for an idle client.
     pub carry: Vec<u8>,
     /// Output waiting to be written.
     pub out: OutQueue,
-    /// The chat core still knows this client. Once false, the connection only flushes
-    /// its remaining output and closes.
-    pub in_hub: bool,
-    /// Output went over `--max-sendq`; the connection is being dropped.
-    pub over_sendq: bool,
+    /// Where the connection is in its life.
+    pub lifecycle: Lifecycle,
     /// The socket took everything last time (cleared when a write would block).
     pub writable: bool,
-    /// Registered for writable events (only while a write has blocked).
-    pub write_armed: bool,
+    /// Registered for writable events as well as readable ones.
+    pub write_interest: bool,
     /// Listed in the table's flush list.
     pub flush_listed: bool,
     /// Listed for reading next turn.
     pub read_listed: bool,
-    /// Reading stopped because this client's own output is above `--soft-sendq`.
-    pub paused: bool,
-    /// Congested recipients this client's last line reached: reading waits until each
-    /// has drained, stalled or gone (flow control).
-    pub blocked_on: u32,
-    /// When the socket last stopped taking output: a write would block and nothing
-    /// has been written since. A reader that is stuck keeps an old time here.
-    pub stuck_since: Option<Instant>,
-    /// Since when this client has been congested: above `--soft-sendq`, counted from
-    /// when its socket stopped taking output if that was earlier.
-    pub congested_since: Option<Instant>,
-    /// Congested for longer than `--stall-limit`: it paces no sender any more.
-    pub stalled: bool,
-    /// `(key, serial)` of senders waiting for this client's output to drain.
-    pub waiters: Vec<(usize, u64)>,
-    /// A deadline for closing is set (it lingers to flush).
-    pub lingering: bool,
+    /// Flow control's state of this connection.
+    pub flow: FlowState,
+    /// Requests of this client whose completions have not come back: its input waits.
+    pub awaiting: u32,
 }
 
 impl Conn {
     /// A fresh connection.
-    pub fn new(socket: TcpStream, serial: u64, max_line: usize) -> Conn {
+    pub fn new(
+        id: ClientId,
+        serial: u64,
+        transport: Transport,
+        codec: Codec,
+        max_line: usize,
+    ) -> Conn {
         Conn {
-            socket,
+            id,
             serial,
-            framer: LineFramer::new(max_line),
+            transport,
+            codec,
+            decoder: codec.decoder(max_line),
             carry: Vec::new(),
             out: OutQueue::new(),
-            in_hub: true,
-            over_sendq: false,
+            lifecycle: Lifecycle::Opening,
             writable: true,
-            write_armed: false,
+            write_interest: false,
             flush_listed: false,
             read_listed: false,
-            paused: false,
-            blocked_on: 0,
-            stuck_since: None,
-            congested_since: None,
-            stalled: false,
-            waiters: Vec::new(),
-            lingering: false,
+            flow: FlowState::default(),
+            awaiting: 0,
         }
+    }
+
+    /// True while the core knows this client.
+    pub fn in_hub(&self) -> bool {
+        matches!(
+            self.lifecycle,
+            Lifecycle::Open | Lifecycle::Dropped { in_hub: true }
+        )
+    }
+
+    /// True once the connection is being dropped for its output.
+    pub fn is_dropped(&self) -> bool {
+        matches!(self.lifecycle, Lifecycle::Dropped { .. })
     }
 
     /// True when the loop may read this client's input now.
     pub fn may_read(&self) -> bool {
-        self.in_hub && !self.over_sendq && !self.paused && self.blocked_on == 0
+        matches!(self.lifecycle, Lifecycle::Opening | Lifecycle::Open)
+            && self.awaiting == 0
+            && self.flow.may_read()
     }
 
     /// Pauses the client if its own output is above `soft`, then says whether it may be
     /// read: a client that floods without reading throttles itself.
     pub fn may_read_within(&mut self, soft: usize) -> bool {
-        if self.out.pending() > soft {
-            self.paused = true;
-        }
-        self.may_read()
+        let pending = self.out.pending();
+        self.flow.may_read_with(pending, soft) && self.may_read()
+    }
+
+    /// Whether the socket must be watched for writability: output or transport bytes
+    /// are waiting and the socket would take no more.
+    pub fn wants_write_events(&self) -> bool {
+        !self.writable && (!self.out.is_empty() || self.transport.wants_write())
     }
 }
 
-/// Output limits of every connection.
-#[derive(Debug, Clone, Copy)]
-pub struct SendqLimits {
-    /// Pending output that drops a client (`--max-sendq`).
-    pub max: usize,
-    /// Pending output above which a client is congested (`--soft-sendq`).
-    pub soft: usize,
-    /// How long a congested client may pace its senders (`--stall-limit`).
-    pub stall: Duration,
-}
-
-/// Every connection by slab key, the lists of connections with work, and the flow
-/// control state.
+/// Every connection by slab key, the lists of connections with work, flow control, the
+/// encoders, and the requests to run.
 ///
-/// This is the [`Outbox`] of the server: a delivery appends a shared line to the
-/// recipient's queue and lists the recipient for the flush at the end of the turn, so
-/// each connection gets one vectored write per turn however many lines it received.
-/// A delivery to a congested recipient also pauses the client whose line caused it
-/// (the loop names it with [`ConnTable::set_sender`]), until that recipient drains,
-/// stalls or leaves: a flood is paced to what its readers take.
+/// This is the [`Effects`] runner of the server: a delivery encodes the event once per
+/// codec, appends the shared bytes to each recipient's queue and lists the recipient for
+/// the flush at the end of the turn, so each connection gets one vectored write per
+/// turn however many lines it received. A delivery to a congested recipient also holds
+/// back the client whose input caused it (see [`crate::flow`]).
 #[derive(Debug)]
 pub struct ConnTable {
-    /// The connections; a key is a client id and a poll token.
+    /// The connections; a key is a client id's slot and a poll token.
     pub slab: Slab<Conn>,
     /// Keys with input to read next.
     pub read: Vec<usize>,
@@ -129,19 +147,24 @@ pub struct ConnTable {
     /// is queued for it, so when the loop cannot write to everyone in one turn each
     /// connection still gets its turn in order.
     pub flush: VecDeque<usize>,
-    /// `(key, serial)` of connections that went over `--max-sendq`.
-    pub overflowed: Vec<(usize, u64)>,
-    /// When congested connections stop pacing their senders.
-    pub stalls: Deadlines<(usize, u64)>,
-    /// The output limits (public so the loop reads them from one place).
-    pub limits: SendqLimits,
-    /// Connections whose reading waits for congested recipients to drain.
-    paced: usize,
-    /// When flow control last held a sender back.
-    last_hold: Option<Instant>,
-    /// The connection whose input is being handled, with its serial.
-    sender: Option<(usize, u64)>,
-    now: Instant,
+    /// Connections that went over `--max-sendq`.
+    pub overflowed: Vec<ClientId>,
+    /// Flow control over these connections.
+    pub flow: FlowControl,
+    /// Work the core asked for, to be handed to workers after this step.
+    pub requests: Vec<(ClientId, Request)>,
+    encoders: Encoders,
+}
+
+impl FlowTable for Slab<Conn> {
+    fn flow(&mut self, id: ClientId) -> Option<&mut FlowState> {
+        conn_mut(self, id).map(|conn| &mut conn.flow)
+    }
+}
+
+/// The connection `id`, if it is still the holder of its slot.
+fn conn_mut(slab: &mut Slab<Conn>, id: ClientId) -> Option<&mut Conn> {
+    slab.get_mut(id.slot()).filter(|conn| conn.id == id)
 }
 
 impl ConnTable {
@@ -152,20 +175,26 @@ impl ConnTable {
             read: Vec::new(),
             flush: VecDeque::new(),
             overflowed: Vec::new(),
-            stalls: Deadlines::new(),
-            limits,
-            paced: 0,
-            last_hold: None,
-            sender: None,
-            now,
+            flow: FlowControl::new(limits, now),
+            requests: Vec::new(),
+            encoders: Encoders::new(),
         }
     }
 
-    /// Names the client whose line is handled next (`None` for timers and departures,
+    /// The connection `id`, if it is still the holder of its slot.
+    pub fn get_mut(&mut self, id: ClientId) -> Option<&mut Conn> {
+        conn_mut(&mut self.slab, id)
+    }
+
+    /// `event` encoded for `codec`.
+    pub fn encode(&mut self, codec: Codec, event: &Event<'_>) -> Line {
+        self.encoders.encode(codec, event)
+    }
+
+    /// Names the client whose input is handled next (`None` for timers and departures,
     /// which pace nobody), and the time.
-    pub fn set_sender(&mut self, sender: Option<usize>, now: Instant) {
-        self.sender = sender.and_then(|key| Some((key, self.slab.get(key)?.serial)));
-        self.now = now;
+    pub fn set_sender(&mut self, sender: Option<ClientId>, now: Instant) {
+        self.flow.set_sender(sender, now);
     }
 
     /// Queues `line` for `key` regardless of limits (the final `BYE shutdown`).
@@ -183,67 +212,85 @@ impl ConnTable {
         }
     }
 
-    /// True while flow control holds some sender back until its recipients drain.
-    pub fn pacing(&self) -> bool {
-        self.paced > 0
+    /// Lists `key` for flushing, once.
+    pub fn list_for_flush(&mut self, key: usize) {
+        if let Some(conn) = self.slab.get_mut(key) {
+            list(&mut self.flush, key, &mut conn.flush_listed);
+        }
     }
 
-    /// True if flow control held a sender back within `memory` before `now`.
-    pub fn held_within(&self, memory: Duration, now: Instant) -> bool {
-        self.last_hold.is_some_and(|at| now < at + memory)
+    /// Lists for reading the senders that flow control has let go.
+    pub fn list_released(&mut self) {
+        for id in self.flow.take_released() {
+            if let Some(conn) = conn_mut(&mut self.slab, id) {
+                if conn.may_read() {
+                    list(&mut self.read, id.slot(), &mut conn.read_listed);
+                }
+            }
+        }
     }
 
     /// Takes `key` out of the table, letting the senders it was pacing go.
     pub fn remove(&mut self, key: usize) -> Conn {
-        self.release_waiters(key);
-        let conn = self.slab.remove(key);
-        if conn.blocked_on > 0 {
-            self.paced -= 1;
+        let id = self.slab[key].id;
+        self.flow.remove(&mut self.slab, id);
+        self.list_released();
+        self.slab.remove(key)
+    }
+
+    /// After a flush left `key` with its output at or below the soft limit: it is no
+    /// longer congested and no longer paused.
+    pub fn drained(&mut self, key: usize) {
+        let conn = &self.slab[key];
+        let (id, pending) = (conn.id, conn.out.pending());
+        if self.flow.drained(&mut self.slab, id, pending) && self.slab[key].may_read() {
+            self.list_for_read(key);
         }
-        conn
+        self.list_released();
     }
 
-    /// `key`'s output has drained below the soft limit: it is no longer congested.
-    pub fn decongest(&mut self, key: usize) {
-        let conn = &mut self.slab[key];
-        conn.congested_since = None;
-        conn.stalled = false;
-        self.release_waiters(key);
-    }
-
-    /// Handles stall deadlines due at `now`: recipients congested for longer than the
-    /// stall limit let their senders go.
+    /// Handles stall deadlines due at `now`.
     pub fn expire_stalls(&mut self, now: Instant) {
-        while let Some((key, serial)) = self.stalls.pop_due(now) {
-            let Some(conn) = self.slab.get_mut(key).filter(|c| c.serial == serial) else {
-                continue;
-            };
-            let stalled = conn
-                .congested_since
-                .is_some_and(|since| now >= since + self.limits.stall);
-            if stalled && !conn.stalled {
-                conn.stalled = true;
-                self.release_waiters(key);
+        self.flow.expire_stalls(&mut self.slab, now);
+        self.list_released();
+    }
+
+    /// A completion for `id` came back: its input may be read again.
+    pub fn completed(&mut self, id: ClientId) {
+        if let Some(conn) = conn_mut(&mut self.slab, id) {
+            conn.awaiting = conn.awaiting.saturating_sub(1);
+            if conn.may_read() {
+                list(&mut self.read, id.slot(), &mut conn.read_listed);
             }
         }
     }
 
-    /// Lets every sender waiting on `key` go; those with nothing else to wait for are
-    /// listed for reading.
-    pub fn release_waiters(&mut self, key: usize) {
-        let waiters = std::mem::take(&mut self.slab[key].waiters);
-        for (waiter, serial) in waiters {
-            let Some(conn) = self.slab.get_mut(waiter).filter(|c| c.serial == serial) else {
-                continue;
-            };
-            conn.blocked_on -= 1;
-            if conn.blocked_on == 0 {
-                self.paced -= 1;
+    /// Appends an encoded line to `id`'s queue and applies the output limits.
+    fn push(&mut self, id: ClientId, line: &Line) {
+        let Some(conn) = conn_mut(&mut self.slab, id) else {
+            return;
+        };
+        conn.out.push(line);
+        let pending = conn.out.pending();
+        match self.flow.queued(&mut self.slab, id, pending) {
+            Queued::Overflow => {
+                let conn = &mut self.slab[id.slot()];
+                conn.lifecycle = Lifecycle::Dropped {
+                    in_hub: conn.in_hub(),
+                };
+                self.overflowed.push(id);
             }
-            if conn.may_read() {
-                list(&mut self.read, waiter, &mut conn.read_listed);
+            Queued::Accepted => {
+                let conn = &mut self.slab[id.slot()];
+                list(&mut self.flush, id.slot(), &mut conn.flush_listed);
             }
         }
+    }
+
+    /// The codec of `id`, unless it is gone or being dropped (it gets nothing more).
+    fn codec_of(&self, id: ClientId) -> Option<Codec> {
+        let conn = self.slab.get(id.slot()).filter(|conn| conn.id == id)?;
+        (!conn.is_dropped()).then_some(conn.codec)
     }
 }
 
@@ -255,59 +302,43 @@ fn list(list: &mut impl Extend<usize>, key: usize, listed: &mut bool) {
     }
 }
 
-impl Outbox for ConnTable {
-    fn send(&mut self, to: ClientId, line: &Line) {
-        let Some(conn) = self.slab.get_mut(to.0) else {
-            return;
-        };
-        if conn.over_sendq {
-            return;
+impl Effects for ConnTable {
+    fn send(&mut self, to: ClientId, event: &Event<'_>) {
+        if let Some(codec) = self.codec_of(to) {
+            let line = self.encoders.encode(codec, event);
+            self.push(to, &line);
         }
-        conn.out.push(line);
-        let pending = conn.out.pending();
-        if pending > self.limits.max {
-            conn.over_sendq = true;
-            self.overflowed.push((to.0, conn.serial));
-            return;
+    }
+
+    fn send_each(&mut self, to: impl IntoIterator<Item = ClientId>, event: &Event<'_>) {
+        let mut encoded: [Option<Line>; Codec::COUNT] = Default::default();
+        for id in to {
+            let Some(codec) = self.codec_of(id) else {
+                continue;
+            };
+            let encoders = &mut self.encoders;
+            let line = encoded[codec.index()].get_or_insert_with(|| encoders.encode(codec, event));
+            self.push(id, line);
         }
-        list(&mut self.flush, to.0, &mut conn.flush_listed);
-        if pending <= self.limits.soft {
-            return;
-        }
-        if conn.congested_since.is_none() {
-            // A reader that stopped long ago must not pace anyone: otherwise, with many
-            // stuck readers, each would cross the soft limit only after the previous one
-            // stalled, and their pauses would add up.
-            let since = conn.stuck_since.map_or(self.now, |t| t.min(self.now));
-            conn.congested_since = Some(since);
-            let stall_at = since + self.limits.stall;
-            if stall_at <= self.now {
-                conn.stalled = true;
-            } else {
-                self.stalls.schedule(stall_at, (to.0, conn.serial));
-            }
-        }
-        let Some(sender) = self.sender.filter(|&(key, _)| key != to.0) else {
-            return;
-        };
-        // One line can reach a recipient more than once (a departure notice per shared
-        // room); within one line the sender is the only one added, so check the last.
-        if conn.stalled || conn.waiters.last() == Some(&sender) {
-            return;
-        }
-        conn.waiters.push(sender);
-        self.last_hold = Some(self.now);
-        let sender = &mut self.slab[sender.0];
-        if sender.blocked_on == 0 {
-            self.paced += 1;
-        }
-        sender.blocked_on += 1;
     }
 
     fn close(&mut self, client: ClientId) {
-        if let Some(conn) = self.slab.get_mut(client.0) {
-            conn.in_hub = false;
-            list(&mut self.flush, client.0, &mut conn.flush_listed);
+        if let Some(conn) = conn_mut(&mut self.slab, client) {
+            match conn.lifecycle {
+                Lifecycle::Open => conn.lifecycle = Lifecycle::Closing { lingering: false },
+                Lifecycle::Dropped { .. } => {
+                    conn.lifecycle = Lifecycle::Dropped { in_hub: false };
+                }
+                _ => {}
+            }
+            list(&mut self.flush, client.slot(), &mut conn.flush_listed);
+        }
+    }
+
+    fn request(&mut self, client: ClientId, request: Request) {
+        if let Some(conn) = conn_mut(&mut self.slab, client) {
+            conn.awaiting += 1;
+            self.requests.push((client, request));
         }
     }
 }

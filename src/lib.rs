@@ -2,33 +2,37 @@
 //!
 //! # Layout
 //!
+//! The layers, from the inside out; each uses only the ones above it in this table.
+//!
 //! | module | job |
 //! | --- | --- |
-//! | [`config`] | settings: every limit as a flag with a `PARLEY_*` variable |
-//! | [`line`] | sans-IO framing of client bytes into checked lines |
-//! | [`command`] | a line to a command: words, aliases, quoting, name rules |
-//! | [`reply`] | encoding of every server line, once per line, shared by recipients |
-//! | [`chat`] | the sans-IO core: users, rooms, boards, the queue, protocol timers |
 //! | [`timers`] | deadlines that yield the poll timeout |
+//! | [`hub`] | the sans-IO, protocol-free core: users, rooms, boards, the queue, protocol timers; typed commands in, typed events and effects out |
+//! | [`codec`] | wire protocols: bytes to the core's input, events to shared bytes ([`codec::parley`] is parley's line protocol) |
+//! | [`flow`] | sans-IO flow control: output limits and the pacing of senders |
 //! | [`outq`] | a connection's pending output, flushed with vectored writes |
-//! | [`conn`] | one connection: socket, input carry-over, output queue, readiness |
-//! | [`server`] | the poll loop: accept, read, hand lines to the core, flush, timers |
+//! | [`transport`] | what carries a connection's bytes (plain TCP) |
+//! | [`conn`] | one connection and the table of all, which carries out the core's effects |
+//! | [`work`] | worker threads for work that would block the loop |
+//! | [`config`] | settings: every limit as a flag with a `PARLEY_*` variable |
+//! | [`server`] | the poll loop: listeners, accept, read, hand input to the core, flush, timers |
 //! | [`signal`] | SIGINT and SIGTERM as an event of the loop |
 //! | [`limits`] | the process's open-file limit and the capacity it allows |
 //!
-//! The chat core never touches a socket and never reads a clock: the server passes it
-//! the time with every event, and it answers by pushing lines into an
-//! [`chat::Outbox`]. That keeps the protocol testable without sockets and the loop
-//! free of chat logic.
+//! The core never touches a socket, never reads a clock and knows no wire format: the
+//! server passes it typed input and the time with every event, and it answers with
+//! effects. That keeps the chat testable without sockets, makes every protocol a codec
+//! and every kind of socket a transport, and keeps the loop free of chat logic.
 
-pub mod chat;
-pub mod command;
+pub mod codec;
 pub mod config;
 pub mod conn;
+pub mod flow;
+pub mod hub;
 pub mod limits;
-pub mod line;
 pub mod outq;
-pub mod reply;
 pub mod server;
 pub mod signal;
 pub mod timers;
+pub mod transport;
+pub mod work;

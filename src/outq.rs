@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Write};
 
-use crate::reply::Line;
+use crate::codec::Line;
 
 /// Lines handed to one `write_vectored` call at most.
 pub const MAX_SLICES_PER_WRITE: usize = 128;
@@ -89,7 +89,8 @@ impl OutQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reply::Encoder;
+    use crate::codec::parley::Encoder;
+    use crate::hub::Event;
 
     /// A sink that takes at most `limit` bytes per call.
     struct Trickle {
@@ -123,7 +124,9 @@ mod tests {
         let mut q = OutQueue::new();
         let mut expected = Vec::new();
         for i in 0..300 {
-            let line = enc.info(&format!("line {i}"));
+            let line = enc.encode(&Event::Pong {
+                token: &format!("line{i}"),
+            });
             expected.extend_from_slice(&line);
             q.push(&line);
         }
@@ -142,16 +145,16 @@ mod tests {
     fn discard_keeps_only_the_rest_of_a_half_written_line() {
         let mut enc = Encoder::new();
         let mut q = OutQueue::new();
-        q.push(&enc.info("first"));
-        q.push(&enc.info("second"));
+        q.push(&enc.encode(&Event::Pong { token: "first" }));
+        q.push(&enc.encode(&Event::Pong { token: "second" }));
         let mut sink = Trickle {
             got: Vec::new(),
             limit: 3,
         };
         q.write_to(&mut sink).unwrap();
         let rest = q.discard().expect("front was half written");
-        assert_eq!(&sink.got[..], b"INF");
-        assert_eq!(&rest[..], b"O first\n");
+        assert_eq!(&sink.got[..], b"PON");
+        assert_eq!(&rest[..], b"G first\n");
         assert!(q.is_empty());
         assert_eq!(q.discard(), None);
     }

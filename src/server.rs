@@ -32,22 +32,24 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use log::{debug, info, warn};
-use mio::event::Event;
+use mio::event::Event as Readiness;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use crate::chat::{ClientId, Departure, Hub};
+use crate::codec::{Codec, Line, Step};
 use crate::config::Config;
-use crate::conn::{Conn, ConnTable, SendqLimits};
+use crate::conn::{Conn, ConnTable, Lifecycle};
+use crate::flow::SendqLimits;
+use crate::hub::{ByeReason, ClientId, Departure, Event, Hub};
 use crate::limits::MAX_LINGERING;
-use crate::line::Step;
-use crate::reply::{ByeReason, Encoder, Line};
 use crate::signal::StopSignals;
 use crate::timers::Deadlines;
+use crate::transport::{Transport, TransportKind};
 
-const LISTENER: Token = Token(usize::MAX - 1);
-const SIGNALS: Token = Token(usize::MAX - 2);
-const WAKER: Token = Token(usize::MAX - 3);
+const SIGNALS: Token = Token(usize::MAX - 1);
+const WAKER: Token = Token(usize::MAX - 2);
+/// Listener `i` has token `LISTENERS - i`; connection tokens are slab keys, far below.
+const LISTENERS: usize = usize::MAX - 16;
 
 /// Readiness events taken per poll.
 pub const EVENTS_PER_POLL: usize = 1024;
@@ -79,6 +81,16 @@ pub const ACCEPTS_PER_TURN: usize = 256;
 pub const LISTEN_BACKLOG: i32 = 4096;
 /// Pause in accepting after the process ran out of file descriptors.
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// A listening socket and what its connections speak.
+#[derive(Debug)]
+struct Listener {
+    socket: TcpListener,
+    codec: Codec,
+    transport: TransportKind,
+    /// The socket may have connections to accept.
+    ready: bool,
+}
 
 /// Settings the loop itself needs.
 #[derive(Debug, Clone, Copy)]
@@ -120,7 +132,8 @@ enum Flushed {
 #[derive(Debug)]
 pub struct Server {
     poll: Poll,
-    listener: Option<TcpListener>,
+    /// Every listening socket; emptied when shutdown begins.
+    listeners: Vec<Listener>,
     local_addr: SocketAddr,
     signals: Option<StopSignals>,
     waker: Arc<Waker>,
@@ -136,34 +149,36 @@ pub struct Server {
     /// State of the generator that picks where in the read list a turn starts.
     read_start_seed: u64,
     /// Connections closing after a flush, by deadline, and how many there are.
-    lingering: Deadlines<(usize, u64)>,
+    lingering: Deadlines<ClientId>,
     lingering_count: usize,
     next_serial: u64,
-    accept_ready: bool,
     accept_resume_at: Option<Instant>,
     /// Set once shutdown has begun: when the loop gives up flushing.
     stop_deadline: Option<Instant>,
-    bye_sendq: Line,
-    bye_shutdown: Line,
 }
 
 impl Server {
     /// Binds the listening socket and prepares the loop.
     pub fn bind(config: &Config) -> io::Result<Server> {
         let poll = Poll::new()?;
-        let mut listener = listen(config.listen, config.send_buffer)?;
+        let mut socket = listen(config.listen, config.send_buffer)?;
         poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
-        let local_addr = listener.local_addr()?;
+            .register(&mut socket, Token(LISTENERS), Interest::READABLE)?;
+        let local_addr = socket.local_addr()?;
+        let listeners = vec![Listener {
+            socket,
+            codec: Codec::Parley,
+            transport: TransportKind::Plain,
+            ready: true,
+        }];
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let now = Instant::now();
         let unix = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let mut enc = Encoder::new();
         Ok(Server {
             poll,
-            listener: Some(listener),
+            listeners,
             local_addr,
             signals: None,
             waker,
@@ -187,11 +202,8 @@ impl Server {
             lingering: Deadlines::new(),
             lingering_count: 0,
             next_serial: 1,
-            accept_ready: true,
             accept_resume_at: None,
             stop_deadline: None,
-            bye_sendq: enc.bye(ByeReason::Sendq),
-            bye_shutdown: enc.bye(ByeReason::Shutdown),
         })
     }
 
@@ -233,6 +245,7 @@ impl Server {
                 self.accept(now);
                 self.read_listed(now);
                 self.hub.on_timeout(now, &mut self.table);
+                self.run_requests(now);
             }
             self.table.expire_stalls(now);
             self.drop_overflowed(now);
@@ -252,7 +265,7 @@ impl Server {
 
     fn poll_timeout(&self, now: Instant) -> Option<Duration> {
         let stopping = self.stop_deadline.is_some();
-        let accept_now = self.accept_ready && self.accept_resume_at.is_none() && !stopping;
+        let accept_now = self.listeners.iter().any(|l| l.ready) && self.accept_resume_at.is_none();
         // Nothing is read once shutdown has begun, so the read list is no work then.
         let read_now = !stopping && !self.table.read.is_empty();
         let drop_now = !self.table.overflowed.is_empty();
@@ -266,7 +279,7 @@ impl Server {
         };
         [
             hub,
-            self.table.stalls.next(),
+            self.table.flow.next_deadline(),
             self.lingering.next(),
             self.stop_deadline,
             self.accept_resume_at,
@@ -277,9 +290,8 @@ impl Server {
         .map(|at| at.saturating_duration_since(now))
     }
 
-    fn note_event(&mut self, event: &Event, now: Instant) {
+    fn note_event(&mut self, event: &Readiness, now: Instant) {
         match event.token() {
-            LISTENER => self.accept_ready = true,
             SIGNALS => {
                 if let Some(name) = self.signals.as_mut().and_then(StopSignals::received) {
                     self.begin_stop(name, now);
@@ -290,6 +302,9 @@ impl Server {
                     self.begin_stop("stop requested", now);
                 }
             }
+            Token(token) if token > LISTENERS - self.listeners.len() => {
+                self.listeners[LISTENERS - token].ready = true;
+            }
             Token(key) => {
                 // Stale events for a closed (or reused) key do no harm: the lists are
                 // checked against the connection's state when they are worked.
@@ -298,9 +313,8 @@ impl Server {
                 };
                 if event.is_writable() || event.is_write_closed() {
                     conn.writable = true;
-                    if !conn.out.is_empty() && !conn.flush_listed {
-                        conn.flush_listed = true;
-                        self.table.flush.push_back(key);
+                    if !conn.out.is_empty() || conn.transport.wants_write() {
+                        self.table.list_for_flush(key);
                     }
                 }
                 let stopping = self.stop_deadline.is_some();
@@ -318,19 +332,26 @@ impl Server {
                 return;
             }
             self.accept_resume_at = None;
-            self.accept_ready = true;
+            for listener in &mut self.listeners {
+                listener.ready = true;
+            }
         }
-        let Some(listener) = self.listener.as_ref() else {
-            return;
-        };
-        if !self.accept_ready {
-            return;
+        for index in 0..self.listeners.len() {
+            self.accept_from(index, now);
         }
+    }
+
+    /// Accepts at most [`ACCEPTS_PER_TURN`] connections from one listener.
+    fn accept_from(&mut self, index: usize, now: Instant) {
         for _ in 0..ACCEPTS_PER_TURN {
-            let (mut socket, peer) = match listener.accept() {
+            let listener = &mut self.listeners[index];
+            if !listener.ready || self.accept_resume_at.is_some() {
+                return;
+            }
+            let (mut socket, peer) = match listener.socket.accept() {
                 Ok(accepted) => accepted,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    self.accept_ready = false;
+                    listener.ready = false;
                     return;
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -344,6 +365,7 @@ impl Server {
                     continue;
                 }
             };
+            let (codec, kind) = (listener.codec, listener.transport);
             // Chat lines are small and latency matters more than packet count.
             if let Err(e) = socket.set_nodelay(true) {
                 debug!("set_nodelay failed: {e}");
@@ -360,10 +382,46 @@ impl Server {
             }
             let serial = self.next_serial;
             self.next_serial += 1;
-            entry.insert(Conn::new(socket, serial, self.limits.max_line));
+            // The generation only has to differ from the slot's previous holders'.
+            let id = ClientId::new(key, serial as u32);
+            let transport = Transport::new(kind, socket);
+            entry.insert(Conn::new(
+                id,
+                serial,
+                transport,
+                codec,
+                self.limits.max_line,
+            ));
             debug!("#{serial} connected from {peer}");
-            self.hub
-                .connect(ClientId(key), serial, now, &mut self.table);
+            self.open_if_ready(key, now);
+        }
+    }
+
+    /// Tells the core of a connection once its transport is ready for chat.
+    fn open_if_ready(&mut self, key: usize, now: Instant) {
+        let conn = &mut self.table.slab[key];
+        if conn.lifecycle == Lifecycle::Opening && conn.transport.is_ready() {
+            conn.lifecycle = Lifecycle::Open;
+            let (id, serial) = (conn.id, conn.serial);
+            self.hub.connect(id, serial, now, &mut self.table);
+        }
+    }
+
+    /// Hands the requests the core made to their workers.
+    // Outside the core's tests no kind of request exists yet, so the loop body cannot
+    // run there; the store and the hasher add theirs here, each answered through
+    // `work::Worker` and the loop's waker.
+    #[cfg_attr(not(test), allow(unused_variables, clippy::never_loop))]
+    fn run_requests(&mut self, now: Instant) {
+        for (client, request) in std::mem::take(&mut self.table.requests) {
+            match request {
+                #[cfg(test)]
+                crate::hub::Request::Echo(token) => {
+                    self.table.completed(client);
+                    let done = crate::hub::Completion::Echo(token);
+                    self.hub.complete(client, done, now, &mut self.table);
+                }
+            }
         }
     }
 
@@ -394,7 +452,7 @@ impl Server {
 
     /// Reads and handles input of one connection, within this turn's budget.
     fn read_conn(&mut self, key: usize, now: Instant) {
-        let soft = self.table.limits.soft;
+        let soft = self.table.flow.limits().soft;
         let conn = &mut self.table.slab[key];
         if !conn.may_read_within(soft) {
             return;
@@ -403,7 +461,7 @@ impl Server {
         if !conn.carry.is_empty() && !self.feed(key, 0, now) {
             return;
         }
-        let mut budget = if self.table.held_within(PACED_READ_MEMORY, now) {
+        let mut budget = if self.table.flow.held_within(PACED_READ_MEMORY, now) {
             PACED_READ_BUDGET
         } else {
             READ_BUDGET
@@ -418,7 +476,7 @@ impl Server {
                 return;
             }
             let want = budget.min(self.scratch.len());
-            match conn.socket.read(&mut self.scratch[..want]) {
+            match conn.transport.read(&mut self.scratch[..want]) {
                 Ok(0) => return self.end_of_input(key, now),
                 Ok(n) => {
                     budget -= n;
@@ -430,7 +488,8 @@ impl Server {
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => {
                     debug!("#{} read failed: {e}", conn.serial);
-                    return self.lost(key, now);
+                    self.leave_hub(key, Departure::Disconnected, now);
+                    return self.remove(key, "connection lost");
                 }
             }
         }
@@ -441,7 +500,8 @@ impl Server {
     /// not be read further now (closed by the core, dropped, or paused).
     fn feed(&mut self, key: usize, fresh: usize, now: Instant) -> bool {
         let conn = &mut self.table.slab[key];
-        let mut framer = conn.framer.clone();
+        let id = conn.id;
+        let mut decoder = conn.decoder.clone();
         let mut carry = std::mem::take(&mut conn.carry);
         let from_scratch = carry.is_empty();
         if !from_scratch {
@@ -455,24 +515,24 @@ impl Server {
         let mut used = 0;
         let mut go_on = true;
         loop {
-            match framer.next_frame(&input[used..]) {
+            match decoder.next(&input[used..]) {
                 Step::NeedMore { used: skipped } => {
                     used += skipped;
                     break;
                 }
-                Step::Frame(frame, n) => {
+                Step::Input(unit, n) => {
                     used += n;
-                    self.table.set_sender(Some(key), now);
-                    self.hub.receive(ClientId(key), frame, now, &mut self.table);
+                    self.table.set_sender(Some(id), now);
+                    self.hub.receive(id, unit, now, &mut self.table);
                     self.table.set_sender(None, now);
                     let conn = &mut self.table.slab[key];
-                    if !conn.in_hub || conn.over_sendq {
+                    if conn.lifecycle != Lifecycle::Open {
                         // Whatever else it sent is moot now.
                         used = input.len();
                         go_on = false;
                         break;
                     }
-                    if !conn.may_read_within(self.table.limits.soft) {
+                    if !conn.may_read_within(self.table.flow.limits().soft) {
                         go_on = false;
                         break;
                     }
@@ -487,7 +547,7 @@ impl Server {
             carry
         };
         let conn = &mut self.table.slab[key];
-        conn.framer = framer;
+        conn.decoder = decoder;
         conn.carry = if kept.is_empty() { Vec::new() } else { kept };
         go_on
     }
@@ -497,52 +557,49 @@ impl Server {
         let conn = &mut self.table.slab[key];
         conn.carry = Vec::new();
         debug!("#{} closed its side", conn.serial);
-        if conn.in_hub {
-            conn.in_hub = false;
-            self.hub
-                .disconnect(ClientId(key), Departure::Disconnected, now, &mut self.table);
-        }
+        self.leave_hub(key, Departure::Disconnected, now);
         // Replies still queued go out before the close (see the flush phase).
-        let conn = &mut self.table.slab[key];
-        if !conn.flush_listed {
-            conn.flush_listed = true;
-            self.table.flush.push_back(key);
-        }
+        self.table.list_for_flush(key);
     }
 
-    /// The connection failed: it leaves and is closed at once.
-    fn lost(&mut self, key: usize, now: Instant) {
+    /// The one way a connection leaves the core when the loop notices first: the core
+    /// forgets the client and tells its rooms `how` it went. Closing the connection is
+    /// up to the caller.
+    fn leave_hub(&mut self, key: usize, how: Departure, now: Instant) {
         let conn = &mut self.table.slab[key];
-        if conn.in_hub {
-            conn.in_hub = false;
-            self.hub
-                .disconnect(ClientId(key), Departure::Disconnected, now, &mut self.table);
+        let id = conn.id;
+        match conn.lifecycle {
+            Lifecycle::Open => conn.lifecycle = Lifecycle::Closing { lingering: false },
+            Lifecycle::Dropped { in_hub: true } => {
+                conn.lifecycle = Lifecycle::Dropped { in_hub: false };
+            }
+            _ => return,
         }
-        self.remove(key, "connection lost");
+        self.hub.disconnect(id, how, now, &mut self.table);
     }
 
     fn drop_overflowed(&mut self, now: Instant) {
         // Telling rooms about one drop can overflow another client: loop until calm.
-        while let Some((key, serial)) = self.table.overflowed.pop() {
-            let Some(conn) = self.table.slab.get_mut(key).filter(|c| c.serial == serial) else {
+        while let Some(id) = self.table.overflowed.pop() {
+            let max = self.table.flow.limits().max;
+            let Some(conn) = self.table.get_mut(id) else {
                 continue;
             };
             info!(
-                "#{serial} dropped: more than {} bytes of unread output",
-                self.table.limits.max
+                "#{} dropped: more than {max} bytes of unread output",
+                conn.serial
             );
-            if conn.in_hub {
-                conn.in_hub = false;
-                self.hub
-                    .disconnect(ClientId(key), Departure::Sendq, now, &mut self.table);
-            }
+            let key = id.slot();
+            self.leave_hub(key, Departure::Sendq, now);
             // Best effort: finish the half-written line, then say why, if it fits.
+            let codec = self.table.slab[key].codec;
+            let bye = self.table.encode(codec, &Event::Bye(ByeReason::Sendq));
             let conn = &mut self.table.slab[key];
             let rest = conn.out.discard();
             let rest = rest.as_ref().map_or(&[][..], |line| line.as_bytes());
             let _ = conn
-                .socket
-                .write_vectored(&[IoSlice::new(rest), IoSlice::new(&self.bye_sendq)]);
+                .transport
+                .write_vectored(&[IoSlice::new(rest), IoSlice::new(&bye)]);
             self.remove(key, "sendq");
         }
     }
@@ -553,7 +610,7 @@ impl Server {
         // the next turn.
         let listed = self.table.flush.len();
         for _ in 0..listed {
-            if flushes >= FLUSHES_PER_TURN && !self.table.pacing() {
+            if flushes >= FLUSHES_PER_TURN && !self.table.flow.pacing() {
                 break;
             }
             let Some(key) = self.table.flush.pop_front() else {
@@ -562,89 +619,68 @@ impl Server {
             let Some(conn) = self.table.slab.get_mut(key) else {
                 continue;
             };
-            if !conn.flush_listed || conn.over_sendq {
+            if !conn.flush_listed || conn.is_dropped() {
                 continue;
             }
             conn.flush_listed = false;
             flushes += 1;
             match flush_conn(conn, now) {
-                Flushed::Drained => {
-                    if conn.write_armed {
-                        conn.write_armed = false;
-                        self.set_interest(key, Interest::READABLE);
-                    }
-                    if !self.table.slab[key].in_hub {
-                        self.remove(key, "closed");
-                        continue;
-                    }
+                Flushed::Drained if !conn.in_hub() && conn.lifecycle != Lifecycle::Opening => {
+                    self.remove(key, "closed");
+                    continue;
                 }
-                Flushed::Blocked => {
-                    if !conn.write_armed {
-                        conn.write_armed = true;
-                        self.set_interest(key, Interest::READABLE | Interest::WRITABLE);
-                    }
-                }
-                Flushed::Budget => {
-                    conn.flush_listed = true;
-                    self.table.flush.push_back(key);
-                }
+                Flushed::Drained | Flushed::Blocked => {}
+                Flushed::Budget => self.table.list_for_flush(key),
                 Flushed::Failed => {
-                    let conn = &mut self.table.slab[key];
-                    if conn.in_hub {
-                        conn.in_hub = false;
-                        self.hub.disconnect(
-                            ClientId(key),
-                            Departure::Disconnected,
-                            now,
-                            &mut self.table,
-                        );
-                    }
+                    self.leave_hub(key, Departure::Disconnected, now);
                     self.remove(key, "write failed");
                     continue;
                 }
             }
+            self.update_interest(key);
             let conn = &mut self.table.slab[key];
-            if !conn.in_hub && !conn.lingering {
+            if conn.lifecycle == (Lifecycle::Closing { lingering: false }) {
                 if self.lingering_count >= MAX_LINGERING {
                     // Its slot is already someone else's: keep the descriptor budget.
                     self.remove(key, "too many connections closing at once");
                     continue;
                 }
-                conn.lingering = true;
+                conn.lifecycle = Lifecycle::Closing { lingering: true };
                 self.lingering_count += 1;
                 let at = now + self.limits.shutdown_grace;
-                self.lingering.schedule(at, (key, conn.serial));
+                self.lingering.schedule(at, conn.id);
             }
-            if conn.out.pending() <= self.table.limits.soft {
-                if conn.congested_since.is_some() {
-                    self.table.decongest(key);
-                }
-                let conn = &mut self.table.slab[key];
-                if conn.paused {
-                    conn.paused = false;
-                    if conn.may_read() {
-                        self.table.list_for_read(key);
-                    }
-                }
-            }
+            self.table.drained(key);
         }
     }
 
-    fn set_interest(&mut self, key: usize, interest: Interest) {
+    /// Watches the socket for writability exactly while a write has blocked with
+    /// output (or transport bytes) waiting: interest follows from the state.
+    fn update_interest(&mut self, key: usize) {
         let conn = &mut self.table.slab[key];
-        if let Err(e) = self
-            .poll
-            .registry()
-            .reregister(&mut conn.socket, Token(key), interest)
+        let wants_write = conn.wants_write_events();
+        if wants_write == conn.write_interest {
+            return;
+        }
+        conn.write_interest = wants_write;
+        let interest = if wants_write {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        if let Err(e) =
+            self.poll
+                .registry()
+                .reregister(conn.transport.socket(), Token(key), interest)
         {
             debug!("#{} reregister failed: {e}", conn.serial);
         }
     }
 
     fn expire_lingering(&mut self, now: Instant) {
-        while let Some((key, serial)) = self.lingering.pop_due(now) {
-            if self.table.slab.get(key).is_some_and(|c| c.serial == serial) {
-                self.remove(key, "output not taken in time");
+        while let Some(id) = self.lingering.pop_due(now) {
+            if self.table.get_mut(id).is_some() {
+                self.remove(id.slot(), "output not taken in time");
             }
         }
     }
@@ -658,20 +694,33 @@ impl Server {
             "{why}: shutting down {} connections (grace {grace:?})",
             self.table.slab.len()
         );
-        if let Some(mut listener) = self.listener.take() {
-            let _ = self.poll.registry().deregister(&mut listener);
+        for mut listener in self.listeners.drain(..) {
+            let _ = self.poll.registry().deregister(&mut listener.socket);
         }
         self.stop_deadline = Some(now + grace);
+        // One goodbye per codec, shared by every connection speaking it.
+        let mut bye: [Option<Line>; Codec::COUNT] = Default::default();
         let keys: Vec<usize> = self.table.slab.iter().map(|(key, _)| key).collect();
         for key in keys {
             let conn = &mut self.table.slab[key];
-            // A connection already closing has had its own BYE.
-            let already_closing = !conn.in_hub;
-            conn.in_hub = false;
-            if conn.over_sendq {
-                self.remove(key, "sendq");
-            } else if !already_closing {
-                self.table.push_unlimited(key, &self.bye_shutdown);
+            let codec = conn.codec;
+            // The core stops with the loop: nobody is told of departures now.
+            match conn.lifecycle {
+                Lifecycle::Dropped { .. } => {
+                    conn.lifecycle = Lifecycle::Dropped { in_hub: false };
+                    self.remove(key, "sendq");
+                }
+                // A connection already closing has had its own BYE.
+                Lifecycle::Closing { .. } => {}
+                Lifecycle::Opening | Lifecycle::Open => {
+                    conn.lifecycle = Lifecycle::Closing { lingering: false };
+                    let table = &mut self.table;
+                    let line = bye[codec.index()].get_or_insert_with(|| {
+                        table.encode(codec, &Event::Bye(ByeReason::Shutdown))
+                    });
+                    let line = line.clone();
+                    self.table.push_unlimited(key, &line);
+                }
             }
         }
         self.table.read.clear();
@@ -679,11 +728,11 @@ impl Server {
 
     fn remove(&mut self, key: usize, why: &str) {
         let mut conn = self.table.remove(key);
-        if conn.lingering {
+        if conn.lifecycle == (Lifecycle::Closing { lingering: true }) {
             self.lingering_count -= 1;
         }
-        debug_assert!(!conn.in_hub, "the chat core must forget a client first");
-        let _ = self.poll.registry().deregister(&mut conn.socket);
+        debug_assert!(!conn.in_hub(), "the chat core must forget a client first");
+        let _ = self.poll.registry().deregister(conn.transport.socket());
         let unsent = conn.out.pending();
         if unsent > 0 {
             debug!("#{} closed ({why}), {unsent} bytes unsent", conn.serial);
@@ -737,15 +786,15 @@ fn flush_conn(conn: &mut Conn, now: Instant) -> Flushed {
         if written >= WRITE_BUDGET {
             return Flushed::Budget;
         }
-        match conn.out.write_to(&mut conn.socket) {
+        match conn.out.write_to(&mut conn.transport) {
             Ok(0) => return Flushed::Failed,
             Ok(n) => {
                 written += n;
-                conn.stuck_since = None;
+                conn.flow.wrote();
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
                 conn.writable = false;
-                conn.stuck_since.get_or_insert(now);
+                conn.flow.would_block(now);
                 return Flushed::Blocked;
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}

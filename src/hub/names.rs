@@ -1,6 +1,16 @@
-//! Case folding of user and room names without allocating.
+//! The rule for user and room names, shared by every protocol, and their case folding
+//! without allocating.
 
-use crate::command::{is_valid_name, MAX_NAME_LEN};
+/// The longest user or room name, in bytes (names are ASCII).
+pub const MAX_NAME_LEN: usize = 32;
+
+/// True when `name` is 1 to 32 of `A-Z a-z 0-9 _ -`: the rule for users and rooms.
+pub fn is_valid_name(name: &str) -> bool {
+    (1..=MAX_NAME_LEN).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
 
 /// The lowercase form of a valid name, held inline: the key that makes names unique
 /// ignoring case, and the order of every list.

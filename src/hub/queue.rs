@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 
-use super::ClientId;
+use super::effects::ClientId;
 
 /// Holes tolerated before a rebuild, on top of one per waiting client.
 const SLACK: usize = 64;
@@ -98,17 +98,21 @@ mod tests {
     #[test]
     fn admits_in_arrival_order_around_leavers() {
         let mut q = WaitQueue::new();
-        let tickets: Vec<u64> = (0..5).map(|i| q.push(ClientId(i))).collect();
+        let tickets: Vec<u64> = (0..5).map(|i| q.push(ClientId::new(i, 1))).collect();
         q.remove(tickets[1], |_, _| unreachable!("no rebuild for one hole"));
         q.remove(tickets[0], |_, _| unreachable!());
         assert_eq!(q.len(), 3);
         assert_eq!(
             q.iter().collect::<Vec<_>>(),
-            vec![ClientId(2), ClientId(3), ClientId(4)]
+            vec![
+                ClientId::new(2, 1),
+                ClientId::new(3, 1),
+                ClientId::new(4, 1)
+            ]
         );
-        assert_eq!(q.pop(), Some(ClientId(2)));
-        assert_eq!(q.pop(), Some(ClientId(3)));
-        assert_eq!(q.pop(), Some(ClientId(4)));
+        assert_eq!(q.pop(), Some(ClientId::new(2, 1)));
+        assert_eq!(q.pop(), Some(ClientId::new(3, 1)));
+        assert_eq!(q.pop(), Some(ClientId::new(4, 1)));
         assert_eq!(q.pop(), None);
         assert!(q.is_empty());
     }
@@ -117,9 +121,9 @@ mod tests {
     fn many_leavers_behind_a_stuck_front_trigger_a_rebuild_with_new_tickets() {
         let mut q = WaitQueue::new();
         let mut tickets: HashMap<ClientId, u64> = HashMap::new();
-        tickets.insert(ClientId(0), q.push(ClientId(0)));
+        tickets.insert(ClientId::new(0, 1), q.push(ClientId::new(0, 1)));
         for round in 1..1000 {
-            let id = ClientId(round);
+            let id = ClientId::new(round, 1);
             tickets.insert(id, q.push(id));
             let ticket = tickets.remove(&id).unwrap();
             q.remove(ticket, |client, new| {
@@ -128,9 +132,9 @@ mod tests {
             assert!(q.slots.len() <= 2 * q.len() + SLACK + 1);
         }
         // The stuck front is still first and still reachable by its (new) ticket.
-        let last = ClientId(5000);
+        let last = ClientId::new(5000, 1);
         tickets.insert(last, q.push(last));
-        q.remove(tickets[&ClientId(0)], |client, new| {
+        q.remove(tickets[&ClientId::new(0, 1)], |client, new| {
             tickets.insert(client, new);
         });
         assert_eq!(q.iter().collect::<Vec<_>>(), vec![last]);

@@ -2,106 +2,34 @@
 //! name rules.
 //!
 //! Parsing is split the way the protocol orders its errors: the command word is
-//! recognised first (an unknown one is a value, [`Parsed::Unknown`]), and the arguments
+//! recognised first (an unknown one is a value, [`Input::Unknown`]), and the arguments
 //! are checked separately into a `Result`, so the chat core can answer `queued`,
 //! `not-named` or `already-named` before it looks at the arguments.
 
 use std::borrow::Cow;
 
-/// The longest user or room name, in bytes (names are ASCII).
-pub const MAX_NAME_LEN: usize = 32;
+use crate::hub::names::is_valid_name;
+use crate::hub::{ArgError, Command, HelpTopic, Input, UsersOf, Verb};
 
-/// Which command a line asked for, before its arguments are checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Verb {
-    /// `/name <name>`
-    Name,
-    /// `/users [room]`
-    Users,
-    /// `/msg <user> <text...>`
-    Msg,
-    /// `/broadcast <text...>`
-    Broadcast,
-    /// `/rooms`
-    Rooms,
-    /// `/create <room>`
-    Create,
-    /// `/join <room>`
-    Join,
-    /// `/leave [room]`
-    Leave,
-    /// `/say <room> <text...>`
-    Say,
-    /// `/post <room> <subject> <body...>`
-    Post,
-    /// `/list [room]`
-    List,
-    /// `/read <room> <id>`
-    Read,
-    /// `/help [command]`
-    Help,
-    /// `/ping [token]`
-    Ping,
-    /// `/pong <token>`
-    Pong,
-    /// `/quit [message...]`
-    Quit,
-}
-
-impl Verb {
-    /// Every command, in the order `/help` lists them.
-    pub const ALL: [Verb; 16] = [
-        Verb::Name,
-        Verb::Users,
-        Verb::Msg,
-        Verb::Broadcast,
-        Verb::Rooms,
-        Verb::Create,
-        Verb::Join,
-        Verb::Leave,
-        Verb::Say,
-        Verb::Post,
-        Verb::List,
-        Verb::Read,
-        Verb::Help,
-        Verb::Ping,
-        Verb::Pong,
-        Verb::Quit,
-    ];
-
-    /// The command's name without its slash.
-    pub fn name(self) -> &'static str {
-        match self {
-            Verb::Name => "name",
-            Verb::Users => "users",
-            Verb::Msg => "msg",
-            Verb::Broadcast => "broadcast",
-            Verb::Rooms => "rooms",
-            Verb::Create => "create",
-            Verb::Join => "join",
-            Verb::Leave => "leave",
-            Verb::Say => "say",
-            Verb::Post => "post",
-            Verb::List => "list",
-            Verb::Read => "read",
-            Verb::Help => "help",
-            Verb::Ping => "ping",
-            Verb::Pong => "pong",
-            Verb::Quit => "quit",
-        }
-    }
-
-    /// Commands that a client may use before it has a name.
-    pub fn allowed_unnamed(self) -> bool {
-        matches!(
-            self,
-            Verb::Name | Verb::Help | Verb::Ping | Verb::Pong | Verb::Quit
-        )
-    }
-
-    /// Commands that a client waiting in the queue may use.
-    pub fn allowed_waiting(self) -> bool {
-        matches!(self, Verb::Ping | Verb::Pong | Verb::Quit)
+/// The command word of `verb`, without its slash.
+pub fn command_word(verb: Verb) -> &'static str {
+    match verb {
+        Verb::Name => "name",
+        Verb::Users => "users",
+        Verb::Msg => "msg",
+        Verb::Broadcast => "broadcast",
+        Verb::Rooms => "rooms",
+        Verb::Create => "create",
+        Verb::Join => "join",
+        Verb::Leave => "leave",
+        Verb::Say => "say",
+        Verb::Post => "post",
+        Verb::List => "list",
+        Verb::Read => "read",
+        Verb::Help => "help",
+        Verb::Ping => "ping",
+        Verb::Pong => "pong",
+        Verb::Quit => "quit",
     }
 }
 
@@ -146,7 +74,7 @@ impl Form {
 /// Looks up a slash command word (without the slash), case-insensitively.
 fn slash_form(word: &str) -> Option<Form> {
     let lower = word.to_ascii_lowercase();
-    if let Some(verb) = Verb::ALL.iter().find(|v| v.name() == lower) {
+    if let Some(verb) = Verb::ALL.iter().find(|&&v| command_word(v) == lower) {
         return Some(Form::command(*verb));
     }
     let alias = match lower.as_str() {
@@ -210,128 +138,33 @@ pub fn aliases_of(verb: Verb) -> &'static [&'static str] {
     }
 }
 
-/// The room argument of `/users`: a room, or `*` for every named user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UsersOf<'a> {
-    /// The current room.
-    Current,
-    /// Every named user (`*`).
-    Everyone,
-    /// The named room.
-    Room(Cow<'a, str>),
-}
-
-/// A command with checked arguments. Names are valid in form; whether they exist is
-/// for the chat core to say.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command<'a> {
-    /// `/name`.
-    Name(Cow<'a, str>),
-    /// `/users`.
-    Users(UsersOf<'a>),
-    /// `/msg`.
-    Msg {
-        /// The recipient's name.
-        to: Cow<'a, str>,
-        /// The message, as typed.
-        text: &'a str,
-    },
-    /// `/broadcast`.
-    Broadcast(&'a str),
-    /// `/rooms`.
-    Rooms,
-    /// `/create`.
-    Create(Cow<'a, str>),
-    /// `/join`.
-    Join(Cow<'a, str>),
-    /// `/leave`; `None` is the current room.
-    Leave(Option<Cow<'a, str>>),
-    /// `/say`.
-    Say {
-        /// The room.
-        room: Cow<'a, str>,
-        /// The message, as typed.
-        text: &'a str,
-    },
-    /// `/post`.
-    Post {
-        /// The room.
-        room: Cow<'a, str>,
-        /// One word, or a quoted phrase.
-        subject: Cow<'a, str>,
-        /// The rest of the line, as typed.
-        body: &'a str,
-    },
-    /// `/list`; `None` is the current room.
-    List(Option<Cow<'a, str>>),
-    /// `/read`; the id is checked by the board (a non-number is `no-such-post`).
-    Read {
-        /// The room.
-        room: Cow<'a, str>,
-        /// The post id as typed.
-        id: Cow<'a, str>,
-    },
-    /// `/help`, with the topic as typed.
-    Help(Option<Cow<'a, str>>),
-    /// `/ping`, with its token.
-    Ping(Option<Cow<'a, str>>),
-    /// `/pong`.
-    Pong,
-    /// `/quit`, with its message.
-    Quit(Option<&'a str>),
-}
-
-/// Why a command's arguments were refused, in the protocol's order of precedence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ArgError {
-    /// Missing, extra or empty arguments, or broken quoting.
-    BadArgs,
-    /// An argument that cannot be a user name.
-    BadName,
-    /// An argument that cannot be a room name.
-    BadRoomName,
-}
-
-/// A client line, classified.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Parsed<'a> {
-    /// Empty or only spaces and tabs: ignored.
-    Blank,
-    /// A `/word` that is no command.
-    Unknown,
-    /// A plain message (also the first-line name of an unnamed client).
-    Plain(&'a str),
-    /// A command, with its arguments checked or the reason they were refused.
-    Command(Verb, Result<Command<'a>, ArgError>),
-}
-
 /// Classifies one client line (already checked to be valid text).
-pub fn parse(line: &str) -> Parsed<'_> {
+pub fn parse(line: &str) -> Input<'_> {
     if line.bytes().all(|b| b == b' ' || b == b'\t') {
-        return Parsed::Blank;
+        return Input::Blank;
     }
     let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
     let form = if let Some(after_slash) = word.strip_prefix('/') {
         if line.starts_with("//") {
-            return Parsed::Plain(&line[1..]);
+            return Input::Text(&line[1..]);
         }
         match slash_form(after_slash) {
             Some(form) => form,
-            None => return Parsed::Unknown,
+            None => return Input::Unknown,
         }
     } else if word.starts_with('%') {
         match percent_form(word) {
             Some(form) => form,
-            None => return Parsed::Plain(line),
+            None => return Input::Text(line),
         }
     } else {
-        return Parsed::Plain(line);
+        return Input::Text(line);
     };
     let args = parse_args(form, &mut Args::new(rest)).and_then(|command| {
         check_names(&command)?;
         Ok(command)
     });
-    Parsed::Command(form.verb, args)
+    Input::Command(form.verb, args)
 }
 
 /// Reads the arguments of `form` from the line.
@@ -379,7 +212,10 @@ fn parse_args<'a>(form: Form, args: &mut Args<'a>) -> Result<Command<'a>, ArgErr
             room: room(args)?,
             id: args.word()?,
         },
-        Verb::Help => Command::Help(args.optional_word()?),
+        Verb::Help => Command::Help(match args.optional_word()? {
+            None => HelpTopic::All,
+            Some(word) => help_topic(&word).map_or(HelpTopic::Unknown, HelpTopic::Verb),
+        }),
         Verb::Ping => {
             let token = args.optional_word()?;
             if token.as_deref().is_some_and(|t| t.contains(' ')) {
@@ -426,14 +262,6 @@ fn check_names(command: &Command<'_>) -> Result<(), ArgError> {
         | Command::Read { room: name, .. } => room(name),
         _ => Ok(()),
     }
-}
-
-/// True when `name` is 1 to 32 of `A-Z a-z 0-9 _ -`: the rule for users and rooms.
-pub fn is_valid_name(name: &str) -> bool {
-    (1..=MAX_NAME_LEN).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// A cursor over the arguments after the command word.
@@ -533,14 +361,14 @@ mod tests {
 
     fn ok(line: &str) -> Command<'_> {
         match parse(line) {
-            Parsed::Command(_, Ok(command)) => command,
+            Input::Command(_, Ok(command)) => command,
             other => panic!("{line:?} parsed as {other:?}"),
         }
     }
 
     fn err(line: &str) -> ArgError {
         match parse(line) {
-            Parsed::Command(_, Err(e)) => e,
+            Input::Command(_, Err(e)) => e,
             other => panic!("{line:?} parsed as {other:?}"),
         }
     }
@@ -551,12 +379,12 @@ mod tests {
 
     #[test]
     fn classifies_blank_plain_unknown_and_double_slash() {
-        assert_eq!(parse(" \t "), Parsed::Blank);
-        assert_eq!(parse("hello there"), Parsed::Plain("hello there"));
-        assert_eq!(parse("//me waves"), Parsed::Plain("/me waves"));
-        assert_eq!(parse("/frobnicate x"), Parsed::Unknown);
-        assert_eq!(parse("%nonsense here"), Parsed::Plain("%nonsense here"));
-        assert_eq!(parse("/ hi"), Parsed::Unknown);
+        assert_eq!(parse(" \t "), Input::Blank);
+        assert_eq!(parse("hello there"), Input::Text("hello there"));
+        assert_eq!(parse("//me waves"), Input::Text("/me waves"));
+        assert_eq!(parse("/frobnicate x"), Input::Unknown);
+        assert_eq!(parse("%nonsense here"), Input::Text("%nonsense here"));
+        assert_eq!(parse("/ hi"), Input::Unknown);
     }
 
     #[test]

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use slab::Slab;
 
 use super::board::Board;
+use super::effects::ClientId;
 use super::names::Folded;
-use super::ClientId;
 
 /// The name of the room everyone joins on naming.
 pub const LOBBY: &str = "lobby";

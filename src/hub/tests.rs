@@ -1,13 +1,44 @@
 //! The chat core driven without sockets, on a clock the tests move by hand.
 
+use std::collections::HashMap;
+
 use super::*;
+use crate::codec::parley::{grammar, Encoder};
+
+/// Effects as parley lines per client slot, in order: a fake runner that records.
+/// (The core's tests read its events in parley's wire form because that is how the
+/// protocol states them; the core itself knows no codec.)
+#[derive(Default)]
+struct Recorder {
+    encoder: Encoder,
+    /// `(slot, line)`; a close is `CLOSE`, a request `REQUEST <what>`.
+    log: Vec<(usize, String)>,
+}
+
+impl Effects for Recorder {
+    fn send(&mut self, to: ClientId, event: &Event<'_>) {
+        let bytes = self.encoder.encode(event);
+        for line in String::from_utf8(bytes.to_vec()).unwrap().lines() {
+            self.log.push((to.slot(), line.to_owned()));
+        }
+    }
+    fn close(&mut self, client: ClientId) {
+        self.log.push((client.slot(), "CLOSE".to_owned()));
+    }
+    fn request(&mut self, client: ClientId, request: Request) {
+        self.log
+            .push((client.slot(), format!("REQUEST {request:?}")));
+    }
+}
 
 /// A hub, a hand-moved clock, and everything the hub has said so far.
 struct Bench {
     hub: Hub,
     now: Instant,
-    out: Vec<Sent>,
+    out: Recorder,
     next_serial: u64,
+    /// The id of each slot's current holder.
+    ids: HashMap<usize, ClientId>,
 }
 
 impl Bench {
@@ -16,21 +47,30 @@ impl Bench {
         Bench {
             hub: Hub::new(limits, now, 1_700_000_000),
             now,
-            out: Vec::new(),
+            out: Recorder::default(),
             next_serial: 1,
+            ids: HashMap::new(),
         }
+    }
+
+    /// The id of the connection in slot `id`.
+    fn cid(&self, id: usize) -> ClientId {
+        self.ids[&id]
     }
 
     fn connect(&mut self, id: usize) -> Vec<String> {
         self.next_serial += 1;
+        let client = ClientId::new(id, self.next_serial as u32);
+        self.ids.insert(id, client);
         self.hub
-            .connect(ClientId(id), self.next_serial, self.now, &mut self.out);
+            .connect(client, self.next_serial, self.now, &mut self.out);
         self.take(id)
     }
 
     fn line(&mut self, id: usize, text: &str) {
+        let input = grammar::parse(text);
         self.hub
-            .receive(ClientId(id), Frame::Line(text), self.now, &mut self.out);
+            .receive(self.cid(id), input, self.now, &mut self.out);
     }
 
     /// Sends `text` from `id` and returns what `id` got back.
@@ -55,17 +95,13 @@ impl Bench {
     /// Removes and returns the lines (and closes, as `CLOSE`) sent to `id` so far.
     fn take(&mut self, id: usize) -> Vec<String> {
         let mut mine = Vec::new();
-        self.out.retain(|sent| match sent {
-            Sent::Line(to, line) if to.0 == id => {
-                let text = String::from_utf8(line.to_vec()).unwrap();
-                mine.push(text.trim_end_matches('\n').to_owned());
+        self.out.log.retain(|(to, line)| {
+            if *to == id {
+                mine.push(line.clone());
                 false
+            } else {
+                true
             }
-            Sent::Close(to) if to.0 == id => {
-                mine.push("CLOSE".to_owned());
-                false
-            }
-            _ => true,
         });
         mine
     }
@@ -236,7 +272,7 @@ fn queue_admits_in_order_and_updates_positions_at_most_once_a_second() {
 
     // The first waiter leaves; within a second the others hear their new places.
     b.hub
-        .disconnect(ClientId(2), Departure::Disconnected, b.now, &mut b.out);
+        .disconnect(b.cid(2), Departure::Disconnected, b.now, &mut b.out);
     b.advance(QUEUE_CHECK_EVERY);
     assert!(
         b.take(3).is_empty(),
@@ -350,7 +386,7 @@ fn departures_tell_every_room_and_free_the_name() {
     b.ask(1, "/join r");
     b.take(2);
     b.hub
-        .disconnect(ClientId(1), Departure::Sendq, b.now, &mut b.out);
+        .disconnect(b.cid(1), Departure::Sendq, b.now, &mut b.out);
     let mut got = b.take(2);
     got.sort();
     assert_eq!(got, ["LEAVE lobby al sendq", "LEAVE r al sendq"]);
@@ -364,7 +400,7 @@ fn departures_tell_every_room_and_free_the_name() {
 
 mod arbitrary_input {
     use super::*;
-    use crate::line::{LineFramer, Step};
+    use crate::codec::{Codec, Step};
     use proptest::prelude::*;
 
     const CODES: [&str; 17] = [
@@ -425,18 +461,15 @@ mod arbitrary_input {
             let mut b = Bench::new(Limits { max_rooms: 4, max_joined: 3, ..limits() });
             b.login(1, "al");
             b.login(2, "bo");
-            let mut framer = LineFramer::new(64);
+            let mut decoder = Codec::Parley.decoder(64);
             for mut bytes in lines {
                 bytes.retain(|&c| c != b'\n');
                 bytes.push(b'\n');
-                let Step::Frame(frame, _) = framer.next_frame(&bytes) else {
+                let Step::Input(input, _) = decoder.next(&bytes) else {
                     continue; // an overlong line is answered once its limit is reached
                 };
-                let quitting = matches!(&frame, Frame::Line(l) if {
-                    let l = l.trim_start().to_ascii_lowercase();
-                    l.starts_with("/quit") || l == "%exit"
-                });
-                b.hub.receive(ClientId(1), frame, b.now, &mut b.out);
+                let quitting = matches!(&input, Input::Command(Verb::Quit, Ok(_)));
+                b.hub.receive(b.cid(1), input, b.now, &mut b.out);
                 for reply in b.take(1) {
                     if let Some(rest) = reply.strip_prefix("ERR ") {
                         let code = rest.split(' ').next().unwrap_or_default();
@@ -451,4 +484,57 @@ mod arbitrary_input {
             }
         }
     }
+}
+
+#[test]
+fn a_completion_for_a_departed_client_is_dropped() {
+    let mut b = Bench::new(limits());
+    b.login(1, "al");
+    let departed = b.cid(1);
+    b.hub
+        .disconnect(departed, Departure::Disconnected, b.now, &mut b.out);
+    b.login(1, "bo");
+    let current = b.cid(1);
+    assert_ne!(departed, current, "a reused slot has a new generation");
+    b.hub
+        .complete(departed, Completion::Echo(7), b.now, &mut b.out);
+    assert!(
+        b.take(1).is_empty(),
+        "the new holder of the slot got nothing"
+    );
+    b.hub
+        .complete(current, Completion::Echo(8), b.now, &mut b.out);
+    assert_eq!(b.take(1), ["PING 8"]);
+}
+
+#[test]
+fn a_fan_out_is_one_event_for_all_recipients() {
+    /// Counts how events reach the runner.
+    #[derive(Default)]
+    struct Calls {
+        sends: usize,
+        fan_outs: Vec<usize>,
+    }
+    impl Effects for Calls {
+        fn send(&mut self, _to: ClientId, _event: &Event<'_>) {
+            self.sends += 1;
+        }
+        fn send_each(&mut self, to: impl IntoIterator<Item = ClientId>, _event: &Event<'_>) {
+            self.fan_outs.push(to.into_iter().count());
+        }
+        fn close(&mut self, _client: ClientId) {}
+        fn request(&mut self, _client: ClientId, _request: Request) {}
+    }
+    let mut b = Bench::new(Limits {
+        announce_limit: 0,
+        ..limits()
+    });
+    for id in 1..=50 {
+        b.login(id, &format!("u{id}"));
+    }
+    let mut calls = Calls::default();
+    b.hub
+        .receive(b.cid(1), grammar::parse("hello all"), b.now, &mut calls);
+    assert_eq!(calls.sends, 0);
+    assert_eq!(calls.fan_outs, [49], "one event handed over for 49 others");
 }

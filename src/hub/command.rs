@@ -1,0 +1,193 @@
+//! What a client asks for, as typed values: the core's input.
+//!
+//! A codec turns its protocol's lines into these; the core never sees wire text. The
+//! arguments arrive already checked in form (a codec knows its own quoting), or with
+//! the reason they were refused, so the core can apply the protocol's order of errors
+//! (`queued`, `not-named`, `already-named` before `bad-args`).
+
+use std::borrow::Cow;
+
+/// Which command a client asked for, before its arguments are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verb {
+    /// Choose a name.
+    Name,
+    /// List the users of a room, or everyone.
+    Users,
+    /// A private message.
+    Msg,
+    /// A message to every user.
+    Broadcast,
+    /// List the rooms.
+    Rooms,
+    /// Create a room and join it.
+    Create,
+    /// Join a room.
+    Join,
+    /// Leave a room.
+    Leave,
+    /// A message to a room.
+    Say,
+    /// A post on a room's board.
+    Post,
+    /// List a board's posts.
+    List,
+    /// Read a post.
+    Read,
+    /// Help on the commands.
+    Help,
+    /// Ask the server for a `PONG`.
+    Ping,
+    /// Answer the server's `PING`.
+    Pong,
+    /// Leave the server.
+    Quit,
+}
+
+impl Verb {
+    /// Every command, in the order help lists them.
+    pub const ALL: [Verb; 16] = [
+        Verb::Name,
+        Verb::Users,
+        Verb::Msg,
+        Verb::Broadcast,
+        Verb::Rooms,
+        Verb::Create,
+        Verb::Join,
+        Verb::Leave,
+        Verb::Say,
+        Verb::Post,
+        Verb::List,
+        Verb::Read,
+        Verb::Help,
+        Verb::Ping,
+        Verb::Pong,
+        Verb::Quit,
+    ];
+
+    /// Commands that a client may use before it has a name.
+    pub fn allowed_unnamed(self) -> bool {
+        matches!(
+            self,
+            Verb::Name | Verb::Help | Verb::Ping | Verb::Pong | Verb::Quit
+        )
+    }
+
+    /// Commands that a client waiting in the queue may use.
+    pub fn allowed_waiting(self) -> bool {
+        matches!(self, Verb::Ping | Verb::Pong | Verb::Quit)
+    }
+}
+
+/// Whose names `/users` lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsersOf<'a> {
+    /// The current room.
+    Current,
+    /// Every named user.
+    Everyone,
+    /// The named room.
+    Room(Cow<'a, str>),
+}
+
+/// What help was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelpTopic {
+    /// Every command.
+    All,
+    /// One command.
+    Verb(Verb),
+    /// A topic that names no command.
+    Unknown,
+}
+
+/// A command with arguments checked in form. Whether named users, rooms and posts exist
+/// is for the core to say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command<'a> {
+    /// Choose a name.
+    Name(Cow<'a, str>),
+    /// List users.
+    Users(UsersOf<'a>),
+    /// A private message.
+    Msg {
+        /// The recipient's name.
+        to: Cow<'a, str>,
+        /// The message, as typed.
+        text: &'a str,
+    },
+    /// A message to every user.
+    Broadcast(&'a str),
+    /// List the rooms.
+    Rooms,
+    /// Create a room.
+    Create(Cow<'a, str>),
+    /// Join a room.
+    Join(Cow<'a, str>),
+    /// Leave a room; `None` is the current room.
+    Leave(Option<Cow<'a, str>>),
+    /// A message to a room.
+    Say {
+        /// The room.
+        room: Cow<'a, str>,
+        /// The message, as typed.
+        text: &'a str,
+    },
+    /// A post.
+    Post {
+        /// The room.
+        room: Cow<'a, str>,
+        /// The subject.
+        subject: Cow<'a, str>,
+        /// The body, as typed.
+        body: &'a str,
+    },
+    /// List a board; `None` is the current room.
+    List(Option<Cow<'a, str>>),
+    /// Read a post; the id is checked by the board (a non-number is `no-such-post`).
+    Read {
+        /// The room.
+        room: Cow<'a, str>,
+        /// The post id as typed.
+        id: Cow<'a, str>,
+    },
+    /// Help.
+    Help(HelpTopic),
+    /// Ask for a `PONG` with this token.
+    Ping(Option<Cow<'a, str>>),
+    /// An answer to `PING`.
+    Pong,
+    /// Leave the server, with a message for the rooms.
+    Quit(Option<&'a str>),
+}
+
+/// Why a command's arguments were refused, in the protocol's order of precedence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ArgError {
+    /// Missing, extra or empty arguments, or broken quoting.
+    BadArgs,
+    /// An argument that cannot be a user name.
+    BadName,
+    /// An argument that cannot be a room name.
+    BadRoomName,
+}
+
+/// One unit of client input, as a codec hands it to the core.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input<'a> {
+    /// Nothing to do (an empty line); it still shows the client is alive.
+    Blank,
+    /// A line longer than the limit of `limit` bytes.
+    TooLong {
+        /// The limit, for the error's text.
+        limit: usize,
+    },
+    /// A line that is not valid text.
+    BadText,
+    /// A command word that names no command.
+    Unknown,
+    /// Plain text: a message to the current room, or the name of an unnamed client.
+    Text(&'a str),
+    /// A command, with its arguments checked or the reason they were refused.
+    Command(Verb, Result<Command<'a>, ArgError>),
+}

@@ -1,0 +1,79 @@
+//! The core's output: effects for the server to carry out.
+//!
+//! The core never writes to a socket, never blocks and never reads a clock. Whatever it
+//! decides becomes an effect on an [`Effects`] runner: send an event to a client, close
+//! a client, or run a [`Request`] away from the loop (on the disk or a hashing thread),
+//! whose [`Completion`] comes back through [`Hub::complete`](super::Hub::complete) with
+//! the time, like every other input.
+
+use super::event::Event;
+
+/// Names one connection for as long as it lives: a slot the server reuses, and a
+/// generation that tells this connection from earlier and later holders of the slot.
+/// A late completion or timer for a departed client carries an id that no longer
+/// matches, and is dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClientId {
+    slot: u32,
+    generation: u32,
+}
+
+impl ClientId {
+    /// The id of the connection in `slot`, in its `generation`.
+    pub fn new(slot: usize, generation: u32) -> ClientId {
+        let slot = u32::try_from(slot).expect("fewer than 2^32 connections");
+        ClientId { slot, generation }
+    }
+
+    /// The slot, dense from 0: an index into per-connection tables.
+    pub fn slot(self) -> usize {
+        self.slot as usize
+    }
+
+    /// The generation of the slot's holder.
+    pub fn generation(self) -> u32 {
+        self.generation
+    }
+}
+
+/// Work the core asks for outside the loop. The client's later input waits until the
+/// work's [`Completion`] has been handed back, so a client's commands take effect in
+/// the order it sent them.
+///
+/// The store and the password hasher add their requests here; until then the only
+/// request is the one the core's tests use to drive the path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// A round trip that does nothing (tests of the work path).
+    #[cfg(test)]
+    Echo(u64),
+}
+
+/// The result of a [`Request`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Completion {
+    /// The answer to [`Request::Echo`].
+    #[cfg(test)]
+    Echo(u64),
+}
+
+/// Carries out the core's effects.
+pub trait Effects {
+    /// Sends `event` to `to`.
+    fn send(&mut self, to: ClientId, event: &Event<'_>);
+
+    /// Sends one `event` to each of `to`: a fan-out, encoded once per protocol in use.
+    fn send_each(&mut self, to: impl IntoIterator<Item = ClientId>, event: &Event<'_>) {
+        for client in to {
+            self.send(client, event);
+        }
+    }
+
+    /// The core is done with `client` and has forgotten it: send what is queued for it,
+    /// then close the connection.
+    fn close(&mut self, client: ClientId);
+
+    /// Runs `request` for `client` away from the loop. Until its completion has been
+    /// handed back, no further input of `client` may be handed to the core.
+    fn request(&mut self, client: ClientId, request: Request);
+}

@@ -1,0 +1,261 @@
+//! Names and rooms: naming, user and room lists, creating, joining and leaving rooms.
+
+use std::rc::Rc;
+
+use log::{debug, info};
+
+use super::names::Folded;
+use super::rooms::RoomId;
+use super::session::{Me, Membership, Phase, User};
+use super::{ClientId, Effects, ErrorCode, Event, Hub, LeaveReason, Reply, UsersOf};
+
+impl Hub {
+    /// Names an admitted client and puts it in the lobby.
+    pub(super) fn name(&mut self, client: ClientId, name: &str, out: &mut impl Effects) -> Reply {
+        let key = Folded::new(name).ok_or(ErrorCode::BadName)?;
+        if self.names.contains_key(key.as_str()) {
+            return Err(ErrorCode::NameTaken.into());
+        }
+        let Some(session) = self.sessions.get_mut(client) else {
+            return Ok(());
+        };
+        self.names.insert(key.as_str().into(), client);
+        let name: Rc<str> = name.into();
+        session.phase = Phase::Named(User {
+            name: Rc::clone(&name),
+            joined: Vec::new(),
+        });
+        info!("#{} is now {name}", session.serial);
+        out.send(client, &Event::Welcome { name: &name });
+        let lobby = self.rooms.lobby();
+        self.join(&Me { id: client, name }, lobby, out);
+        Ok(())
+    }
+
+    /// `/users`: the names in a room, or everyone's.
+    pub(super) fn users(&self, me: &Me, which: UsersOf<'_>, out: &mut impl Effects) -> Reply {
+        let limit = self.limits.list_limit;
+        let sessions = &self.sessions;
+        match which {
+            UsersOf::Everyone => {
+                let names: Vec<&str> = self
+                    .names
+                    .values()
+                    .take(limit)
+                    .filter_map(|&c| sessions.name_of(c))
+                    .collect();
+                let count = self.names.len();
+                out.send(
+                    me.id,
+                    &Event::Users {
+                        room: "*",
+                        count,
+                        names: &names,
+                    },
+                );
+            }
+            UsersOf::Current | UsersOf::Room(_) => {
+                let room = match which {
+                    UsersOf::Room(name) => self.find_room(&name)?,
+                    _ => self.current_room(me.id)?,
+                };
+                let room = &self.rooms[room];
+                let mut names: Vec<&str> = room
+                    .members
+                    .iter()
+                    .filter_map(|&c| sessions.name_of(c))
+                    .collect();
+                first_in_list_order(&mut names, limit);
+                out.send(
+                    me.id,
+                    &Event::Users {
+                        room: &room.name,
+                        count: room.members.len(),
+                        names: &names,
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// `/rooms`: every room with its member count.
+    pub(super) fn list_rooms(&self, me: &Me, out: &mut impl Effects) {
+        let rooms: Vec<(&str, usize)> = self
+            .rooms
+            .in_order()
+            .take(self.limits.list_limit)
+            .map(|room| (&*room.name, room.members.len()))
+            .collect();
+        let count = self.rooms.len();
+        out.send(
+            me.id,
+            &Event::Rooms {
+                count,
+                rooms: &rooms,
+            },
+        );
+    }
+
+    /// `/create`: a new room, joined by its creator.
+    pub(super) fn create(&mut self, me: &Me, name: &str, out: &mut impl Effects) -> Reply {
+        if self.rooms.find(name).is_some() {
+            return Err(ErrorCode::RoomExists.into());
+        }
+        if self.rooms.len() >= self.limits.max_rooms {
+            return Err(ErrorCode::LimitReached.into());
+        }
+        self.check_can_join(me)?;
+        let room = self.rooms.create(name);
+        debug!("room {name} created");
+        self.join(me, room, out);
+        Ok(())
+    }
+
+    pub(super) fn check_can_join(&self, me: &Me) -> Reply {
+        if self.sessions.joined(me.id).len() >= self.limits.max_joined {
+            Err(ErrorCode::LimitReached.into())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Puts `me` in a room and announces it.
+    pub(super) fn join(&mut self, me: &Me, room_id: RoomId, out: &mut impl Effects) {
+        let Some(user) = self.sessions.user_mut(me.id) else {
+            return;
+        };
+        let room = &mut self.rooms[room_id];
+        user.joined.push(Membership {
+            room: room_id,
+            slot: room.members.len(),
+            first_visible: room.board.first_visible_on_join(self.limits.board_backlog),
+        });
+        room.members.push(me.id);
+        let event = Event::Join {
+            room: &room.name,
+            name: &me.name,
+        };
+        if room.members.len() <= self.limits.announce_limit {
+            out.send_each(room.members.iter().copied(), &event);
+        } else {
+            out.send(me.id, &event);
+        }
+    }
+
+    /// `/leave`.
+    pub(super) fn leave(&mut self, me: &Me, room: RoomId, out: &mut impl Effects) -> Reply {
+        let user = self.sessions.user_mut(me.id).ok_or(ErrorCode::NotInRoom)?;
+        let index = user
+            .joined
+            .iter()
+            .position(|m| m.room == room)
+            .ok_or(ErrorCode::NotInRoom)?;
+        let membership = user.joined.remove(index);
+        self.part(me.id, &me.name, membership, LeaveReason::Left, "", out);
+        Ok(())
+    }
+
+    /// Takes `who` out of a room and tells whoever should hear of it.
+    pub(super) fn part(
+        &mut self,
+        who: ClientId,
+        name: &str,
+        membership: Membership,
+        reason: LeaveReason,
+        text: &str,
+        out: &mut impl Effects,
+    ) {
+        let room_id = membership.room;
+        let announce = self.rooms[room_id].members.len() <= self.limits.announce_limit;
+        self.remove_member(room_id, membership.slot);
+        let room = &self.rooms[room_id];
+        let event = Event::Leave {
+            room: &room.name,
+            name,
+            reason,
+            text: if reason == LeaveReason::Quit {
+                text
+            } else {
+                ""
+            },
+        };
+        if reason == LeaveReason::Left {
+            out.send(who, &event);
+        }
+        if announce {
+            out.send_each(room.members.iter().copied(), &event);
+        }
+        if self.rooms.remove_if_unused(room_id) {
+            debug!("room removed: its last member left and its board is empty");
+        }
+    }
+
+    fn remove_member(&mut self, room: RoomId, slot: usize) {
+        let members = &mut self.rooms[room].members;
+        members.swap_remove(slot);
+        if let Some(&moved) = members.get(slot) {
+            let moved = self.sessions.user_mut(moved).into_iter();
+            for m in moved.flat_map(|user| user.joined.iter_mut()) {
+                if m.room == room {
+                    m.slot = slot;
+                }
+            }
+        }
+    }
+
+    pub(super) fn find_user(&self, name: &str) -> Result<ClientId, ErrorCode> {
+        Folded::new(name)
+            .and_then(|key| self.names.get(key.as_str()).copied())
+            .ok_or(ErrorCode::NoSuchUser)
+    }
+
+    pub(super) fn find_room(&self, name: &str) -> Result<RoomId, ErrorCode> {
+        self.rooms.find(name).ok_or(ErrorCode::NoSuchRoom)
+    }
+
+    pub(super) fn membership(&self, client: ClientId, room: RoomId) -> Option<&Membership> {
+        self.sessions.joined(client).iter().find(|m| m.room == room)
+    }
+
+    /// A room by name that `client` is in.
+    pub(super) fn member_room(&self, client: ClientId, name: &str) -> Result<RoomId, ErrorCode> {
+        let room = self.find_room(name)?;
+        self.membership(client, room).ok_or(ErrorCode::NotInRoom)?;
+        Ok(room)
+    }
+
+    /// The named room (which `client` must be in), or the current room.
+    pub(super) fn named_or_current(
+        &self,
+        client: ClientId,
+        name: Option<&str>,
+    ) -> Result<RoomId, ErrorCode> {
+        match name {
+            Some(name) => self.member_room(client, name),
+            None => self.current_room(client),
+        }
+    }
+
+    /// The room joined last.
+    pub(super) fn current_room(&self, client: ClientId) -> Result<RoomId, ErrorCode> {
+        self.sessions
+            .joined(client)
+            .last()
+            .map(|m| m.room)
+            .ok_or(ErrorCode::NotInRoom)
+    }
+}
+
+/// Orders `names` for a list line and keeps the first `limit`: lowercase, byte by byte.
+fn first_in_list_order(names: &mut Vec<&str>, limit: usize) {
+    let order = |a: &&str, b: &&str| {
+        let a = a.bytes().map(|c| c.to_ascii_lowercase());
+        a.cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+    };
+    if names.len() > limit && limit > 0 {
+        names.select_nth_unstable_by(limit - 1, order);
+    }
+    names.truncate(limit);
+    names.sort_unstable_by(order);
+}

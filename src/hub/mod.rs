@@ -1,0 +1,443 @@
+//! The sans-IO chat core: users, rooms, boards, the waiting queue and every protocol
+//! timer, with no sockets, no clock and no wire format of its own.
+//!
+//! The server tells the [`Hub`] what happened (a client connected, sent a [`Input`],
+//! went away, some work completed, time passed) together with the current time, and the
+//! hub answers with effects on an [`Effects`] runner: typed [`Event`]s for clients,
+//! closes, and [`Request`]s for work away from the loop. Codecs turn input lines into
+//! [`Input`] and events into bytes; the hub knows neither. [`Hub::next_deadline`] says
+//! when the hub next needs [`Hub::on_timeout`], which is how login, ping and
+//! queue-position timers work without the server scanning connections.
+//!
+//! Handlers live by what they do: [`admission`](self) (connections, the queue,
+//! liveness), `naming`, `rooms` commands, `talk` (messages) and `posts` (boards).
+
+mod admission;
+mod board;
+pub mod command;
+pub mod effects;
+pub mod event;
+mod membership;
+pub mod names;
+mod posts;
+mod queue;
+mod rooms;
+mod session;
+mod talk;
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use log::debug;
+
+use crate::timers::Deadlines;
+use queue::WaitQueue;
+use rooms::Rooms;
+use session::{Me, Phase, Sessions};
+
+pub use board::{Board, Post};
+pub use command::{ArgError, Command, HelpTopic, Input, UsersOf, Verb};
+pub use effects::{ClientId, Completion, Effects, Request};
+pub use event::{ByeReason, Detail, Error, ErrorCode, Event, LeaveReason, PostHeader};
+
+/// How often the waiting queue is checked for changed positions while it changes.
+pub const QUEUE_CHECK_EVERY: Duration = Duration::from_millis(250);
+/// The shortest time between two `QUEUED` lines to one client.
+pub const QUEUE_UPDATE_MIN_GAP: Duration = Duration::from_secs(1);
+/// Dead timer entries tolerated before they are swept out of the heap.
+const DEAD_TIMER_SWEEP: usize = 4096;
+
+/// The limits the chat core enforces (see the server's settings for each).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Connections admitted at once.
+    pub max_clients: usize,
+    /// Connections waiting at once.
+    pub max_queue: usize,
+    /// Silence before `PING`.
+    pub ping_after: Duration,
+    /// Time to answer a `PING`.
+    pub ping_timeout: Duration,
+    /// Time from `HELLO` to a name.
+    pub login_timeout: Duration,
+    /// Largest room whose members see join and leave notices.
+    pub announce_limit: usize,
+    /// Most entries in one list line.
+    pub list_limit: usize,
+    /// Most rooms, lobby included.
+    pub max_rooms: usize,
+    /// Most rooms per user.
+    pub max_joined: usize,
+    /// Posts from before a join that the joiner sees.
+    pub board_backlog: usize,
+    /// Posts a board keeps.
+    pub board_retain: usize,
+}
+
+impl Default for Limits {
+    /// The protocol's defaults.
+    fn default() -> Self {
+        Limits {
+            max_clients: 10_000,
+            max_queue: 10_000,
+            ping_after: Duration::from_secs(60),
+            ping_timeout: Duration::from_secs(30),
+            login_timeout: Duration::from_secs(30),
+            announce_limit: 1000,
+            list_limit: 1000,
+            max_rooms: 10_000,
+            max_joined: 100,
+            board_backlog: 2,
+            board_retain: 1000,
+        }
+    }
+}
+
+/// How a connection ended when the server (not the hub) noticed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Departure {
+    /// The peer closed or the socket failed.
+    Disconnected,
+    /// The client did not read its output.
+    Sendq,
+}
+
+/// Counts of what the hub holds, for logs and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Census {
+    /// Admitted connections, named or not.
+    pub admitted: usize,
+    /// Connections waiting in the queue.
+    pub waiting: usize,
+    /// Named users.
+    pub named: usize,
+    /// Rooms, lobby included.
+    pub rooms: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    /// Ping and ping-timeout checks of one session.
+    Liveness(ClientId),
+    /// The login deadline of one session.
+    Login(ClientId),
+    /// Re-send changed queue positions.
+    QueueCheck,
+}
+
+/// Users, rooms, boards and the waiting queue of one server.
+#[derive(Debug)]
+pub struct Hub {
+    limits: Limits,
+    sessions: Sessions,
+    admitted: usize,
+    queue: WaitQueue,
+    /// When the one pending queue check is due, if one is.
+    queue_check_at: Option<Instant>,
+    /// Named users by folded name; also the order of `/users *`.
+    names: BTreeMap<Box<str>, ClientId>,
+    rooms: Rooms,
+    timers: Deadlines<Timer>,
+    dead_timers: usize,
+    /// A moment and its wall-clock time, to stamp posts without reading a clock.
+    epoch: Instant,
+    epoch_unix_secs: u64,
+    next_ping_token: u64,
+}
+
+/// What a command handler returns: done, or the error to answer with.
+type Reply = Result<(), Error>;
+
+impl Hub {
+    /// A hub with the given limits. `epoch` and `epoch_unix_secs` name the same moment
+    /// on the monotonic and the wall clock.
+    pub fn new(limits: Limits, epoch: Instant, epoch_unix_secs: u64) -> Hub {
+        Hub {
+            limits,
+            sessions: Sessions::default(),
+            admitted: 0,
+            queue: WaitQueue::new(),
+            queue_check_at: None,
+            names: BTreeMap::new(),
+            rooms: Rooms::new(),
+            timers: Deadlines::new(),
+            dead_timers: 0,
+            epoch,
+            epoch_unix_secs,
+            next_ping_token: 0,
+        }
+    }
+
+    /// What the hub holds now.
+    pub fn census(&self) -> Census {
+        Census {
+            admitted: self.admitted,
+            waiting: self.queue.len(),
+            named: self.names.len(),
+            rooms: self.rooms.len(),
+        }
+    }
+
+    /// One unit of input from `client`.
+    pub fn receive(
+        &mut self,
+        client: ClientId,
+        input: Input<'_>,
+        now: Instant,
+        out: &mut impl Effects,
+    ) {
+        let Some(session) = self.sessions.get_mut(client) else {
+            return;
+        };
+        session.last_input = now;
+        // Any input answers a PING, whatever it says.
+        session.ping_outstanding = false;
+        if let Err(error) = self.dispatch(client, input, now, out) {
+            out.send(client, &Event::Error(error));
+        }
+    }
+
+    /// The server noticed that `client` is gone: it leaves its rooms (or the queue) and
+    /// its slot goes to the next waiting client. The hub sends nothing to `client`.
+    pub fn disconnect(
+        &mut self,
+        client: ClientId,
+        how: Departure,
+        now: Instant,
+        out: &mut impl Effects,
+    ) {
+        let reason = match how {
+            Departure::Disconnected => LeaveReason::Disconnected,
+            Departure::Sendq => LeaveReason::Sendq,
+        };
+        self.depart(client, reason, "", now, out);
+    }
+
+    /// Work asked for with [`Effects::request`] has completed. A completion for a
+    /// client that has gone meanwhile (its id's generation no longer matches) is
+    /// dropped.
+    pub fn complete(
+        &mut self,
+        client: ClientId,
+        completion: Completion,
+        now: Instant,
+        out: &mut impl Effects,
+    ) {
+        if self.sessions.get(client).is_none() {
+            debug!("dropped a completion for a client that has gone: {completion:?}");
+            return;
+        }
+        let _ = (now, &out);
+        match completion {
+            #[cfg(test)]
+            Completion::Echo(token) => out.send(client, &Event::Ping { token }),
+        }
+    }
+
+    /// When [`Hub::on_timeout`] is next needed.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    /// Handles every deadline due at `now`.
+    pub fn on_timeout(&mut self, now: Instant, out: &mut impl Effects) {
+        while let Some(timer) = self.timers.pop_due(now) {
+            let client = match timer {
+                Timer::QueueCheck => {
+                    self.check_queue(now, out);
+                    continue;
+                }
+                Timer::Liveness(client) | Timer::Login(client) => client,
+            };
+            let Some(session) = self.sessions.get_mut(client) else {
+                self.dead_timers = self.dead_timers.saturating_sub(1);
+                continue;
+            };
+            session.timers -= 1;
+            match timer {
+                Timer::Liveness(_) => self.check_liveness(client, now, out),
+                _ => self.check_login(client, now, out),
+            }
+        }
+        if self.dead_timers > DEAD_TIMER_SWEEP && self.dead_timers > self.timers.len() / 2 {
+            let sessions = &self.sessions;
+            self.timers.retain(|timer| match *timer {
+                Timer::QueueCheck => true,
+                Timer::Liveness(c) | Timer::Login(c) => sessions.get(c).is_some(),
+            });
+            self.dead_timers = 0;
+        }
+    }
+
+    fn schedule(&mut self, at: Instant, timer: Timer) {
+        if let Timer::Liveness(c) | Timer::Login(c) = timer {
+            if let Some(session) = self.sessions.get_mut(c) {
+                session.timers += 1;
+            }
+        }
+        self.timers.schedule(at, timer);
+    }
+
+    fn unix_secs(&self, now: Instant) -> u64 {
+        self.epoch_unix_secs + now.saturating_duration_since(self.epoch).as_secs()
+    }
+
+    /// Applies the protocol's order of errors, then runs the command.
+    fn dispatch(
+        &mut self,
+        client: ClientId,
+        input: Input<'_>,
+        now: Instant,
+        out: &mut impl Effects,
+    ) -> Reply {
+        let Some(session) = self.sessions.get(client) else {
+            return Ok(());
+        };
+        match input {
+            Input::Blank => return Ok(()),
+            Input::TooLong { limit } => {
+                return Err(Error {
+                    code: ErrorCode::LineTooLong,
+                    detail: Detail::Limit(limit),
+                })
+            }
+            Input::BadText => return Err(ErrorCode::BadText.into()),
+            _ => {}
+        }
+        let me = match &session.phase {
+            Phase::Waiting(_) => {
+                return match input {
+                    Input::Command(verb, args) if verb.allowed_waiting() => {
+                        self.run_any(client, checked(verb, args)?, now, out)
+                    }
+                    _ => Err(ErrorCode::Queued.into()),
+                }
+            }
+            Phase::Greeted => {
+                return match input {
+                    Input::Text(text) => self.name(client, text.trim_matches([' ', '\t']), out),
+                    Input::Command(verb, _) if !verb.allowed_unnamed() => {
+                        Err(ErrorCode::NotNamed.into())
+                    }
+                    Input::Command(Verb::Name, args) => match checked(Verb::Name, args)? {
+                        Command::Name(name) => self.name(client, &name, out),
+                        _ => Ok(()),
+                    },
+                    Input::Command(verb, args) => {
+                        self.run_any(client, checked(verb, args)?, now, out)
+                    }
+                    _ => Err(ErrorCode::UnknownCommand.into()),
+                };
+            }
+            Phase::Named(user) => Me {
+                id: client,
+                name: Rc::clone(&user.name),
+            },
+        };
+        match input {
+            Input::Text(text) => {
+                let room = self.current_room(me.id)?;
+                self.say(&me, room, text, out);
+                Ok(())
+            }
+            Input::Command(Verb::Name, _) => Err(ErrorCode::AlreadyNamed.into()),
+            Input::Command(verb, args) => self.run_named(&me, checked(verb, args)?, now, out),
+            _ => Err(ErrorCode::UnknownCommand.into()),
+        }
+    }
+
+    /// Runs a command of a named user.
+    fn run_named(
+        &mut self,
+        me: &Me,
+        command: Command<'_>,
+        now: Instant,
+        out: &mut impl Effects,
+    ) -> Reply {
+        match command {
+            Command::Users(which) => self.users(me, which, out),
+            Command::Msg { to, text } => self.private(me, &to, text, out),
+            Command::Broadcast(text) => {
+                self.broadcast(me, text, out);
+                Ok(())
+            }
+            Command::Rooms => {
+                self.list_rooms(me, out);
+                Ok(())
+            }
+            Command::Create(name) => self.create(me, &name, out),
+            Command::Join(name) => {
+                let room = self.find_room(&name)?;
+                if self.membership(me.id, room).is_some() {
+                    return Err(ErrorCode::AlreadyInRoom.into());
+                }
+                self.check_can_join(me)?;
+                self.join(me, room, out);
+                Ok(())
+            }
+            Command::Leave(name) => {
+                let room = self.named_or_current(me.id, name.as_deref())?;
+                self.leave(me, room, out)
+            }
+            Command::Say { room, text } => {
+                let room = self.member_room(me.id, &room)?;
+                self.say(me, room, text, out);
+                Ok(())
+            }
+            Command::Post {
+                room,
+                subject,
+                body,
+            } => self.post(me, &room, &subject, body, now, out),
+            Command::List(room) => self.list_posts(me, room.as_deref(), out),
+            Command::Read { room, id } => self.read_post(me, &room, &id, out),
+            Command::Name(_) => Err(ErrorCode::AlreadyNamed.into()),
+            other => self.run_any(me.id, other, now, out),
+        }
+    }
+
+    /// Runs a command that works in every phase (the ones allowed before naming).
+    fn run_any(
+        &mut self,
+        client: ClientId,
+        command: Command<'_>,
+        now: Instant,
+        out: &mut impl Effects,
+    ) -> Reply {
+        match command {
+            Command::Help(HelpTopic::All) => out.send(client, &Event::Help(None)),
+            Command::Help(HelpTopic::Verb(verb)) => out.send(client, &Event::Help(Some(verb))),
+            Command::Help(HelpTopic::Unknown) => return Err(ErrorCode::UnknownCommand.into()),
+            Command::Ping(token) => {
+                let token = token.as_deref().unwrap_or("-");
+                out.send(client, &Event::Pong { token });
+            }
+            Command::Pong => {}
+            Command::Quit(message) => {
+                self.depart(client, LeaveReason::Quit, message.unwrap_or(""), now, out);
+                out.send(client, &Event::Bye(ByeReason::Quit));
+                out.close(client);
+            }
+            // Callers let through only the commands above (`Verb::allowed_unnamed`).
+            _ => return Err(ErrorCode::NotNamed.into()),
+        }
+        Ok(())
+    }
+}
+
+/// A command's arguments, or the error that refuses them: a malformed command gets
+/// its usage, so a person can see what was expected.
+fn checked<'a>(verb: Verb, args: Result<Command<'a>, ArgError>) -> Result<Command<'a>, Error> {
+    args.map_err(|e| match e {
+        ArgError::BadArgs => Error {
+            code: ErrorCode::BadArgs,
+            detail: Detail::Usage(verb),
+        },
+        ArgError::BadName => ErrorCode::BadName.into(),
+        ArgError::BadRoomName => ErrorCode::BadRoomName.into(),
+    })
+}
+
+#[cfg(test)]
+mod tests;

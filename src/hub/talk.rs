@@ -1,0 +1,40 @@
+//! Messages: to a room, to one user, and to everyone.
+
+use super::rooms::RoomId;
+use super::session::Me;
+use super::{Effects, Event, Hub, Reply};
+
+impl Hub {
+    /// A message to a room `me` is in, for every other member.
+    pub(super) fn say(&self, me: &Me, room: RoomId, text: &str, out: &mut impl Effects) {
+        let room = &self.rooms[room];
+        let event = Event::Msg {
+            room: &room.name,
+            from: &me.name,
+            text,
+        };
+        let others = room.members.iter().copied().filter(|&c| c != me.id);
+        out.send_each(others, &event);
+    }
+
+    /// `/msg`: a private message.
+    pub(super) fn private(&self, me: &Me, to: &str, text: &str, out: &mut impl Effects) -> Reply {
+        let to = self.find_user(to)?;
+        let event = Event::Private {
+            from: &me.name,
+            text,
+        };
+        out.send(to, &event);
+        Ok(())
+    }
+
+    /// `/broadcast`: a message to every other named user.
+    pub(super) fn broadcast(&self, me: &Me, text: &str, out: &mut impl Effects) {
+        let event = Event::Broadcast {
+            from: &me.name,
+            text,
+        };
+        let others = self.names.values().copied().filter(|&c| c != me.id);
+        out.send_each(others, &event);
+    }
+}

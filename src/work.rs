@@ -1,0 +1,145 @@
+//! Work away from the loop: a thread that runs jobs from a bounded queue and hands each
+//! result back through a channel, waking the poll loop with its [`Waker`].
+//!
+//! The loop must never block, so whatever would (the disk, password hashing) runs on a
+//! worker. A job carries the id of the client it is for; the result comes back with the
+//! same id, and the core drops results for clients that have gone meanwhile.
+
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+
+use log::warn;
+use mio::Waker;
+
+/// Results of finished jobs, for the loop to collect when its waker fires.
+#[derive(Debug)]
+pub struct Results<R> {
+    receiver: Receiver<R>,
+}
+
+impl<R> Results<R> {
+    /// Every result that has arrived, in the order the jobs finished.
+    pub fn ready(&self) -> impl Iterator<Item = R> + '_ {
+        self.receiver.try_iter()
+    }
+}
+
+/// A worker thread and the queue feeding it.
+#[derive(Debug)]
+pub struct Worker<J> {
+    jobs: Option<SyncSender<J>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Why a job was not taken.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SubmitError<J> {
+    /// The queue is full: the caller decides whether to refuse or retry.
+    Full(J),
+    /// The worker has stopped.
+    Stopped(J),
+}
+
+impl<J: Send + 'static> Worker<J> {
+    /// Starts a thread named `name` that runs `run` on each job, at most `queue` jobs
+    /// waiting, and sends each result to the returned [`Results`], waking `waker`.
+    pub fn start<R: Send + 'static>(
+        name: &str,
+        queue: usize,
+        waker: Arc<Waker>,
+        mut run: impl FnMut(J) -> R + Send + 'static,
+    ) -> std::io::Result<(Worker<J>, Results<R>)> {
+        let (jobs, incoming) = mpsc::sync_channel::<J>(queue);
+        let (results, receiver): (Sender<R>, Receiver<R>) = mpsc::channel();
+        let thread = thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                for job in incoming {
+                    if results.send(run(job)).is_err() {
+                        break;
+                    }
+                    if let Err(e) = waker.wake() {
+                        warn!("a worker cannot wake the loop: {e}");
+                    }
+                }
+            })?;
+        let worker = Worker {
+            jobs: Some(jobs),
+            thread: Some(thread),
+        };
+        Ok((worker, Results { receiver }))
+    }
+
+    /// Queues `job` without blocking.
+    pub fn submit(&self, job: J) -> Result<(), SubmitError<J>> {
+        let Some(jobs) = &self.jobs else {
+            return Err(SubmitError::Stopped(job));
+        };
+        jobs.try_send(job).map_err(|e| match e {
+            TrySendError::Full(job) => SubmitError::Full(job),
+            TrySendError::Disconnected(job) => SubmitError::Stopped(job),
+        })
+    }
+}
+
+impl<J> Drop for Worker<J> {
+    /// Lets the queued jobs finish, then joins the thread.
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mio::{Events, Poll, Token};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn results_come_back_in_order_and_wake_the_loop() {
+        let mut poll = Poll::new().unwrap();
+        let waker = Arc::new(Waker::new(poll.registry(), Token(7)).unwrap());
+        let (worker, results) = Worker::start("test", 16, waker, |n: u64| n * 2).unwrap();
+        for n in 1..=10 {
+            worker.submit(n).unwrap();
+        }
+        let mut got = Vec::new();
+        let mut events = Events::with_capacity(8);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while got.len() < 10 {
+            assert!(Instant::now() < deadline, "results missing: {got:?}");
+            poll.poll(&mut events, Some(Duration::from_secs(1)))
+                .unwrap();
+            if events.iter().any(|e| e.token() == Token(7)) {
+                got.extend(results.ready());
+            }
+        }
+        assert_eq!(got, (1..=10).map(|n| n * 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_full_queue_refuses_without_blocking() {
+        let poll = Poll::new().unwrap();
+        let waker = Arc::new(Waker::new(poll.registry(), Token(1)).unwrap());
+        let (gate_tx, gate_rx) = mpsc::channel::<()>();
+        let (worker, _results) = Worker::start("test", 1, waker, move |n: u32| {
+            // Holds the first job until the test lets it go.
+            let _ = gate_rx.recv();
+            n
+        })
+        .unwrap();
+        let mut refused = None;
+        for n in 0..10 {
+            if let Err(e) = worker.submit(n) {
+                refused = Some(e);
+                break;
+            }
+        }
+        assert!(matches!(refused, Some(SubmitError::Full(_))));
+        drop(gate_tx);
+    }
+}
