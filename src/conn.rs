@@ -342,3 +342,80 @@ impl Effects for ConnTable {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::SendqLimits;
+    use std::net::{TcpListener, TcpStream as StdStream};
+    use std::time::Duration;
+
+    /// A table with `count` open parley connections over loopback sockets (the table
+    /// never touches them: nothing here reads or writes).
+    fn table(count: usize) -> (ConnTable, Vec<ClientId>, Vec<StdStream>) {
+        let limits = SendqLimits {
+            max: 1 << 20,
+            soft: 1 << 16,
+            stall: Duration::from_secs(1),
+        };
+        let mut table = ConnTable::new(limits, Instant::now());
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut peers = Vec::new();
+        let mut ids = Vec::new();
+        for n in 0..count {
+            peers.push(StdStream::connect(listener.local_addr().unwrap()).unwrap());
+            let (socket, _) = listener.accept().unwrap();
+            let socket = mio::net::TcpStream::from_std(socket);
+            let entry = table.slab.vacant_entry();
+            let id = ClientId::new(entry.key(), n as u32 + 1);
+            let transport = Transport::Plain(socket);
+            let mut conn = Conn::new(id, n as u64, transport, Codec::Parley, 4096);
+            conn.lifecycle = Lifecycle::Open;
+            entry.insert(conn);
+            ids.push(id);
+        }
+        (table, ids, peers)
+    }
+
+    #[test]
+    fn a_fan_out_is_encoded_once_and_shared() {
+        let (mut table, ids, _peers) = table(3);
+        let event = Event::Msg {
+            room: "lobby",
+            from: "al",
+            text: "hi",
+        };
+        table.send_each(ids.iter().copied(), &event);
+        let queued: Vec<Line> = table
+            .slab
+            .iter_mut()
+            .map(|(_, conn)| conn.out.discard_all().remove(0))
+            .collect();
+        assert_eq!(&queued[0][..], b"MSG lobby al hi\n");
+        assert!(queued.windows(2).all(|w| w[0].shares_bytes_with(&w[1])));
+    }
+
+    #[test]
+    fn a_client_awaiting_work_is_not_read_until_it_completes() {
+        let (mut table, ids, _peers) = table(1);
+        assert!(table.slab[0].may_read());
+        table.request(ids[0], Request::Echo(1));
+        assert!(
+            !table.slab[0].may_read(),
+            "later input waits for the completion"
+        );
+        table.completed(ids[0]);
+        assert!(table.slab[0].may_read());
+        assert_eq!(table.read, [0], "listed for reading again");
+    }
+
+    #[test]
+    fn effects_for_a_departed_client_reach_nobody() {
+        let (mut table, ids, _peers) = table(1);
+        let stale = ClientId::new(ids[0].slot(), ids[0].generation() + 1);
+        table.send(stale, &Event::Hello);
+        table.close(stale);
+        assert!(table.slab[0].out.is_empty());
+        assert_eq!(table.slab[0].lifecycle, Lifecycle::Open);
+    }
+}

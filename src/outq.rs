@@ -50,6 +50,14 @@ impl OutQueue {
         rest
     }
 
+    /// Takes every queued line out, for inspection in tests.
+    #[cfg(test)]
+    pub fn discard_all(&mut self) -> Vec<Line> {
+        let lines = std::mem::take(&mut self.lines).into();
+        *self = OutQueue::new();
+        lines
+    }
+
     /// Writes as much as one vectored write takes; returns the bytes written.
     pub fn write_to(&mut self, sink: &mut impl Write) -> io::Result<usize> {
         let mut slices = [IoSlice::new(&[]); MAX_SLICES_PER_WRITE];

@@ -25,6 +25,11 @@ impl Line {
         &self.0
     }
 
+    /// True when both hold the very same bytes (one encoding, shared).
+    pub fn shares_bytes_with(&self, other: &Line) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+
     /// A line from bytes that are already wire text.
     pub fn from_bytes(bytes: &[u8]) -> Line {
         Line(Rc::from(bytes))
