@@ -306,11 +306,28 @@ fn chatting_renders_both_directions_and_own_messages() {
     bob.expect_prefix("BYE quit");
     client.expect("* bob left lobby (quit: see you)");
 
+    // The two refused lines make the script fail once it has run to its end.
     client.close_stdin();
     client.expect("* bye");
     let (status, stderr) = client.expect_exit();
-    assert!(status.success(), "{status:?} {stderr}");
-    assert_eq!(stderr, "");
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr, "parley-client: 2 input lines were refused\n");
+}
+
+#[test]
+fn a_script_with_a_refused_command_runs_to_its_end_and_exits_non_zero() {
+    let server = TestServer::start(&[]);
+    let mut client = Client::start(server.addr, &["--name", "bob"]);
+    client.send("/join rust");
+    client.send("/users");
+    client.close_stdin();
+    client.expect_login("bob");
+    client.expect_error("no-such-room");
+    client.expect("* 1 user in lobby: bob");
+    client.expect("* bye");
+    let (status, stderr) = client.expect_exit();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr, "parley-client: 1 input line was refused\n");
 }
 
 #[test]
@@ -360,6 +377,13 @@ fn a_taken_name_from_the_command_line_is_asked_for_again() {
     client.expect("* you joined lobby");
 }
 
+/// What the client says about a line typed while it waits at `position`.
+fn kept_notice(position: u64) -> String {
+    format!(
+        "* still number {position} in the queue; this line will be sent once you are in and named"
+    )
+}
+
 #[test]
 fn the_queue_position_is_shown_until_admitted() {
     let server = TestServer::start(&["--max-clients", "1"]);
@@ -368,10 +392,53 @@ fn the_queue_position_is_shown_until_admitted() {
     client.expect("* the server is full; you are number 1 in the queue");
     // Input typed while waiting is kept for later.
     client.send("queued hello");
+    client.expect(&kept_notice(1));
     holder.send("/quit");
     holder.expect_prefix("BYE quit");
     client.expect_login("alice");
     client.expect("[lobby] alice: queued hello");
+}
+
+#[test]
+fn lines_typed_in_the_queue_never_become_the_name() {
+    let server = TestServer::start(&["--max-clients", "1"]);
+    let mut holder = server.login("holder");
+    let mut client = Client::start(server.addr, &[]);
+    client.expect("* the server is full; you are number 1 in the queue");
+    client.send("hello");
+    client.expect(&kept_notice(1));
+    client.send("/name bob");
+    client.expect("* not sent: you choose a name once you are in");
+    holder.send("/quit");
+    holder.expect_prefix("BYE quit");
+    // Admitted: the name is asked for now, and what was typed before is not it.
+    client.expect_prefix("* connected");
+    client.expect("* choose a name: 1 to 32 letters, digits, _ or -");
+    client.send("alice");
+    client.expect_prefix("* you are alice");
+    client.expect("* you joined lobby");
+    // The kept line, sent and accepted as a message (shown only once accepted).
+    client.expect("[lobby] alice: hello");
+    client.send("/users *");
+    client.expect("* 1 user online: alice");
+    client.close_stdin();
+    client.expect("* bye");
+    let (status, stderr) = client.expect_exit();
+    assert!(status.success(), "{status:?} {stderr}");
+}
+
+#[test]
+fn quit_in_the_queue_leaves_at_once() {
+    let server = TestServer::start(&["--max-clients", "1"]);
+    let mut holder = server.login("holder");
+    let mut client = Client::start(server.addr, &["--name", "alice"]);
+    client.expect("* the server is full; you are number 1 in the queue");
+    client.send("/quit");
+    client.expect("* bye");
+    let (status, stderr) = client.expect_exit();
+    assert!(status.success(), "{status:?} {stderr}");
+    // Nobody was admitted or left meanwhile.
+    holder.expect_nothing_pending();
 }
 
 #[test]

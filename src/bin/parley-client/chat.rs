@@ -2,10 +2,12 @@
 //! queue, choose a name (asking again when it is refused), then chat until the
 //! input ends or the user quits.
 
+use std::os::fd::RawFd;
+
 use crate::error::ClientError;
-use crate::input::{self, Plan};
+use crate::input::{self, NameChoice, Plan};
 use crate::render;
-use crate::session::Session;
+use crate::session::{Session, Waited};
 use crate::state::{ClientState, NameReply};
 use crate::style::Style;
 
@@ -32,6 +34,19 @@ pub trait Frontend {
         replaced: &dyn Fn(&str) -> bool,
     ) -> Result<Input, ClientError>;
 
+    /// The descriptor typed lines come from, so that waiting in the queue can watch
+    /// it and the server at once.
+    fn input_fd(&self) -> RawFd;
+
+    /// Whether input has been read from [`Frontend::input_fd`] but not taken yet,
+    /// so that waiting for the descriptor would miss it.
+    fn input_buffered(&self) -> bool;
+
+    /// Reads one line while we wait in the queue, once [`Frontend::input_fd`] is
+    /// ready or input is buffered. No line editor: an edit cannot be interrupted
+    /// when the server admits us, and the name prompt must come then.
+    fn read_waiting_line(&mut self) -> Result<Input, ClientError>;
+
     /// Shows client-side text (own messages, notices, help).
     fn show(&self, text: &str);
 
@@ -50,11 +65,77 @@ pub fn run<F: Frontend>(
     fe: &mut F,
     name: Option<String>,
 ) -> Result<(), ClientError> {
-    session.wait_admitted()?;
+    let Some(kept) = wait_for_admission(session, fe)? else {
+        return Ok(());
+    };
     if choose_name(session, fe, name)? {
-        converse(session, fe)?;
+        converse(session, fe, kept)?;
     }
     Ok(())
+}
+
+/// Waits until the server admits us. Returns the lines typed meanwhile that are
+/// to be handled once we have a name, or `None` if the user left instead.
+///
+/// While we are queued, what the user types is read at once, so they hear that
+/// they are still waiting instead of typing into silence. Such a line is never
+/// taken as the name: it was typed before anybody asked for one, and is most likely
+/// a message ("hello?"), which must not become someone's name. It is kept, as a
+/// messenger keeps what is written offline, and handled after naming as if typed
+/// then; so a script that has to queue still runs whole, given `--name`. Only
+/// `/quit` (the server lets a queued client leave) and `/help` are handled at once,
+/// and `/name` is dropped with a word on when names are chosen: sent after naming
+/// it could only be refused. In a terminal, the end of input (Ctrl-D) leaves; a
+/// script whose input ends runs its lines once admitted.
+fn wait_for_admission<F: Frontend>(
+    session: &Session,
+    fe: &mut F,
+) -> Result<Option<Vec<String>>, ClientError> {
+    let mut kept = Vec::new();
+    if !session.wait_heard()? {
+        return Ok(Some(kept));
+    }
+    loop {
+        if session.queue_position().is_none() {
+            return Ok(Some(kept));
+        }
+        if !fe.input_buffered() && session.wait_in_queue(fe.input_fd())? == Waited::Admitted {
+            return Ok(Some(kept));
+        }
+        let line = match fe.read_waiting_line()? {
+            Input::Line(line) => line,
+            Input::End | Input::Interrupted if fe.in_order() => {
+                session.wait_admitted()?;
+                return Ok(Some(kept));
+            }
+            Input::End | Input::Interrupted => {
+                session.quit("/quit")?;
+                return Ok(None);
+            }
+        };
+        let notice = match input::plan(&line) {
+            Plan::Ignore => continue,
+            Plan::Quit => {
+                session.quit(&line)?;
+                return Ok(None);
+            }
+            Plan::Help => {
+                fe.show(&help(session, fe.interactive()));
+                continue;
+            }
+            Plan::Name => "not sent: you choose a name once you are in".to_owned(),
+            _ => {
+                kept.push(line);
+                match session.queue_position() {
+                    Some(n) => format!(
+                        "still number {n} in the queue; this line will be sent once you are in and named"
+                    ),
+                    None => "this line will be sent once you are named".to_owned(),
+                }
+            }
+        };
+        fe.show(&session.render(|v| render::notice(v, &notice)));
+    }
 }
 
 /// Gets a name accepted. Returns `false` if the user left instead.
@@ -65,17 +146,22 @@ fn choose_name<F: Frontend>(
 ) -> Result<bool, ClientError> {
     let mut asked = false;
     loop {
-        let line = match candidate.take() {
-            Some(name) => name,
+        let (line, choice) = match candidate.take() {
+            Some(name) => {
+                let choice = input::given_name(&name);
+                (name, choice)
+            }
             None => {
                 if !asked {
-                    fe.show(&session.render(|v| {
-                        render::notice(v, "choose a name: 1 to 32 letters, digits, _ or -")
-                    }));
+                    let rule = format!("choose a name: {}", input::name_rule());
+                    fe.show(&session.render(|v| render::notice(v, &rule)));
                     asked = true;
                 }
                 match fe.read_line("name: ", &|_| false)? {
-                    Input::Line(line) => line,
+                    Input::Line(line) => {
+                        let choice = input::name_choice(&line);
+                        (line, choice)
+                    }
                     Input::End | Input::Interrupted => {
                         session.quit("/quit")?;
                         return Ok(false);
@@ -83,37 +169,33 @@ fn choose_name<F: Frontend>(
                 }
             }
         };
-        let line = line.trim_matches([' ', '\t']);
-        let name = match input::plan(line) {
-            // A plain line is the name, whole (even `%` lines that are no alias).
-            Plan::RoomText { .. } | Plan::Ignore => line,
-            Plan::Quit => {
-                session.quit(line)?;
+        let name = match choice {
+            NameChoice::Name(name) => name,
+            NameChoice::Blank => continue,
+            NameChoice::Refused { code, text } => {
+                // What the server would answer, without asking it; then ask (again).
+                fe.show(&session.render(|v| render::render_error(v, code, &text)));
+                continue;
+            }
+            NameChoice::Other(Plan::Quit) => {
+                session.quit(&line)?;
                 return Ok(false);
             }
-            Plan::Help => {
+            NameChoice::Other(Plan::Help) => {
                 fe.show(&help(session, fe.interactive()));
                 continue;
             }
-            _ => match line.get(..6) {
-                Some(head) if head.eq_ignore_ascii_case("/name ") => {
-                    line[6..].trim_start_matches(' ')
+            NameChoice::Other(_) => {
+                // Some other command before naming: the server answers it.
+                if fe.in_order() {
+                    session.send_and_wait(&line)?;
+                } else {
+                    session.send(&line)?;
                 }
-                _ => {
-                    // Some other command before naming: the server answers it.
-                    if fe.in_order() {
-                        session.send_and_wait(line)?;
-                    } else {
-                        session.send(line)?;
-                    }
-                    continue;
-                }
-            },
+                continue;
+            }
         };
-        if name.is_empty() {
-            continue;
-        }
-        match session.name(name)? {
+        match session.name(&name)? {
             NameReply::Welcome => {
                 // `JOIN lobby` follows `WELCOME`: have it before the first prompt.
                 session.sync()?;
@@ -125,8 +207,18 @@ fn choose_name<F: Frontend>(
     }
 }
 
-/// The chat loop after naming.
-fn converse<F: Frontend>(session: &Session, fe: &mut F) -> Result<(), ClientError> {
+/// The chat loop after naming; `kept` are the lines typed while queued, handled
+/// first.
+fn converse<F: Frontend>(
+    session: &Session,
+    fe: &mut F,
+    kept: Vec<String>,
+) -> Result<(), ClientError> {
+    for line in kept {
+        if handle(session, fe, &line)? == Flow::Done {
+            return Ok(());
+        }
+    }
     let mut interrupted = false;
     loop {
         let prompt = session.with_state(|s| match s.current_room() {
@@ -175,7 +267,7 @@ fn shows_own(state: &ClientState, plan: &Plan) -> bool {
         Plan::RoomText {
             room: Some(room), ..
         } => state.joined(room).is_some(),
-        Plan::Help | Plan::Quit | Plan::Sync | Plan::Read { .. } | Plan::Send => false,
+        Plan::Help | Plan::Quit | Plan::Name | Plan::Sync | Plan::Read { .. } | Plan::Send => false,
     }
 }
 
@@ -239,7 +331,7 @@ fn handle<F: Frontend>(session: &Session, fe: &mut F, line: &str) -> Result<Flow
                 fe.show(&session.render(|v| render::own_broadcast(v, text)));
             }
         }
-        Plan::Sync => {
+        Plan::Sync | Plan::Name => {
             // The next prompt shows the current room, so wait for the answer.
             send(true)?;
         }
@@ -301,4 +393,29 @@ fn help(session: &Session, keys: bool) -> String {
         }
         out
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The help names only commands the server knows, and every command a user
+    /// types (all that Tab completes but `/name`, which the client asks for).
+    #[test]
+    fn help_lists_the_commands_of_the_grammar() {
+        let listed: Vec<&str> = HELP
+            .iter()
+            .filter_map(|(usage, _)| usage.split(' ').next())
+            .filter(|word| word.starts_with('/') && !word.starts_with("//"))
+            .collect();
+        for word in &listed {
+            assert!(input::is_command_word(word), "{word} is no command");
+        }
+        for word in input::command_words() {
+            assert!(
+                word == "/name" || listed.contains(&word.as_str()),
+                "{word} is missing from the help"
+            );
+        }
+    }
 }

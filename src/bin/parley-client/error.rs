@@ -36,6 +36,10 @@ pub enum ClientError {
     Terminal(rustyline::error::ReadlineError),
     /// Reading standard input failed.
     Stdin(io::Error),
+    /// A script ran to its end, but this many of its lines were refused (by the
+    /// server's `ERR`, or by the client for what it cannot send). Each refusal has
+    /// been shown where it happened; this makes the exit status tell.
+    Refused(u64),
 }
 
 /// An I/O error's text without the `(os error N)` suffix, which means nothing to
@@ -67,6 +71,8 @@ impl fmt::Display for ClientError {
             ClientError::Closed(text) => f.write_str(text),
             ClientError::Terminal(err) => write!(f, "terminal error: {err}"),
             ClientError::Stdin(err) => write!(f, "cannot read input: {}", plain(err)),
+            ClientError::Refused(1) => f.write_str("1 input line was refused"),
+            ClientError::Refused(n) => write!(f, "{n} input lines were refused"),
         }
     }
 }
@@ -109,6 +115,10 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "connection to h:1 lost: the server closed it"
+        );
+        assert_eq!(
+            ClientError::Refused(2).to_string(),
+            "2 input lines were refused"
         );
     }
 }

@@ -5,6 +5,14 @@
 //! message (the server does not echo it), wait for a room change before the next
 //! prompt, remember a `/read` so its reply is shown as a post, or handle `/help`
 //! and `/quit` locally.
+//!
+//! Lines are read with the server library's own grammar (`parley::command`: command
+//! words, aliases, quoting, name rules), so the client can never disagree with the
+//! server about what a line is. This is the only module of the client that uses it:
+//! the rest of the client asks here, so a move of that library module is a one-line
+//! change below.
+
+use parley::command::{self as grammar, ArgError, Command, Parsed, Verb, MAX_NAME_LEN};
 
 /// The client's part in handling one typed line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,8 +43,11 @@ pub enum Plan {
         /// The message.
         text: String,
     },
-    /// A command that may change our rooms or name: the next prompt waits for the
-    /// server's answer so that it shows the right room.
+    /// `/name`: only useful before we have a name (afterwards the server refuses
+    /// it); like [`Plan::Sync`] otherwise.
+    Name,
+    /// A command that may change our rooms: the next prompt waits for the server's
+    /// answer so that it shows the right room.
     Sync,
     /// `/read <room> <id>` (or an alias): its `POST` reply is shown as a post.
     Read {
@@ -45,101 +56,48 @@ pub enum Plan {
         /// The post id.
         id: u64,
     },
-    /// Any other command: just send it.
+    /// Any other command, or a `/word` that is none: just send it (the server
+    /// answers).
     Send,
 }
 
 /// Works out the [`Plan`] for one typed line (without its newline).
 pub fn plan(line: &str) -> Plan {
-    if line.trim_matches([' ', '\t']).is_empty() {
-        return Plan::Ignore;
-    }
-    if let Some(text) = line.strip_prefix("//") {
-        // `//text` is the plain message `/text`.
-        return Plan::RoomText {
+    match grammar::parse(line) {
+        Parsed::Blank => Plan::Ignore,
+        // Also `//text` (as `/text`) and `%` words that are no alias, whole.
+        Parsed::Plain(text) => Plan::RoomText {
             room: None,
-            text: format!("/{text}"),
-        };
-    }
-    let (first, rest) = split_command(line);
-    let first = first.to_ascii_lowercase();
-    if line.starts_with('/') {
-        command_plan(&first[1..], rest)
-    } else if line.starts_with('%') {
-        alias_plan(&first, rest).unwrap_or_else(|| plain(line))
-    } else {
-        plain(line)
+            text: text.to_owned(),
+        },
+        Parsed::Unknown => Plan::Send,
+        Parsed::Command(verb, args) => command_plan(verb, args),
     }
 }
 
-/// A plain line: a message to the current room, exactly as typed.
-fn plain(line: &str) -> Plan {
-    Plan::RoomText {
-        room: None,
-        text: line.to_owned(),
-    }
-}
-
-/// The plan for `/<name> <rest>`.
-fn command_plan(name: &str, rest: &str) -> Plan {
-    match name {
-        "help" if rest.is_empty() => Plan::Help,
-        "quit" => Plan::Quit,
-        "join" | "create" | "leave" | "name" | "create_group" | "join_group" | "leave_group" => {
-            Plan::Sync
-        }
-        "say" | "group_msg" => match target_and_text(rest) {
-            Some((room, text)) => Plan::RoomText {
-                room: Some(room),
-                text: text.to_owned(),
-            },
-            None => Plan::Send,
+/// The plan for a recognised command. Arguments the grammar refuses are sent all
+/// the same, so that the server's error explains what is wrong.
+fn command_plan(verb: Verb, args: Result<Command<'_>, ArgError>) -> Plan {
+    match (verb, args) {
+        (_, Ok(Command::Help(None))) => Plan::Help,
+        (_, Ok(Command::Quit(_))) => Plan::Quit,
+        (Verb::Name, _) => Plan::Name,
+        (Verb::Join | Verb::Create | Verb::Leave, _) => Plan::Sync,
+        (_, Ok(Command::Say { room, text })) => Plan::RoomText {
+            room: Some(room.into_owned()),
+            text: text.to_owned(),
         },
-        "msg" => match target_and_text(rest) {
-            Some((to, text)) => Plan::Private {
-                to,
-                text: text.to_owned(),
-            },
-            None => Plan::Send,
+        (_, Ok(Command::Msg { to, text })) => Plan::Private {
+            to: to.into_owned(),
+            text: text.to_owned(),
         },
-        "broadcast" if !rest.is_empty() => Plan::Broadcast {
-            text: rest.to_owned(),
+        (_, Ok(Command::Broadcast(text))) => Plan::Broadcast {
+            text: text.to_owned(),
         },
-        "read" => read_plan(rest),
-        _ => Plan::Send,
-    }
-}
-
-/// The plan for a `%` alias, or `None` if the word is no alias (then the line is a
-/// plain message).
-fn alias_plan(word: &str, rest: &str) -> Option<Plan> {
-    Some(match word {
-        "%groupjoin" | "%groupleave" | "%join" | "%leave" => Plan::Sync,
-        "%exit" => Plan::Quit,
-        "%groupmessage" => read_plan(rest),
-        "%message" => match parse_words(rest).as_deref() {
-            Some([id]) => match id.parse() {
-                Ok(id) => Plan::Read {
-                    room: "lobby".to_owned(),
-                    id,
-                },
-                Err(_) => Plan::Send,
-            },
-            _ => Plan::Send,
-        },
-        "%groups" | "%groupusers" | "%grouppost" | "%grouplist" | "%users" | "%list" | "%post" => {
-            Plan::Send
-        }
-        _ => return None,
-    })
-}
-
-/// `<room> <id>` of a read.
-fn read_plan(rest: &str) -> Plan {
-    match parse_words(rest).as_deref() {
-        Some([room, id]) => match id.parse() {
+        // An id that is no number gets no-such-post: nothing to expect.
+        (_, Ok(Command::Read { room, id })) => match id.parse() {
             Ok(id) => Plan::Read {
-                room: room.clone(),
+                room: room.into_owned(),
                 id,
             },
             Err(_) => Plan::Send,
@@ -148,89 +106,114 @@ fn read_plan(rest: &str) -> Plan {
     }
 }
 
-/// Splits a line into its first word and the rest after the separating spaces.
-fn split_command(line: &str) -> (&str, &str) {
-    match line.split_once(' ') {
-        Some((first, rest)) => (first, rest.trim_start_matches(' ')),
-        None => (line, ""),
+/// What a line typed while the client has no name yet means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NameChoice {
+    /// Nothing but spaces: ask again.
+    Blank,
+    /// A valid name, from `/name <name>` or a plain line: ask the server for it.
+    Name(String),
+    /// Not a name the server could accept; refused here with the code the server
+    /// would give, and asked for again.
+    Refused {
+        /// The protocol's error code (`bad-name` or `bad-args`).
+        code: &'static str,
+        /// Why, for people.
+        text: String,
+    },
+    /// Any other line: its plan as a command.
+    Other(Plan),
+}
+
+/// Reads a line typed at the name prompt. As the protocol allows, a plain line is
+/// taken whole as the name (without the spaces around it, which are easy to type by
+/// mistake and cannot be part of a name).
+pub fn name_choice(line: &str) -> NameChoice {
+    match grammar::parse(line) {
+        Parsed::Blank => NameChoice::Blank,
+        Parsed::Plain(text) => given_name(text.trim_matches([' ', '\t'])),
+        Parsed::Command(Verb::Name, Ok(Command::Name(name))) => NameChoice::Name(name.into()),
+        Parsed::Command(Verb::Name, Err(ArgError::BadArgs)) => NameChoice::Refused {
+            code: "bad-args",
+            text: "/name takes one name".to_owned(),
+        },
+        Parsed::Command(Verb::Name, _) => bad_name(),
+        _ => NameChoice::Other(plan(line)),
     }
 }
 
-/// `<name> <text...>`: the first word (maybe quoted) and the rest after the spaces
-/// that follow it, kept exactly as typed. `None` if either is missing.
-fn target_and_text(rest: &str) -> Option<(String, &str)> {
-    let (target, after) = word(rest)?;
-    let text = after.trim_start_matches(' ');
-    if after.len() == text.len() || text.is_empty() {
-        // No separating space (or nothing after it): the server answers bad-args.
-        return None;
+/// Checks a name given as it is (from the command line, or a plain line). Only
+/// valid names are sent, and a valid name needs no quoting.
+pub fn given_name(name: &str) -> NameChoice {
+    if grammar::is_valid_name(name) {
+        NameChoice::Name(name.to_owned())
+    } else {
+        bad_name()
     }
-    Some((target, text))
 }
 
-/// All words of `text` (for fixed-argument commands), or `None` if the quoting is
-/// broken.
-fn parse_words(text: &str) -> Option<Vec<String>> {
-    let mut words = Vec::new();
-    let mut rest = text.trim_start_matches(' ');
-    while !rest.is_empty() {
-        let (w, after) = word(rest)?;
-        words.push(w);
-        rest = after.trim_start_matches(' ');
+/// The refusal of something that cannot be a name.
+fn bad_name() -> NameChoice {
+    NameChoice::Refused {
+        code: "bad-name",
+        text: format!("a name is {}", name_rule()),
     }
-    Some(words)
 }
 
-/// One argument word at the start of `text` as PROTOCOL.md defines it: up to the next
-/// space, or in double quotes with `\"` and `\\` as the only escapes (any other
-/// backslash is kept). Returns the word and what follows it; `None` for an empty
-/// word, an unterminated quote or text right after a closing quote.
-fn word(text: &str) -> Option<(String, &str)> {
-    let Some(quoted) = text.strip_prefix('"') else {
-        let end = text.find(' ').unwrap_or(text.len());
-        return (end > 0).then(|| (text[..end].to_owned(), &text[end..]));
+/// What names may be, for people.
+pub fn name_rule() -> String {
+    format!("1 to {MAX_NAME_LEN} letters, digits, _ or -")
+}
+
+/// The command words offered by Tab completion (`/join`, ...), sorted. `/pong` is
+/// left out: the client answers the server's `PING`s by itself.
+pub fn command_words() -> Vec<String> {
+    let mut words: Vec<String> = Verb::ALL
+        .iter()
+        .filter(|verb| **verb != Verb::Pong)
+        .map(|verb| format!("/{}", verb.name()))
+        .collect();
+    words.sort();
+    words
+}
+
+/// Which names make sense after a command word, for Tab completion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NameKinds {
+    /// User names.
+    pub users: bool,
+    /// Room names.
+    pub rooms: bool,
+}
+
+/// The kinds of names to complete in the arguments of the line whose first word is
+/// `first` (a command word or alias, any case; anything else is a message, in which
+/// any name may be mentioned).
+pub fn name_kinds(first: &str) -> NameKinds {
+    let verb = match grammar::parse(first) {
+        Parsed::Command(verb, _) => Some(verb),
+        _ => None,
     };
-    let mut out = String::new();
-    let mut chars = quoted.char_indices();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '"' => {
-                let after = &quoted[i + 1..];
-                if !(after.is_empty() || after.starts_with(' ')) || out.is_empty() {
-                    return None;
-                }
-                return Some((out, after));
-            }
-            '\\' => match chars.clone().next() {
-                Some((_, e @ ('"' | '\\'))) => {
-                    chars.next();
-                    out.push(e);
-                }
-                _ => out.push('\\'),
-            },
-            c => out.push(c),
-        }
-    }
-    None
+    let (users, rooms) = match verb {
+        Some(Verb::Msg) => (true, false),
+        Some(
+            Verb::Join
+            | Verb::Leave
+            | Verb::Say
+            | Verb::List
+            | Verb::Read
+            | Verb::Post
+            | Verb::Users,
+        ) => (false, true),
+        _ => (true, true),
+    };
+    NameKinds { users, rooms }
 }
 
-/// Writes `text` as one argument word: as it is when it can be, else in double
-/// quotes with `"` and `\\` escaped (so `bob smith` reaches the server as one
-/// name, which it can then refuse as a bad name rather than as wrong arguments).
-pub fn quote(text: &str) -> String {
-    if !text.is_empty() && !text.contains(' ') && !text.starts_with('"') {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
+/// Whether `word` is a command word or alias the server knows, in any case.
+#[cfg(test)]
+pub fn is_command_word(word: &str) -> bool {
+    matches!(grammar::parse(word), Parsed::Command(..))
 }
 
 #[cfg(test)]
@@ -263,17 +246,19 @@ mod tests {
         assert_eq!(plan("/quit"), Plan::Quit);
         assert_eq!(plan("/Quit bye all"), Plan::Quit);
         assert_eq!(plan("%exit"), Plan::Quit);
+        // The server refuses this one (bad-args) instead of saying BYE.
+        assert_eq!(plan("%exit now"), Plan::Send);
         for sync in [
             "/join rust",
             "/create x",
             "/leave",
-            "/name bob",
             "/JOIN_GROUP g",
             "%join",
             "%groupleave g",
         ] {
             assert_eq!(plan(sync), Plan::Sync, "{sync}");
         }
+        assert_eq!(plan("/name bob"), Plan::Name);
         assert_eq!(plan("/users"), Plan::Send);
         assert_eq!(plan("/unknown thing"), Plan::Send);
         assert_eq!(plan("%groups"), Plan::Send);
@@ -320,30 +305,42 @@ mod tests {
     }
 
     #[test]
-    fn quoted_words() {
-        assert_eq!(word("abc def"), Some(("abc".into(), " def")));
-        assert_eq!(word("\"a b\" c"), Some(("a b".into(), " c")));
-        assert_eq!(
-            word(r#""say \"hi\" \\ \x" rest"#),
-            Some((r#"say "hi" \ \x"#.into(), " rest"))
-        );
-        assert_eq!(word("\"open"), None);
-        assert_eq!(word("\"a\"b"), None);
-        assert_eq!(word("\"\" x"), None);
-        assert_eq!(word("a\"b c"), Some(("a\"b".into(), " c")));
-        assert_eq!(
-            parse_words(" a  \"b c\" "),
-            Some(vec!["a".into(), "b c".into()])
-        );
+    fn names_at_the_name_prompt() {
+        let name = |n: &str| NameChoice::Name(n.to_owned());
+        assert_eq!(name_choice("alice"), name("alice"));
+        assert_eq!(name_choice("  alice\t"), name("alice"));
+        assert_eq!(name_choice("/name bob"), name("bob"));
+        assert_eq!(name_choice("/NAME \"bob\""), name("bob"));
+        assert_eq!(name_choice(" "), NameChoice::Blank);
+        assert_eq!(name_choice("/quit"), NameChoice::Other(Plan::Quit));
+        assert_eq!(name_choice("/help"), NameChoice::Other(Plan::Help));
+        assert_eq!(name_choice("/users"), NameChoice::Other(Plan::Send));
+        let code = |line: &str| match name_choice(line) {
+            NameChoice::Refused { code, .. } => code,
+            other => panic!("{line:?}: {other:?}"),
+        };
+        assert_eq!(code("alice smith"), "bad-name");
+        assert_eq!(code("//alice"), "bad-name");
+        assert_eq!(code("/name al!ce"), "bad-name");
+        assert_eq!(code(&"x".repeat(MAX_NAME_LEN + 1)), "bad-name");
+        assert_eq!(code("/name a b"), "bad-args");
+        assert_eq!(code("/name"), "bad-args");
+        assert_eq!(given_name("bob"), name("bob"));
+        assert_eq!(given_name("/quit"), bad_name());
     }
 
     #[test]
-    fn quoting_round_trips() {
-        for text in ["alice", "bob smith", "\"q", "a\\b \"c\""] {
-            let quoted = quote(text);
-            assert_eq!(word(&quoted), Some((text.to_owned(), "")), "{quoted}");
-        }
-        assert_eq!(quote("alice"), "alice");
-        assert_eq!(quote("bob smith"), "\"bob smith\"");
+    fn completion_words_and_argument_kinds() {
+        let words = command_words();
+        assert!(words.contains(&"/join".to_owned()));
+        assert!(!words.contains(&"/pong".to_owned()));
+        assert!(words.windows(2).all(|w| w[0] < w[1]), "{words:?}");
+        let kinds = |users, rooms| NameKinds { users, rooms };
+        assert_eq!(name_kinds("/MSG"), kinds(true, false));
+        assert_eq!(name_kinds("/join"), kinds(false, true));
+        assert_eq!(name_kinds("%groupjoin"), kinds(false, true));
+        assert_eq!(name_kinds("/create"), kinds(true, true));
+        assert_eq!(name_kinds("hello"), kinds(true, true));
+        assert!(is_command_word("/join_group") && !is_command_word("/frob"));
     }
 }

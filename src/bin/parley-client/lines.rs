@@ -3,8 +3,14 @@
 //!
 //! Own messages are printed just as in the terminal (`[room] me: text`), so a
 //! transcript reads the same either way. Prompts are not printed.
+//!
+//! A script fails (exit status 1) when any of its lines was refused, once it has
+//! run to its end: a refused line is shown as it happens, like any other reply, and
+//! whoever runs the script learns from the status that something went wrong.
 
-use std::io::{self, BufRead, Write as _};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write as _};
+use std::os::fd::{AsFd as _, AsRawFd as _, RawFd};
 use std::sync::Arc;
 
 use crate::chat::{Frontend, Input};
@@ -27,10 +33,15 @@ impl Output for LineOutput {
 
 /// Reads standard input as lines.
 struct LineFrontend {
+    /// Standard input, buffered where the queue wait can see what is buffered
+    /// (`io::stdin()` keeps its buffer to itself).
+    input: BufReader<File>,
     /// Where own lines go (the same as server lines).
     output: LineOutput,
     /// For rendering local complaints.
     painter: Painter,
+    /// Lines refused by the client itself (not valid UTF-8).
+    unsent: u64,
 }
 
 impl Frontend for LineFrontend {
@@ -42,8 +53,8 @@ impl Frontend for LineFrontend {
         let mut buf = Vec::new();
         loop {
             buf.clear();
-            let n = io::stdin()
-                .lock()
+            let n = self
+                .input
                 .read_until(b'\n', &mut buf)
                 .map_err(ClientError::Stdin)?;
             if n == 0 {
@@ -70,10 +81,23 @@ impl Frontend for LineFrontend {
                         "bad-text",
                         "input line is not valid UTF-8; not sent",
                     ));
+                    self.unsent += 1;
                     buf = e.into_bytes();
                 }
             }
         }
+    }
+
+    fn input_fd(&self) -> RawFd {
+        self.input.get_ref().as_raw_fd()
+    }
+
+    fn input_buffered(&self) -> bool {
+        !self.input.buffer().is_empty()
+    }
+
+    fn read_waiting_line(&mut self) -> Result<Input, ClientError> {
+        self.read_line("", &|_| false)
     }
 
     fn show(&self, text: &str) {
@@ -101,10 +125,20 @@ pub fn run(
         width: || None,
         clock: crate::clock::local,
     };
+    let stdin = io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(ClientError::Stdin)?;
     let session = Session::connect(addr, addrs, Arc::new(LineOutput), display)?;
     let mut fe = LineFrontend {
+        input: BufReader::new(File::from(stdin)),
         output: LineOutput,
         painter,
+        unsent: 0,
     };
-    crate::chat::run(&session, &mut fe, name)
+    crate::chat::run(&session, &mut fe, name)?;
+    match session.with_state(|s| s.refused_commands()) + fe.unsent {
+        0 => Ok(()),
+        refused => Err(ClientError::Refused(refused)),
+    }
 }

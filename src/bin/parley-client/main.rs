@@ -6,7 +6,8 @@
 //!   the [`state`] and shows them at once;
 //! - [`protocol`], [`render`], [`style`], [`clock`]: parsing server lines and turning
 //!   them into safe, coloured text for people;
-//! - [`input`]: what a typed line means to the client;
+//! - [`input`]: what a typed line means to the client, by the server library's own
+//!   command grammar (the one module that uses it);
 //! - [`chat`]: the conversation (queue, naming, chatting) shared by the front ends;
 //! - [`terminal`] (rustyline) and [`lines`] (scripts): the two front ends;
 //! - [`tty`] and [`error`]: terminal repairs and the single failure exit.

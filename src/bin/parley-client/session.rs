@@ -10,9 +10,16 @@
 //! When the connection ends without our `/quit`, the reader thread ends the process
 //! itself through [`error::fail`]: the main thread may be blocked in the line editor
 //! and cannot be interrupted.
+//!
+//! While we wait in the server's queue the front end reads what the user types
+//! without the line editor, and must notice admission even when nothing is typed:
+//! it waits with `poll` for its input or a byte on a wake-up socket, which the
+//! reader thread writes to whenever the phase changes.
 
-use std::io::{BufRead, BufReader, ErrorKind, Write as _};
+use std::io::{self, BufRead, BufReader, ErrorKind, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
+use std::os::fd::{AsRawFd as _, RawFd};
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
@@ -67,6 +74,20 @@ struct Shared {
     addr: String,
     /// Numbers our own `/ping` tokens.
     next_token: AtomicU64,
+    /// Written to (one byte, never blocking) when the phase changes or the
+    /// connection ends, to wake [`Session::wait_in_queue`].
+    wake_tx: UnixStream,
+    /// The end [`Session::wait_in_queue`] polls and drains.
+    wake_rx: UnixStream,
+}
+
+/// Why [`Session::wait_in_queue`] returned.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Waited {
+    /// The input has something to read (a line, its end, or an error).
+    Input,
+    /// We are out of the queue: admitted.
+    Admitted,
 }
 
 /// A connected session. Cheap to clone; all clones share the connection.
@@ -120,6 +141,9 @@ impl Session {
         // Chat lines are small and interactive: send them at once.
         stream.set_nodelay(true).map_err(lost)?;
         let reader = stream.try_clone().map_err(lost)?;
+        let (wake_tx, wake_rx) = UnixStream::pair().map_err(lost)?;
+        wake_tx.set_nonblocking(true).map_err(lost)?;
+        wake_rx.set_nonblocking(true).map_err(lost)?;
         let shared = Arc::new(Shared {
             state: Mutex::new(ClientState::new()),
             changed: Condvar::new(),
@@ -130,6 +154,8 @@ impl Session {
             clock: display.clock,
             addr: addr.to_owned(),
             next_token: AtomicU64::new(1),
+            wake_tx,
+            wake_rx,
         });
         let for_reader = Arc::clone(&shared);
         thread::Builder::new()
@@ -193,23 +219,87 @@ impl Session {
         }
     }
 
-    /// Waits until the server admits us (`HELLO`), however long the queue is. The
-    /// reader thread shows the queue positions meanwhile, and ends the process if
-    /// the server turns us away.
-    pub fn wait_admitted(&self) -> Result<(), ClientError> {
-        self.wait_for(None, |s| {
-            (s.phase != Phase::Connecting && !matches!(s.phase, Phase::Queued(_))).then_some(())
+    /// Waits for the server's first word: returns whether it queued us (`QUEUED`)
+    /// rather than admitting us (`HELLO`). The reader thread ends the process if
+    /// the server turns us away instead.
+    pub fn wait_heard(&self) -> Result<bool, ClientError> {
+        self.wait_for(None, |s| match s.phase_shown {
+            Phase::Connecting => None,
+            Phase::Queued(_) => Some(true),
+            Phase::Admitted | Phase::Named => Some(false),
         })
         .ok_or_else(|| self.shared.lost())
     }
 
-    /// Asks for `name` and waits for the server's verdict.
+    /// Waits until the server admits us (`HELLO`), however long the queue is. The
+    /// reader thread shows the queue positions meanwhile, and ends the process if
+    /// the server turns us away.
+    pub fn wait_admitted(&self) -> Result<(), ClientError> {
+        self.wait_for(None, |s| (!waiting(s.phase_shown)).then_some(()))
+            .ok_or_else(|| self.shared.lost())
+    }
+
+    /// Our place in the queue, or `None` once we are out of it.
+    pub fn queue_position(&self) -> Option<u64> {
+        self.with_state(|s| match s.phase_shown {
+            Phase::Queued(position) => Some(position),
+            _ => None,
+        })
+    }
+
+    /// While we wait in the queue, waits until `input` (a descriptor the front end
+    /// reads lines from) has something to read or we are admitted, whichever comes
+    /// first.
+    pub fn wait_in_queue(&self, input: RawFd) -> Result<Waited, ClientError> {
+        let wake = self.shared.wake_rx.as_raw_fd();
+        loop {
+            // Drain before looking at the state: a wake-up written after the look
+            // stays in the socket and ends the poll below at once.
+            let mut drained = [0u8; 64];
+            while matches!((&self.shared.wake_rx).read(&mut drained), Ok(n) if n > 0) {}
+            let (phase, closed) = self.with_state(|s| (s.phase_shown, s.closed));
+            if closed {
+                return Err(self.shared.lost());
+            }
+            if !waiting(phase) {
+                return Ok(Waited::Admitted);
+            }
+            let mut fds = [
+                libc::pollfd {
+                    fd: input,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: wake,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            // SAFETY: `fds` is a live array of two pollfd, as the count says.
+            let ready = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+            if ready < 0 {
+                let err = io::Error::last_os_error();
+                if err.kind() == ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(ClientError::Stdin(err));
+            }
+            // Hang-up and errors count too: reading then reports them.
+            if fds[0].revents != 0 {
+                return Ok(Waited::Input);
+            }
+        }
+    }
+
+    /// Asks for `name`, which must be a valid name (so it needs no quoting), and
+    /// waits for the server's verdict.
     pub fn name(&self, name: &str) -> Result<NameReply, ClientError> {
         self.with_state(|s| {
             s.awaiting_name = true;
             s.name_reply = None;
         });
-        self.send(&format!("/name {}", crate::input::quote(name)))?;
+        self.send(&format!("/name {name}"))?;
         self.wait_for(None, |s| s.name_reply.take())
             .ok_or_else(|| self.shared.lost())
     }
@@ -296,7 +386,19 @@ impl Shared {
     fn close(&self) {
         lock(&self.state).closed = true;
         self.changed.notify_all();
+        self.wake();
     }
+
+    /// Wakes [`Session::wait_in_queue`]. A full socket already holds a wake-up,
+    /// so a failed write loses nothing.
+    fn wake(&self) {
+        let _ = (&self.wake_tx).write(&[1]);
+    }
+}
+
+/// Whether `phase` is before admission.
+fn waiting(phase: Phase) -> bool {
+    matches!(phase, Phase::Connecting | Phase::Queued(_))
 }
 
 /// The reader thread: applies, answers and shows every server line until the
@@ -330,10 +432,12 @@ fn read_loop(shared: &Shared, stream: TcpStream) {
         // rather than nothing (sanitising happens when rendering).
         let text = String::from_utf8_lossy(&buf);
         let line = ServerLine::parse(&text);
-        let reaction = {
+        let (reaction, phase_changed) = {
             let mut state = lock(&shared.state);
             let me = state.me.clone();
-            state.apply(&line, shared.view(me.as_deref()))
+            let before = state.phase;
+            let reaction = state.apply(&line, shared.view(me.as_deref()));
+            (reaction, state.phase != before)
         };
         if let Some(reply) = &reaction.reply {
             // A failed write means the connection is going; the read sees it next.
@@ -348,7 +452,17 @@ fn read_loop(shared: &Shared, stream: TcpStream) {
                 shared.close();
                 return;
             }
-            None => shared.changed.notify_all(),
+            None => {
+                // Only now, after showing the line: whoever wakes may print next.
+                if phase_changed {
+                    let mut state = lock(&shared.state);
+                    state.phase_shown = state.phase;
+                }
+                shared.changed.notify_all();
+                if phase_changed {
+                    shared.wake();
+                }
+            }
         }
     }
     let quitting = lock(&shared.state).quitting;

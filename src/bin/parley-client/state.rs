@@ -65,6 +65,13 @@ struct Listing {
 pub struct ClientState {
     /// Where the connection stands.
     pub phase: Phase,
+    /// Where the connection stands as far as the user has been shown: [`phase`]
+    /// once the line that changed it is on the screen. The front end goes by this
+    /// one, so that what it prints next (say, the name prompt) comes after that
+    /// line (`* connected`), not before.
+    ///
+    /// [`phase`]: ClientState::phase
+    pub phase_shown: Phase,
     /// Our name once `WELCOME` arrived.
     pub me: Option<String>,
     /// Rooms we are in, the most recently joined last: the last one is the current
@@ -76,6 +83,9 @@ pub struct ClientState {
     pub name_reply: Option<NameReply>,
     /// How many `ERR` lines arrived so far (to tell whether a command failed).
     pub errors: u64,
+    /// How many of those refused a name we asked for: the client asks for another
+    /// one then, so they are part of choosing a name rather than failures.
+    pub name_refusals: u64,
     /// Set once we sent `/quit`, so a following `BYE quit` is expected.
     pub quitting: bool,
     /// Set when the connection has ended.
@@ -107,11 +117,13 @@ impl ClientState {
     pub fn new() -> Self {
         ClientState {
             phase: Phase::Connecting,
+            phase_shown: Phase::Connecting,
             me: None,
             rooms: Vec::new(),
             awaiting_name: false,
             name_reply: None,
             errors: 0,
+            name_refusals: 0,
             quitting: false,
             closed: false,
             ending: None,
@@ -142,6 +154,11 @@ impl ClientState {
         self.me
             .as_deref()
             .is_some_and(|me| me.eq_ignore_ascii_case(name))
+    }
+
+    /// How many `ERR` lines refused something other than a name.
+    pub fn refused_commands(&self) -> u64 {
+        self.errors - self.name_refusals
     }
 
     /// Registers one of our own `/ping` tokens (its `PONG` will not be shown).
@@ -186,6 +203,7 @@ impl ClientState {
             ServerLine::Err { code, .. } => {
                 self.errors += 1;
                 if self.awaiting_name {
+                    self.name_refusals += 1;
                     self.awaiting_name = false;
                     self.name_reply = Some(NameReply::Refused(code.clone()));
                 }
@@ -456,10 +474,16 @@ mod tests {
     }
 
     #[test]
-    fn errors_are_counted() {
-        let mut state = named("alice");
+    fn errors_are_counted_apart_from_refused_names() {
+        let mut state = ClientState::new();
+        feed(&mut state, "HELLO parley 1 hi");
+        state.awaiting_name = true;
+        feed(&mut state, "ERR name-taken taken");
+        state.awaiting_name = true;
+        feed(&mut state, "WELCOME alice hi");
         feed(&mut state, "ERR no-such-user nobody");
         feed(&mut state, "ERR bad-args x");
-        assert_eq!(state.errors, 2);
+        assert_eq!(state.errors, 3);
+        assert_eq!(state.refused_commands(), 2);
     }
 }

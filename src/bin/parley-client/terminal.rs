@@ -10,8 +10,10 @@
 //! replacement moves the cursor up over exactly the rows the input occupied.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
+use std::os::fd::RawFd;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -25,6 +27,7 @@ use rustyline::{CompletionType, Config, Context, Editor, ExternalPrinter, Helper
 
 use crate::chat::{Frontend, Input};
 use crate::error::ClientError;
+use crate::input;
 use crate::session::{lock, Display, Output, Session};
 use crate::style::{rows_used, Painter, Style};
 use crate::tty;
@@ -129,25 +132,6 @@ impl Output for Screen {
     }
 }
 
-/// Command names offered by Tab completion.
-const COMMANDS: &[&str] = &[
-    "/broadcast",
-    "/create",
-    "/help",
-    "/join",
-    "/leave",
-    "/list",
-    "/msg",
-    "/name",
-    "/ping",
-    "/post",
-    "/quit",
-    "/read",
-    "/rooms",
-    "/say",
-    "/users",
-];
-
 /// rustyline helper: completion of commands, user and room names, and a coloured
 /// prompt.
 struct ClientHelper {
@@ -166,48 +150,59 @@ impl Completer for ClientHelper {
         pos: usize,
         _ctx: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<String>)> {
-        let before = &line[..pos];
-        let start = before.rfind(' ').map_or(0, |i| i + 1);
-        let word = before[start..].to_ascii_lowercase();
-        if start == 0 && word.starts_with('/') {
-            let found = COMMANDS
-                .iter()
-                .filter(|c| c.starts_with(&word))
-                .map(|c| format!("{c} "))
-                .collect();
-            return Ok((start, found));
-        }
-        if word.is_empty() {
-            return Ok((start, Vec::new()));
-        }
-        let command = before.split(' ').next().unwrap_or("").to_ascii_lowercase();
-        let (users, rooms) = match command.as_str() {
-            "/msg" => (true, false),
-            "/join" | "/leave" | "/say" | "/list" | "/read" | "/post" | "/users" => (false, true),
-            _ => (true, true),
-        };
-        let found = self.session.with_state(|s| {
-            let mut found: Vec<String> = Vec::new();
-            let mut add = |names: &std::collections::BTreeMap<String, String>| {
-                for (lower, name) in names.range(word.clone()..) {
-                    if !lower.starts_with(&word) {
-                        break;
-                    }
-                    if !found.contains(name) {
-                        found.push(name.clone());
-                    }
-                }
-            };
-            if users {
-                add(&s.known_users);
-            }
-            if rooms {
-                add(&s.known_rooms);
-            }
-            found
-        });
-        Ok((start, found))
+        Ok(self
+            .session
+            .with_state(|s| completions(&line[..pos], &s.known_users, &s.known_rooms)))
     }
+}
+
+/// Tab completion of the word that ends `before` (the line up to the cursor):
+/// where that word starts, and its completions. A command word at the start of
+/// the line completes to a command; any other word to the user and room names seen
+/// so far that suit the command (`known_*` map lowercase names to their spelling).
+/// Command and user names are followed by a space, since more always follows them
+/// (arguments, a message); room names are mostly the last word (`/join rust`).
+fn completions(
+    before: &str,
+    known_users: &BTreeMap<String, String>,
+    known_rooms: &BTreeMap<String, String>,
+) -> (usize, Vec<String>) {
+    let start = before.rfind(' ').map_or(0, |i| i + 1);
+    let word = before[start..].to_ascii_lowercase();
+    if start == 0 && word.starts_with('/') {
+        let found = input::command_words()
+            .into_iter()
+            .filter(|c| c.starts_with(&word))
+            .map(|c| format!("{c} "))
+            .collect();
+        return (start, found);
+    }
+    if word.is_empty() {
+        return (start, Vec::new());
+    }
+    let kinds = input::name_kinds(before.split(' ').next().unwrap_or(""));
+    let mut found: Vec<String> = Vec::new();
+    let mut add = |names: &BTreeMap<String, String>, suffix: &str| {
+        for (lower, name) in names.range(word.clone()..) {
+            if !lower.starts_with(&word) {
+                break;
+            }
+            // A name that is both a user's and a room's is offered once.
+            if !found
+                .iter()
+                .any(|f| f.trim_end().eq_ignore_ascii_case(name))
+            {
+                found.push(format!("{name}{suffix}"));
+            }
+        }
+    };
+    if kinds.users {
+        add(known_users, " ");
+    }
+    if kinds.rooms {
+        add(known_rooms, "");
+    }
+    (start, found)
 }
 
 impl Hinter for ClientHelper {
@@ -283,6 +278,30 @@ impl Frontend for TerminalFrontend {
         Ok(Input::Line(line))
     }
 
+    fn input_fd(&self) -> RawFd {
+        libc::STDIN_FILENO
+    }
+
+    fn input_buffered(&self) -> bool {
+        // `read_waiting_line` reads the descriptor itself and keeps nothing.
+        false
+    }
+
+    fn read_waiting_line(&mut self) -> Result<Input, ClientError> {
+        let Some(mut bytes) = tty::read_cooked_line().map_err(ClientError::Stdin)? else {
+            return Ok(Input::End);
+        };
+        if bytes.last() == Some(&b'\n') {
+            bytes.pop();
+        }
+        let line = String::from_utf8_lossy(&bytes).into_owned();
+        if !line.trim().is_empty() {
+            // So that a line kept for later can be recalled and changed, too.
+            let _ = self.editor.add_history_entry(line.as_str());
+        }
+        Ok(Input::Line(line))
+    }
+
     fn show(&self, text: &str) {
         self.screen.show_own(text);
     }
@@ -335,4 +354,36 @@ pub fn run(
         held: None,
     };
     crate::chat::run(&session, &mut fe, name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> BTreeMap<String, String> {
+        list.iter()
+            .map(|n| (n.to_ascii_lowercase(), (*n).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn commands_and_user_names_complete_with_a_space() {
+        let users = names(&["Bob", "bobby", "carol"]);
+        let rooms = names(&["bob", "rust"]);
+        let complete = |before: &str| completions(before, &users, &rooms);
+        assert_eq!(complete("/jo"), (0, vec!["/join ".to_owned()]));
+        assert_eq!(
+            complete("/msg bo"),
+            (5, vec!["Bob ".to_owned(), "bobby ".to_owned()])
+        );
+        assert_eq!(complete("/join ru"), (6, vec!["rust".to_owned()]));
+        assert_eq!(complete("/say r"), (5, vec!["rust".to_owned()]));
+        // In a message, users and rooms alike; `bob` the room is `Bob` the user.
+        assert_eq!(
+            complete("hi B"),
+            (3, vec!["Bob ".to_owned(), "bobby ".to_owned()])
+        );
+        assert_eq!(complete("hi "), (3, Vec::new()));
+        assert_eq!(complete("%groupjoin r"), (11, vec!["rust".to_owned()]));
+    }
 }

@@ -1,7 +1,8 @@
 //! Small terminal facts and repairs that rustyline does not offer: the screen width,
 //! whether the line editor currently has the terminal in raw mode, holding back
-//! keystrokes between two edits, and restoring the terminal when
-//! the process must exit from another thread in the middle of an edit.
+//! keystrokes between two edits, reading a line without the line editor, and
+//! restoring the terminal when the process must exit from another thread in the
+//! middle of an edit.
 
 use std::io::{self, Write as _};
 use std::sync::OnceLock;
@@ -49,6 +50,38 @@ pub fn restore_for_exit() {
 /// back afterwards.
 pub fn editor_idle() -> bool {
     get().map_or(true, |t| t.c_iflag & libc::INPCK != 0)
+}
+
+/// Reads one line from standard input in the terminal's own line mode (canonical
+/// mode: the terminal edits the line and hands it over whole on Enter), for when the
+/// line editor cannot be used. Returns the bytes with their newline, or `None` at
+/// the end of input (Ctrl-D on an empty line). Bytes are read straight from the
+/// descriptor, so nothing is left in a buffer that the line editor, which reads the
+/// descriptor too, would never see; in this mode one read never returns more than
+/// one line.
+pub fn read_cooked_line() -> io::Result<Option<Vec<u8>>> {
+    let mut line = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        // SAFETY: reads at most `chunk.len()` bytes into the live array `chunk`.
+        let n = unsafe { libc::read(libc::STDIN_FILENO, chunk.as_mut_ptr().cast(), chunk.len()) };
+        match usize::try_from(n) {
+            Err(_) => {
+                let err = io::Error::last_os_error();
+                if err.kind() != io::ErrorKind::Interrupted {
+                    return Err(err);
+                }
+            }
+            // End of input; a line ended by Ctrl-D instead of Enter is still a line.
+            Ok(0) => return Ok((!line.is_empty()).then_some(line)),
+            Ok(n) => {
+                line.extend_from_slice(&chunk[..n]);
+                if line.last() == Some(&b'\n') {
+                    return Ok(Some(line));
+                }
+            }
+        }
+    }
 }
 
 /// The width of the terminal on standard output, in columns.
