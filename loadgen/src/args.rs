@@ -19,152 +19,286 @@ pub struct Cli {
     pub scenario: ScenarioCmd,
 }
 
-/// The scenarios.
+/// The scenarios, each with only the options it uses.
 #[derive(Subcommand, Debug)]
 pub enum ScenarioCmd {
     /// One room of --clients members; --senders of them talk, every member checks
     /// every message.
-    Fanout {
-        #[command(flatten)]
-        common: Common,
-        #[command(flatten)]
-        traffic: Traffic,
-    },
+    Fanout(FanoutArgs),
     /// Many rooms of --room-size members chatting; --senders counts per room (default:
     /// every member).
-    Rooms {
-        #[command(flatten)]
-        common: Common,
-        #[command(flatten)]
-        traffic: Traffic,
-        /// Members of each room.
-        #[arg(long, default_value_t = 10)]
-        room_size: usize,
-    },
+    Rooms(RoomsArgs),
     /// Pairs of users exchanging private messages; --senders: how many clients talk
     /// (default: all).
-    Private {
-        #[command(flatten)]
-        common: Common,
-        #[command(flatten)]
-        traffic: Traffic,
-    },
+    Private(PrivateArgs),
     /// Connect, name and land in lobby as fast as possible; reports the time until all
     /// are named.
-    JoinStorm {
-        #[command(flatten)]
-        common: Common,
-    },
+    JoinStorm(JoinStormArgs),
     /// Hold --clients named connections for --duration; with --server-pid, reports the
     /// server's memory per connection.
-    Idle {
-        #[command(flatten)]
-        common: Common,
-    },
+    Idle(IdleArgs),
     /// More clients than the server's --max-clients: frees slots one --batch at a time
     /// and checks admission order, position updates and waits.
-    Queue {
-        #[command(flatten)]
-        common: Common,
-        /// Slots freed at once; order is checked exactly with 1, by batch above it.
-        #[arg(long, default_value_t = 1)]
-        batch: usize,
-        /// Slots freed per second (default: the next batch as soon as the last is in).
-        #[arg(long)]
-        rate: Option<f64>,
-    },
+    // The queue scenario's admissions are bounded by --timeout too.
+    #[command(mut_arg("timeout", |a| a.help(
+        "Bound on the setup, and on the admissions of the queued clients"
+    )))]
+    Queue(QueueArgs),
     /// Fanout in which a fraction of the members never read: they must be dropped
     /// (sendq) while the others lose nothing.
-    Slow {
-        #[command(flatten)]
-        common: Common,
-        #[command(flatten)]
-        traffic: Traffic,
-        /// Fraction of the members that stop reading once traffic starts.
-        #[arg(long, default_value_t = 0.1)]
-        stuck: f64,
-    },
+    Slow(SlowArgs),
 }
 
-/// Options of every scenario.
+/// Options of `fanout`.
+#[derive(Args, Debug, Clone)]
+pub struct FanoutArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    traffic: Traffic,
+    /// Members that send (default: 10, at most all but one).
+    #[arg(long)]
+    senders: Option<usize>,
+}
+
+/// Options of `rooms`.
+#[derive(Args, Debug, Clone)]
+pub struct RoomsArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    traffic: Traffic,
+    /// Members of each room that send (default: all).
+    #[arg(long)]
+    senders: Option<usize>,
+    /// Members of each room.
+    #[arg(long, default_value_t = 10)]
+    room_size: usize,
+}
+
+/// Options of `private`.
+#[derive(Args, Debug, Clone)]
+pub struct PrivateArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    traffic: Traffic,
+    /// Clients that send: the first N (default: all).
+    #[arg(long)]
+    senders: Option<usize>,
+}
+
+/// Options of `join-storm`.
+#[derive(Args, Debug, Clone)]
+pub struct JoinStormArgs {
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Options of `idle`.
+#[derive(Args, Debug, Clone)]
+pub struct IdleArgs {
+    #[command(flatten)]
+    common: Common,
+    /// How long the connections are held once all are set up. Units: ms, s, m.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    duration: Duration,
+}
+
+/// Options of `queue`.
+#[derive(Args, Debug, Clone)]
+pub struct QueueArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Slots freed at once; order is checked exactly with 1, by batch above it.
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// Slots freed per second (default: the next batch as soon as the last is in).
+    #[arg(long)]
+    rate: Option<f64>,
+}
+
+/// Options of `slow`.
+#[derive(Args, Debug, Clone)]
+pub struct SlowArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    traffic: Traffic,
+    /// Members that send, none of them a non-reader (default: 10).
+    #[arg(long)]
+    senders: Option<usize>,
+    /// Fraction of the members that stop reading once traffic starts.
+    #[arg(long, default_value_t = 0.1)]
+    stuck: f64,
+    /// Deliveries per second each member got in an all-reading `fanout` of the same
+    /// shape (its deliveries_per_s over its receivers). Given, the verdict says whether
+    /// the readers here kept the documented share of it.
+    #[arg(long)]
+    all_reading_rate: Option<f64>,
+}
+
+/// Options of every scenario: the server, the clients and their setup, the report.
 #[derive(Args, Debug, Clone)]
 pub struct Common {
     /// Server address (loopback only).
     #[arg(long, default_value = "127.0.0.1:7777")]
-    pub addr: SocketAddr,
+    addr: SocketAddr,
     /// Simulated clients.
     #[arg(long, default_value_t = 100)]
-    pub clients: usize,
-    /// Measured time (idle: how long the connections are held). Units: ms, s, m.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pub duration: Duration,
+    clients: usize,
     /// Print the final report as JSON instead of a table.
     #[arg(long)]
-    pub json: bool,
+    json: bool,
     /// Loopback source addresses to spread connections over, as a range or a list
     /// (127.0.0.1-127.0.0.4 or 127.0.0.1,127.0.0.2); default: as many as --clients
     /// needs for the ephemeral port range.
     #[arg(long, value_parser = parse_sources)]
-    pub source: Option<Sources>,
+    source: Option<Sources>,
     /// Clients being set up (connecting, naming, joining) at the same time. Above the
     /// server's listen backlog (parley asks for 4096, capped by net.core.somaxconn) SYNs
     /// are dropped and retried a second later, and handshakes completed by SYN cookies
     /// may never reach the server.
     #[arg(long, default_value_t = 128)]
-    pub concurrency: usize,
-    /// Bound on the setup (and on the queue scenario's admissions).
+    concurrency: usize,
+    /// Bound on the setup (connecting, naming and joining every client).
     #[arg(long, default_value = "120s", value_parser = parse_duration)]
-    pub timeout: Duration,
+    timeout: Duration,
     /// Prefix of user and room names (default: lg<pid>_, so runs never collide).
     #[arg(long)]
-    pub prefix: Option<String>,
+    prefix: Option<String>,
     /// The server's process id: its memory and CPU are read from /proc.
     #[arg(long)]
-    pub server_pid: Option<u32>,
+    server_pid: Option<u32>,
     /// No live progress line, even on a terminal.
     #[arg(long)]
-    pub quiet: bool,
+    quiet: bool,
     /// Receive buffer of each client socket in bytes (0: the kernel's autotuning, which
     /// lets megabytes pile up per socket and hides the server's back-pressure).
     #[arg(long, default_value_t = 256 * 1024)]
-    pub rcvbuf: usize,
+    rcvbuf: usize,
     /// After handling events, keep polling without sleeping for this long before
     /// blocking (0: block at once). On loopback the kernel wakes a sleeping client
     /// inside the server's write, on the server's CPU; a client that is awake costs the
     /// server nothing, as with clients on other machines. Time spent spinning is
     /// reported apart from the work.
     #[arg(long, default_value = "0", value_parser = parse_duration)]
-    pub spin: Duration,
+    spin: Duration,
 }
 
 /// Options of the scenarios that send messages.
 #[derive(Args, Debug, Clone)]
 pub struct Traffic {
-    /// Sending clients (fanout, slow: in total; rooms: per room; private: the first N).
-    #[arg(long)]
-    pub senders: Option<usize>,
+    /// Measured window, after the warmup. Units: ms, s, m.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    duration: Duration,
     /// Open loop: messages per second in total, sent at their scheduled times whatever
     /// the server does (default 1000 unless --max).
     #[arg(long, conflicts_with = "max")]
-    pub rate: Option<f64>,
+    rate: Option<f64>,
     /// Closed loop: every sender sends as fast as TCP takes.
     #[arg(long)]
-    pub max: bool,
+    max: bool,
     /// With --max: most messages one sender has in flight (sent, not yet received by
     /// its average receiver); 0 for none. Without it the kernel's socket buffers (up to
     /// tens of MB each) fill with seconds of backlog, which makes latency meaningless and
     /// the drain endless.
     #[arg(long, default_value_t = 1000)]
-    pub window: u64,
+    window: u64,
     /// Bytes of a sent message line, newline included (the text is one byte less).
     #[arg(long, default_value_t = 100)]
-    pub size: usize,
+    size: usize,
     /// Traffic before the measured window, not measured.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
-    pub warmup: Duration,
+    warmup: Duration,
     /// Longest wait after sending stops for messages still on their way.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
-    pub drain: Duration,
+    drain: Duration,
+}
+
+impl Traffic {
+    /// What a scenario without traffic runs with: nothing is sent, and nothing here is
+    /// read but the size, which must be valid.
+    fn none() -> Traffic {
+        Traffic {
+            duration: Duration::ZERO,
+            rate: None,
+            max: false,
+            window: 0,
+            size: 100,
+            warmup: Duration::ZERO,
+            drain: Duration::ZERO,
+        }
+    }
+}
+
+/// One scenario's options, taken apart into what every scenario has and what only
+/// some have (with neutral values where a scenario has no such option).
+struct Parts {
+    kind: Kind,
+    common: Common,
+    traffic: Traffic,
+    senders: Option<usize>,
+    room_size: usize,
+    stuck: f64,
+    all_reading_rate: Option<f64>,
+    batch: usize,
+    release_rate: Option<f64>,
+}
+
+impl Parts {
+    /// Parts of a scenario with only the shared groups.
+    fn new(kind: Kind, common: Common, traffic: Traffic) -> Parts {
+        Parts {
+            kind,
+            common,
+            traffic,
+            senders: None,
+            room_size: 0,
+            stuck: 0.0,
+            all_reading_rate: None,
+            batch: 1,
+            release_rate: None,
+        }
+    }
+
+    fn of(cmd: ScenarioCmd) -> Parts {
+        match cmd {
+            ScenarioCmd::Fanout(a) => Parts {
+                senders: a.senders,
+                ..Parts::new(Kind::Fanout, a.common, a.traffic)
+            },
+            ScenarioCmd::Rooms(a) => Parts {
+                senders: a.senders,
+                room_size: a.room_size,
+                ..Parts::new(Kind::Rooms, a.common, a.traffic)
+            },
+            ScenarioCmd::Private(a) => Parts {
+                senders: a.senders,
+                ..Parts::new(Kind::Private, a.common, a.traffic)
+            },
+            ScenarioCmd::JoinStorm(a) => Parts::new(Kind::JoinStorm, a.common, Traffic::none()),
+            ScenarioCmd::Idle(a) => Parts::new(
+                Kind::Idle,
+                a.common,
+                Traffic {
+                    duration: a.duration,
+                    ..Traffic::none()
+                },
+            ),
+            ScenarioCmd::Queue(a) => Parts {
+                batch: a.batch,
+                release_rate: a.rate,
+                ..Parts::new(Kind::Queue, a.common, Traffic::none())
+            },
+            ScenarioCmd::Slow(a) => Parts {
+                senders: a.senders,
+                stuck: a.stuck,
+                all_reading_rate: a.all_reading_rate,
+                ..Parts::new(Kind::Slow, a.common, a.traffic)
+            },
+        }
+    }
 }
 
 /// A list of loopback source addresses.
@@ -231,7 +365,7 @@ pub struct Config {
     pub addr: SocketAddr,
     /// Simulated clients.
     pub clients: usize,
-    /// Measured window (idle: hold time).
+    /// Measured window (idle: hold time; unused by join-storm and queue).
     pub duration: Duration,
     /// JSON report.
     pub json: bool,
@@ -267,6 +401,9 @@ pub struct Config {
     pub room_size: usize,
     /// Fraction of non-reading members (slow).
     pub stuck: f64,
+    /// Deliveries per second a member got in an all-reading fanout (slow), for the
+    /// documented target.
+    pub all_reading_rate: Option<f64>,
     /// Slots freed per step (queue).
     pub batch: usize,
     /// Slots freed per second (queue).
@@ -276,31 +413,17 @@ pub struct Config {
 impl Config {
     /// Checks the command line and fills in defaults.
     pub fn from_cli(cli: Cli) -> Result<Config, Error> {
-        let (kind, common, traffic, room_size, stuck, batch, release_rate) = match cli.scenario {
-            ScenarioCmd::Fanout { common, traffic } => {
-                (Kind::Fanout, common, Some(traffic), 0, 0.0, 1, None)
-            }
-            ScenarioCmd::Rooms {
-                common,
-                traffic,
-                room_size,
-            } => (Kind::Rooms, common, Some(traffic), room_size, 0.0, 1, None),
-            ScenarioCmd::Private { common, traffic } => {
-                (Kind::Private, common, Some(traffic), 0, 0.0, 1, None)
-            }
-            ScenarioCmd::JoinStorm { common } => (Kind::JoinStorm, common, None, 0, 0.0, 1, None),
-            ScenarioCmd::Idle { common } => (Kind::Idle, common, None, 0, 0.0, 1, None),
-            ScenarioCmd::Queue {
-                common,
-                batch,
-                rate,
-            } => (Kind::Queue, common, None, 0, 0.0, batch, rate),
-            ScenarioCmd::Slow {
-                common,
-                traffic,
-                stuck,
-            } => (Kind::Slow, common, Some(traffic), 0, stuck, 1, None),
-        };
+        let Parts {
+            kind,
+            common,
+            traffic,
+            senders,
+            room_size,
+            stuck,
+            all_reading_rate,
+            batch,
+            release_rate,
+        } = Parts::of(cli.scenario);
         let usage = |m: String| Err(Error::Usage(m));
         if !common.addr.ip().is_loopback() {
             return Err(Error::NotLoopback(common.addr.ip()));
@@ -311,20 +434,7 @@ impl Config {
         if common.clients > u32::MAX as usize / 2 {
             return usage("--clients is too large".into());
         }
-        let prefix = match common.prefix {
-            Some(p) => p,
-            None => format!("lg{:x}_", std::process::id()),
-        };
-        if prefix.is_empty()
-            || prefix.len() > 16
-            || !prefix
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            return usage(
-                "--prefix must be 1 to 16 of A-Z a-z 0-9 _ - (names are at most 32)".into(),
-            );
-        }
+        let prefix = name_prefix(common.prefix)?;
         let sources = match common.source {
             Some(Sources(list)) => list,
             None => default_sources(common.addr, common.clients),
@@ -333,26 +443,13 @@ impl Config {
             return usage("--batch must be at least 1".into());
         }
         if let Some(r) = release_rate {
-            if !(r.is_finite() && r > 0.0) {
-                return usage("--rate must be a positive number".into());
-            }
+            check_rate("--rate", r)?;
         }
-        let traffic = traffic.unwrap_or(Traffic {
-            senders: None,
-            rate: None,
-            max: false,
-            window: 0,
-            size: 100,
-            warmup: Duration::ZERO,
-            drain: Duration::ZERO,
-        });
         let mode = if traffic.max {
             Mode::Max
         } else {
             let r = traffic.rate.unwrap_or(1000.0);
-            if !(r.is_finite() && r > 0.0) {
-                return usage("--rate must be a positive number".into());
-            }
+            check_rate("--rate", r)?;
             Mode::Rate(r)
         };
         if traffic.size < MIN_SIZE {
@@ -364,7 +461,10 @@ impl Config {
         if kind == Kind::Slow && !(0.0..1.0).contains(&stuck) {
             return usage("--stuck must be a fraction from 0 up to (not including) 1".into());
         }
-        if traffic.senders == Some(0) {
+        if let Some(r) = all_reading_rate {
+            check_rate("--all-reading-rate", r)?;
+        }
+        if senders == Some(0) {
             return usage("--senders must be at least 1".into());
         }
         use std::io::IsTerminal;
@@ -372,7 +472,7 @@ impl Config {
             kind,
             addr: common.addr,
             clients: common.clients,
-            duration: common.duration,
+            duration: traffic.duration,
             json: common.json,
             sources,
             concurrency: common.concurrency.max(1),
@@ -383,16 +483,46 @@ impl Config {
             progress: !common.quiet && std::io::stderr().is_terminal(),
             rcvbuf: common.rcvbuf,
             mode,
-            senders: traffic.senders,
+            senders,
             size: traffic.size,
             window: traffic.window,
             warmup: traffic.warmup,
             drain: traffic.drain,
             room_size,
             stuck,
+            all_reading_rate,
             batch,
             release_rate,
         })
+    }
+}
+
+/// `--prefix`, or `lg<pid>_` so that concurrent runs never collide; checked against
+/// what names may hold.
+fn name_prefix(given: Option<String>) -> Result<String, Error> {
+    let prefix = match given {
+        Some(p) => p,
+        None => format!("lg{:x}_", std::process::id()),
+    };
+    if prefix.is_empty()
+        || prefix.len() > 16
+        || !prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(Error::Usage(
+            "--prefix must be 1 to 16 of A-Z a-z 0-9 _ - (names are at most 32)".into(),
+        ));
+    }
+    Ok(prefix)
+}
+
+/// A rate option must be a positive number.
+fn check_rate(option: &str, r: f64) -> Result<(), Error> {
+    if r.is_finite() && r > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!("{option} must be a positive number")))
     }
 }
 
@@ -528,5 +658,60 @@ mod tests {
         let cli =
             Cli::try_parse_from(["parley-loadgen", "idle", "--addr", "10.1.2.3:7777"]).unwrap();
         assert!(matches!(Config::from_cli(cli), Err(Error::NotLoopback(_))));
+    }
+
+    #[test]
+    fn each_scenario_lists_only_its_own_options() {
+        use clap::CommandFactory;
+        let common = [
+            "addr",
+            "clients",
+            "json",
+            "source",
+            "concurrency",
+            "timeout",
+            "prefix",
+            "server-pid",
+            "quiet",
+            "rcvbuf",
+            "spin",
+        ];
+        let traffic = [
+            "duration", "rate", "max", "window", "size", "warmup", "drain", "senders",
+        ];
+        let cases: [(&str, Vec<&str>); 7] = [
+            ("fanout", [&common[..], &traffic].concat()),
+            ("rooms", [&common[..], &traffic, &["room-size"]].concat()),
+            ("private", [&common[..], &traffic].concat()),
+            ("join-storm", common.to_vec()),
+            ("idle", [&common[..], &["duration"]].concat()),
+            ("queue", [&common[..], &["batch", "rate"]].concat()),
+            (
+                "slow",
+                [&common[..], &traffic, &["stuck", "all-reading-rate"]].concat(),
+            ),
+        ];
+        let cli = Cli::command();
+        for (name, mut want) in cases {
+            let sub = cli.find_subcommand(name).expect(name);
+            let mut got: Vec<&str> = sub
+                .get_arguments()
+                .filter_map(|a| a.get_long())
+                .filter(|&l| l != "help")
+                .collect();
+            got.sort_unstable();
+            want.sort_unstable();
+            assert_eq!(got, want, "options of {name}");
+        }
+        let help = Cli::try_parse_from(["parley-loadgen", "join-storm", "--help"])
+            .unwrap_err()
+            .to_string();
+        assert!(help.contains("--clients"), "{help}");
+        for foreign in ["--duration", "--rate", "--senders", "--batch", "--stuck"] {
+            assert!(
+                !help.contains(foreign),
+                "{foreign} in join-storm --help:\n{help}"
+            );
+        }
     }
 }

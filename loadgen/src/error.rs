@@ -17,6 +17,13 @@ pub enum Error {
         /// The underlying error.
         source: io::Error,
     },
+    /// Nothing accepted the probe connection at the server's address.
+    Unreachable {
+        /// The server's address.
+        addr: std::net::SocketAddr,
+        /// Why the connection failed.
+        source: io::Error,
+    },
     /// Only loopback addresses may be targeted or used as sources.
     NotLoopback(std::net::IpAddr),
     /// The open-file limit cannot hold the requested number of clients.
@@ -43,6 +50,15 @@ impl fmt::Display for Error {
         match self {
             Error::Usage(m) => write!(f, "{m}"),
             Error::Io { what, source } => write!(f, "{what}: {source}"),
+            Error::Unreachable { addr, source } => {
+                write!(f, "cannot connect to {addr}: ")?;
+                if source.kind() == io::ErrorKind::ConnectionRefused {
+                    // The usual cause on loopback: nothing listens on that port.
+                    write!(f, "connection refused (is parley-server running?)")
+                } else {
+                    write!(f, "{source}")
+                }
+            }
             Error::NotLoopback(ip) => write!(
                 f,
                 "{ip} is not a loopback address; parley-loadgen only talks to this machine"
@@ -58,7 +74,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Io { source, .. } => Some(source),
+            Error::Io { source, .. } | Error::Unreachable { source, .. } => Some(source),
             _ => None,
         }
     }

@@ -11,6 +11,7 @@ mod clock;
 mod conn;
 mod driver;
 mod error;
+mod probe;
 mod progress;
 mod queue;
 mod report;
@@ -18,6 +19,7 @@ mod scenario;
 mod stats;
 mod summary;
 mod sys;
+mod targets;
 mod wire;
 
 use std::io::Write;
@@ -32,6 +34,7 @@ fn run() -> Result<bool, Error> {
     clock::init();
     let cfg = Config::from_cli(Cli::parse())?;
     let plan = scenario::Plan::build(&cfg)?;
+    probe::probe(cfg.addr)?;
     let json = cfg.json;
     let outcome = driver::Driver::new(cfg, plan)?.run()?;
     let summary = summary::summarize(&outcome);
@@ -52,7 +55,8 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("parley-loadgen: {e}");
+            // The same form as clap's own usage errors.
+            eprintln!("error: {e}");
             ExitCode::from(2)
         }
     }

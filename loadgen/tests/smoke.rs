@@ -2,12 +2,16 @@
 //! hundred clients for about two seconds, checking that nothing was lost, duplicated
 //! or reordered and that messages were actually delivered.
 
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
-use std::time::Duration;
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+use common::TestServer;
 
 /// The server binary of the same build profile as the loadgen under test, built first
 /// if this package's tests run on their own.
@@ -37,54 +41,10 @@ fn server_binary() -> PathBuf {
     server
 }
 
-/// A running server, killed when dropped (also when a test fails).
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Server {
-    fn start(flags: &[&str]) -> Server {
-        let mut child = Command::new(server_binary())
-            .args(["--listen", "127.0.0.1:0"])
-            .args(flags)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting parley-server");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (tx, rx) = mpsc::channel();
-        // Keep draining the log for the server's whole life, or it would block on a full
-        // pipe once it logs enough.
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(i) = line.find("listening on ") {
-                    if let Some(tx) = tx.take() {
-                        let addr = line[i + "listening on ".len()..].trim().to_string();
-                        let _ = tx.send(addr);
-                    }
-                }
-            }
-        });
-        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(a) => a,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("the server did not report its address");
-            }
-        };
-        Server { child, addr }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A server of the same build as the loadgen under test, started by the integration
+/// tests' harness.
+fn start_server(flags: &[&str]) -> TestServer {
+    TestServer::start_binary(&server_binary(), flags)
 }
 
 fn loadgen(args: &[&str]) -> Output {
@@ -121,11 +81,12 @@ fn num(json: &str, key: &str) -> f64 {
 }
 
 /// A passing `fanout` run of 300 clients, 10 of them sending, with `traffic` options.
-fn fanout_run(server: &Server, traffic: &[&str]) -> String {
+fn fanout_run(server: &TestServer, traffic: &[&str]) -> String {
+    let addr = server.addr.to_string();
     let mut args = vec![
         "fanout",
         "--addr",
-        &server.addr,
+        &addr,
         "--clients",
         "300",
         "--senders",
@@ -141,7 +102,7 @@ fn fanout_run(server: &Server, traffic: &[&str]) -> String {
 
 #[test]
 fn fanout_delivers_everything_exactly_once_in_order() {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     let json = fanout_run(
         &server,
         &[
@@ -190,7 +151,7 @@ fn flooding_senders_all_get_their_share() {
     // again and again. A server that always served the same ones first would let the
     // rest through nothing in the window: their messages would still all arrive, late,
     // so only the per-sender counts show it.
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     let json = fanout_run(
         &server,
         &[
@@ -214,11 +175,12 @@ fn flooding_senders_all_get_their_share() {
 
 #[test]
 fn queue_admits_in_arrival_order() {
-    let server = Server::start(&["--max-clients", "40"]);
+    let server = start_server(&["--max-clients", "40"]);
+    let addr = server.addr.to_string();
     let json = passing_run(&[
         "queue",
         "--addr",
-        &server.addr,
+        &addr,
         "--clients",
         "70",
         "--timeout",
@@ -231,6 +193,39 @@ fn queue_admits_in_arrival_order() {
     assert_eq!(num(&json, "order_violations"), 0.0, "{json}");
     assert_eq!(num(&json, "bad_first_positions"), 0.0, "{json}");
     assert!(json.contains("\"passed\":true"), "{json}");
+}
+
+#[test]
+fn a_server_that_is_not_running_is_said_in_the_first_line() {
+    // A port that was free a moment ago: nothing listens on it now.
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let out = loadgen(&[
+        "fanout",
+        "--addr",
+        &addr.to_string(),
+        "--clients",
+        "300",
+        "--quiet",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.lines().next(),
+        Some(
+            format!(
+                "error: cannot connect to {addr}: connection refused (is parley-server running?)"
+            )
+            .as_str()
+        ),
+        "{stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "no report for a run that could not start: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 /// A tiny stand-in server that speaks just enough of the protocol for `fanout` and

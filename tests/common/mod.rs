@@ -5,6 +5,7 @@
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
@@ -27,9 +28,24 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Starts a server with the given extra command-line arguments.
+    /// Starts the server this package builds, with the given extra command-line
+    /// arguments.
     pub fn start(args: &[&str]) -> TestServer {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_parley-server"))
+        // `option_env!`, not `env!`: other packages' tests include this harness too
+        // (the load generator's smoke tests), and Cargo defines the variable only for
+        // the tests of the package that has the binary; they use `start_binary`.
+        let Some(binary) = option_env!("CARGO_BIN_EXE_parley-server") else {
+            panic!(
+                "TestServer::start runs in the parley package's tests; elsewhere use start_binary"
+            );
+        };
+        TestServer::start_binary(Path::new(binary), args)
+    }
+
+    /// Starts the server binary at `binary` with the given extra command-line
+    /// arguments.
+    pub fn start_binary(binary: &Path, args: &[&str]) -> TestServer {
+        let mut child = Command::new(binary)
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .env("RUST_LOG", "debug")
@@ -38,7 +54,7 @@ impl TestServer {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("spawn parley-server");
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", binary.display()));
         let stderr = child.stderr.take().expect("stderr piped");
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, log_lines) = mpsc::channel();

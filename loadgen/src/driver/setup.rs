@@ -1,0 +1,241 @@
+//! Setting clients up: connecting at most `--concurrency` at a time, naming, and
+//! joining each group's room once its first member has created it.
+
+use mio::{Interest, Token};
+
+use crate::args::{Config, Kind};
+use crate::conn::{self, Reason, State};
+use crate::scenario::NONE;
+use crate::wire;
+
+use super::outcome::SetupTimes;
+use super::Driver;
+
+/// Receive buffer of clients that never read (slow scenario): small, so that they
+/// back the server up soon.
+const STUCK_RCVBUF: usize = 16 * 1024;
+
+/// How far setup has come.
+pub struct Setup {
+    /// When setup gives up (process-clock ns).
+    pub deadline: u64,
+    /// Index of the next client to connect.
+    pub next_connect: usize,
+    /// Clients connecting, naming or joining now.
+    pub inflight: usize,
+    /// Clients done with setup (ready, queued or failed).
+    pub settled: usize,
+    /// When setup began and ended.
+    pub times: SetupTimes,
+    /// The name prefix, as bytes: every user and room name of the run starts with it.
+    pub name_prefix: Vec<u8>,
+    /// Per group: its room exists.
+    room_created: Vec<bool>,
+    /// Per group: members named before the room existed, waiting to join it.
+    room_waiting: Vec<Vec<u32>>,
+}
+
+impl Setup {
+    /// Nothing set up yet, for `groups` groups.
+    pub fn new(cfg: &Config, groups: usize) -> Setup {
+        Setup {
+            deadline: 0,
+            next_connect: 0,
+            inflight: 0,
+            settled: 0,
+            times: SetupTimes::default(),
+            name_prefix: cfg.prefix.as_bytes().to_vec(),
+            room_created: vec![false; groups],
+            room_waiting: vec![Vec::new(); groups],
+        }
+    }
+}
+
+impl Driver {
+    /// Starts connecting clients until `--concurrency` are in setup.
+    pub(super) fn start_connects(&mut self, now: u64) {
+        let n = self.conns.clients.len();
+        while self.setup.next_connect < n && self.setup.inflight < self.cfg.concurrency {
+            let i = self.setup.next_connect;
+            self.setup.next_connect += 1;
+            if self.setup.times.first_start == 0 {
+                self.setup.times.first_start = now;
+            }
+            let src = match self.cfg.sources.len() {
+                0 => None,
+                k => Some(self.cfg.sources[i % k]),
+            };
+            // A non-reading client gets a small buffer so it backs the server up soon.
+            let rcvbuf = if self.conns.clients[i].role.stuck {
+                STUCK_RCVBUF
+            } else {
+                self.cfg.rcvbuf
+            };
+            self.setup.inflight += 1;
+            self.conns.clients[i].times.start = now;
+            let mut stream = match conn::connect(self.cfg.addr, src, rcvbuf) {
+                Ok(s) => s,
+                Err(e) => {
+                    self.notes.add(format!("connect failed: {e}"));
+                    self.close(i, Reason::ConnectFailed);
+                    continue;
+                }
+            };
+            if let Err(e) = self.conns.poll.registry().register(
+                &mut stream,
+                Token(i),
+                Interest::READABLE | Interest::WRITABLE,
+            ) {
+                self.notes.add(format!("registering a socket failed: {e}"));
+                self.close(i, Reason::ConnectFailed);
+                continue;
+            }
+            let c = &mut self.conns.clients[i];
+            c.stream = Some(stream);
+            c.state = State::Connecting;
+            self.conns.open += 1;
+        }
+    }
+
+    /// Marks a client as done with setup (ready, queued or failed) exactly once.
+    pub(super) fn settle(&mut self, i: usize) {
+        let c = &mut self.conns.clients[i];
+        if !c.settled {
+            c.settled = true;
+            self.setup.settled += 1;
+            self.setup.inflight -= 1;
+        }
+    }
+
+    /// `HELLO`: the server admitted client `i` (at once, or from its queue); it names
+    /// itself.
+    pub(super) fn on_hello(&mut self, i: usize, now: u64) {
+        let c = &mut self.conns.clients[i];
+        match c.state {
+            State::AwaitHello => {}
+            State::Queued => {
+                let waited = now.saturating_sub(c.times.queued);
+                self.measure.stats.queue_wait.saturating_record(waited);
+                if let Some(q) = self.queue.as_mut() {
+                    q.on_admitted(i as u32, now);
+                }
+            }
+            _ => return,
+        }
+        let c = &mut self.conns.clients[i];
+        c.times.hello = now;
+        c.state = State::Naming;
+        let took = now.saturating_sub(c.times.start);
+        self.measure.stats.admission.saturating_record(took);
+        c.out.extend_from_slice(b"/name ");
+        c.out.extend_from_slice(&self.setup.name_prefix);
+        c.out.extend_from_slice(i.to_string().as_bytes());
+        c.out.push(b'\n');
+        self.flush(i);
+    }
+
+    /// `QUEUED <pos>`: client `i` waits for a slot (first position, or an update).
+    pub(super) fn on_queued(&mut self, i: usize, pos: u64, now: u64) {
+        let c = &mut self.conns.clients[i];
+        match c.state {
+            State::AwaitHello => {
+                if self.cfg.kind != Kind::Queue {
+                    self.notes.add(
+                        "the server queued clients: it is full (raise its --max-clients)".into(),
+                    );
+                    self.close(i, Reason::Queued);
+                    return;
+                }
+                c.queue_pos = pos;
+                c.last_pos = pos;
+                c.last_queued_at = now;
+                c.times.queued = now;
+                c.state = State::Queued;
+                self.settle(i);
+            }
+            State::Queued => {
+                let (prev_pos, prev_at) = (c.last_pos, c.last_queued_at);
+                c.last_pos = pos;
+                c.last_queued_at = now;
+                if let Some(q) = self.queue.as_mut() {
+                    q.on_update(prev_pos, prev_at, pos, now);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn room_name(&self, g: usize) -> Vec<u8> {
+        format!("{}r{}", self.cfg.prefix, g).into_bytes()
+    }
+
+    /// `JOIN <room> <me>`: client `i` landed in lobby (named) or in its group's room.
+    pub(super) fn on_self_join(&mut self, i: usize, room: &[u8], now: u64) {
+        let c = &self.conns.clients[i];
+        let g = c.role.group;
+        if room == b"lobby" {
+            if c.state != State::Naming {
+                return;
+            }
+            let c = &mut self.conns.clients[i];
+            c.times.named = now;
+            let took = now.saturating_sub(c.times.start);
+            self.measure.stats.named.saturating_record(took);
+            if g == NONE || !self.plan.groups[g as usize].room {
+                self.make_ready(i, now);
+                return;
+            }
+            let g = g as usize;
+            let creator = self.plan.groups[g].members[0] as usize == i;
+            if creator || self.setup.room_created[g] {
+                self.send_join(i, g, creator);
+            } else {
+                self.conns.clients[i].state = State::WaitRoom;
+                self.setup.room_waiting[g].push(i as u32);
+            }
+        } else if g != NONE
+            && c.state == State::Joining
+            && self.plan.groups[g as usize].members[0] as usize == i
+            && wire::room_id(&self.setup.name_prefix, room) == Some(u64::from(g))
+        {
+            // The room exists now: let the members who waited for it in.
+            let g = g as usize;
+            self.setup.room_created[g] = true;
+            for w in std::mem::take(&mut self.setup.room_waiting[g]) {
+                if self.conns.clients[w as usize].state == State::WaitRoom {
+                    self.send_join(w as usize, g, false);
+                }
+            }
+        }
+    }
+
+    /// Joins (or creates) the group's room and leaves lobby, so that the client's plain
+    /// lines go to the room and lobby chatter of other clients does not reach it.
+    fn send_join(&mut self, i: usize, g: usize, create: bool) {
+        let room = self.room_name(g);
+        let c = &mut self.conns.clients[i];
+        c.out
+            .extend_from_slice(if create { b"/create " } else { b"/join " });
+        c.out.extend_from_slice(&room);
+        c.out.extend_from_slice(b"\n/leave lobby\n");
+        c.state = State::Joining;
+        self.flush(i);
+    }
+
+    /// Client `i` is fully set up and takes part from now on.
+    pub(super) fn make_ready(&mut self, i: usize, now: u64) {
+        let c = &mut self.conns.clients[i];
+        c.state = State::Ready;
+        c.times.ready = now;
+        let took = now.saturating_sub(c.times.start);
+        self.measure.stats.ready.saturating_record(took);
+        self.conns.ready_now += 1;
+        self.setup.times.last_ready_at = now;
+        self.settle(i);
+        if let Some(q) = self.queue.as_mut() {
+            if q.begun {
+                q.pool.push(i as u32);
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! The sections on what the server refused and whom it disconnected: `ERR` lines by
+//! code and closed connections by reason.
+
+use crate::report::Obj;
+use crate::stats::Stats;
+
+use super::Findings;
+
+/// The `errors_by_code` section.
+pub fn by_code(s: &Stats) -> Obj {
+    let mut errs = Obj::new();
+    for (code, k) in &s.errors {
+        errs.int(code, *k);
+    }
+    errs
+}
+
+/// The `disconnects_by_reason` section.
+pub fn disconnects_by_reason(s: &Stats) -> Obj {
+    let mut disc = Obj::new();
+    for (reason, k) in &s.disconnects {
+        disc.int(reason, *k);
+    }
+    disc
+}
+
+/// Any `ERR` line, and any disconnect the scenario did not ask for, is a problem.
+pub fn check(s: &Stats, f: &mut Findings) {
+    let total_errs: u64 = s.errors.values().sum();
+    if total_errs > 0 {
+        f.problem("errors", format!("{total_errs} ERR lines from the server"));
+    }
+    if s.unexpected_disconnects > 0 {
+        f.problem(
+            "disconnects",
+            format!(
+                "{} connections closed that the scenario did not close",
+                s.unexpected_disconnects
+            ),
+        );
+    }
+}
