@@ -265,32 +265,34 @@ impl ConnTable {
         }
     }
 
-    /// Appends an encoded line to `id`'s queue and applies the output limits.
-    fn push(&mut self, id: ClientId, line: &Line) {
-        let Some(conn) = conn_mut(&mut self.slab, id) else {
+    /// Appends `event` to `id`'s queue, encoded for its codec unless `encoded` holds
+    /// that encoding already, and applies the output limits. A connection that is
+    /// gone or being dropped gets nothing.
+    fn push(
+        &mut self,
+        id: ClientId,
+        event: &Event<'_>,
+        encoded: &mut [Option<Line>; Codec::COUNT],
+    ) {
+        let Some(conn) = conn_mut(&mut self.slab, id).filter(|conn| !conn.is_dropped()) else {
             return;
         };
+        let encoders = &mut self.encoders;
+        let line =
+            encoded[conn.codec.index()].get_or_insert_with(|| encoders.encode(conn.codec, event));
         conn.out.push(line);
         let pending = conn.out.pending();
-        match self.flow.queued(&mut self.slab, id, pending) {
-            Queued::Overflow => {
-                let conn = &mut self.slab[id.slot()];
-                conn.lifecycle = Lifecycle::Dropped {
-                    in_hub: conn.in_hub(),
-                };
-                self.overflowed.push(id);
-            }
-            Queued::Accepted => {
-                let conn = &mut self.slab[id.slot()];
-                list(&mut self.flush, id.slot(), &mut conn.flush_listed);
-            }
+        list(&mut self.flush, id.slot(), &mut conn.flush_listed);
+        // Below the soft limit (nearly always) flow control has nothing to decide.
+        if pending > self.flow.limits().soft
+            && self.flow.queued(&mut self.slab, id, pending) == Queued::Overflow
+        {
+            let conn = &mut self.slab[id.slot()];
+            conn.lifecycle = Lifecycle::Dropped {
+                in_hub: conn.in_hub(),
+            };
+            self.overflowed.push(id);
         }
-    }
-
-    /// The codec of `id`, unless it is gone or being dropped (it gets nothing more).
-    fn codec_of(&self, id: ClientId) -> Option<Codec> {
-        let conn = self.slab.get(id.slot()).filter(|conn| conn.id == id)?;
-        (!conn.is_dropped()).then_some(conn.codec)
     }
 }
 
@@ -304,21 +306,13 @@ fn list(list: &mut impl Extend<usize>, key: usize, listed: &mut bool) {
 
 impl Effects for ConnTable {
     fn send(&mut self, to: ClientId, event: &Event<'_>) {
-        if let Some(codec) = self.codec_of(to) {
-            let line = self.encoders.encode(codec, event);
-            self.push(to, &line);
-        }
+        self.push(to, event, &mut Default::default());
     }
 
     fn send_each(&mut self, to: impl IntoIterator<Item = ClientId>, event: &Event<'_>) {
-        let mut encoded: [Option<Line>; Codec::COUNT] = Default::default();
+        let mut encoded = Default::default();
         for id in to {
-            let Some(codec) = self.codec_of(id) else {
-                continue;
-            };
-            let encoders = &mut self.encoders;
-            let line = encoded[codec.index()].get_or_insert_with(|| encoders.encode(codec, event));
-            self.push(id, line);
+            self.push(id, event, &mut encoded);
         }
     }
 

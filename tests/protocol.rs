@@ -967,3 +967,25 @@ fn percent_exit_works_before_naming() {
     client.send("%exit");
     client.expect_bye("quit");
 }
+
+#[test]
+fn errors_tell_a_person_what_was_expected() {
+    let server = TestServer::start(&["--max-line", "64"]);
+    let mut alice = server.login("alice");
+    alice.send("/msg bob");
+    alice.expect_line("ERR bad-args usage: /msg <user> <text...>");
+    alice.send("%groupjoin");
+    alice.expect_line("ERR bad-args usage: /join <room>");
+    alice.send(&"x".repeat(80));
+    alice.expect_line("ERR line-too-long line too long: at most 64 bytes");
+    alice.send("/ping still-here");
+    alice.expect_line("PONG still-here");
+}
+
+#[test]
+fn hello_says_how_to_answer_a_ping_by_hand() {
+    let server = server();
+    let mut client = server.connect();
+    let hello = client.expect_prefix("HELLO parley 1 ");
+    assert!(hello.contains("answer PING <t> with /pong <t>"), "{hello}");
+}

@@ -6,13 +6,15 @@
 //! prompt, remember a `/read` so its reply is shown as a post, or handle `/help`
 //! and `/quit` locally.
 //!
-//! Lines are read with the server library's own grammar (`parley::command`: command
-//! words, aliases, quoting, name rules), so the client can never disagree with the
+//! Lines are read with the server library's own grammar (`parley::codec::parley::grammar`:
+//! command words, aliases, quoting; `parley::hub::names`: the name rule), so the client can never disagree with the
 //! server about what a line is. This is the only module of the client that uses it:
 //! the rest of the client asks here, so a move of that library module is a one-line
 //! change below.
 
-use parley::command::{self as grammar, ArgError, Command, Parsed, Verb, MAX_NAME_LEN};
+use parley::codec::parley::grammar;
+use parley::hub::names::{is_valid_name, MAX_NAME_LEN};
+use parley::hub::{ArgError, Command, HelpTopic, Input, Verb};
 
 /// The client's part in handling one typed line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,14 +66,15 @@ pub enum Plan {
 /// Works out the [`Plan`] for one typed line (without its newline).
 pub fn plan(line: &str) -> Plan {
     match grammar::parse(line) {
-        Parsed::Blank => Plan::Ignore,
+        Input::Blank => Plan::Ignore,
         // Also `//text` (as `/text`) and `%` words that are no alias, whole.
-        Parsed::Plain(text) => Plan::RoomText {
+        Input::Text(text) => Plan::RoomText {
             room: None,
             text: text.to_owned(),
         },
-        Parsed::Unknown => Plan::Send,
-        Parsed::Command(verb, args) => command_plan(verb, args),
+        Input::Command(verb, args) => command_plan(verb, args),
+        // Unknown words, and what only framing reports (the server answers).
+        Input::Unknown | Input::TooLong { .. } | Input::BadText => Plan::Send,
     }
 }
 
@@ -79,7 +82,7 @@ pub fn plan(line: &str) -> Plan {
 /// the same, so that the server's error explains what is wrong.
 fn command_plan(verb: Verb, args: Result<Command<'_>, ArgError>) -> Plan {
     match (verb, args) {
-        (_, Ok(Command::Help(None))) => Plan::Help,
+        (_, Ok(Command::Help(HelpTopic::All))) => Plan::Help,
         (_, Ok(Command::Quit(_))) => Plan::Quit,
         (Verb::Name, _) => Plan::Name,
         (Verb::Join | Verb::Create | Verb::Leave, _) => Plan::Sync,
@@ -130,14 +133,14 @@ pub enum NameChoice {
 /// mistake and cannot be part of a name).
 pub fn name_choice(line: &str) -> NameChoice {
     match grammar::parse(line) {
-        Parsed::Blank => NameChoice::Blank,
-        Parsed::Plain(text) => given_name(text.trim_matches([' ', '\t'])),
-        Parsed::Command(Verb::Name, Ok(Command::Name(name))) => NameChoice::Name(name.into()),
-        Parsed::Command(Verb::Name, Err(ArgError::BadArgs)) => NameChoice::Refused {
+        Input::Blank => NameChoice::Blank,
+        Input::Text(text) => given_name(text.trim_matches([' ', '\t'])),
+        Input::Command(Verb::Name, Ok(Command::Name(name))) => NameChoice::Name(name.into()),
+        Input::Command(Verb::Name, Err(ArgError::BadArgs)) => NameChoice::Refused {
             code: "bad-args",
             text: "/name takes one name".to_owned(),
         },
-        Parsed::Command(Verb::Name, _) => bad_name(),
+        Input::Command(Verb::Name, _) => bad_name(),
         _ => NameChoice::Other(plan(line)),
     }
 }
@@ -145,7 +148,7 @@ pub fn name_choice(line: &str) -> NameChoice {
 /// Checks a name given as it is (from the command line, or a plain line). Only
 /// valid names are sent, and a valid name needs no quoting.
 pub fn given_name(name: &str) -> NameChoice {
-    if grammar::is_valid_name(name) {
+    if is_valid_name(name) {
         NameChoice::Name(name.to_owned())
     } else {
         bad_name()
@@ -171,7 +174,7 @@ pub fn command_words() -> Vec<String> {
     let mut words: Vec<String> = Verb::ALL
         .iter()
         .filter(|verb| **verb != Verb::Pong)
-        .map(|verb| format!("/{}", verb.name()))
+        .map(|&verb| format!("/{}", grammar::command_word(verb)))
         .collect();
     words.sort();
     words
@@ -191,7 +194,7 @@ pub struct NameKinds {
 /// any name may be mentioned).
 pub fn name_kinds(first: &str) -> NameKinds {
     let verb = match grammar::parse(first) {
-        Parsed::Command(verb, _) => Some(verb),
+        Input::Command(verb, _) => Some(verb),
         _ => None,
     };
     let (users, rooms) = match verb {
@@ -213,7 +216,7 @@ pub fn name_kinds(first: &str) -> NameKinds {
 /// Whether `word` is a command word or alias the server knows, in any case.
 #[cfg(test)]
 pub fn is_command_word(word: &str) -> bool {
-    matches!(grammar::parse(word), Parsed::Command(..))
+    matches!(grammar::parse(word), Input::Command(..))
 }
 
 #[cfg(test)]

@@ -88,7 +88,7 @@ pub fn name_colour(name: &str) -> usize {
 /// Decides whether to colour output, following <https://no-color.org>: only on a
 /// terminal, never when `NO_COLOR` is set to a non-empty value or `TERM` is `dumb`.
 pub fn colour_wanted(stdout_is_terminal: bool, no_color: Option<&str>, term: Option<&str>) -> bool {
-    stdout_is_terminal && no_color.map_or(true, str::is_empty) && term != Some("dumb")
+    stdout_is_terminal && no_color.is_none_or(str::is_empty) && term != Some("dumb")
 }
 
 /// Bidirectional controls that open an embedding or override (closed by PDF).

@@ -49,7 +49,7 @@ pub fn restore_for_exit() {
 /// terminal) as a marker, and the line editor clears it while it edits and puts it
 /// back afterwards.
 pub fn editor_idle() -> bool {
-    get().map_or(true, |t| t.c_iflag & libc::INPCK != 0)
+    get().is_none_or(|t| t.c_iflag & libc::INPCK != 0)
 }
 
 /// Reads one line from standard input in the terminal's own line mode (canonical
