@@ -27,10 +27,9 @@ impl Effects for Counter {
     }
     fn send_each(&mut self, to: impl IntoIterator<Item = ClientId>, event: &Event<'_>) {
         let line = self.encoder.encode(event);
-        for _ in to {
-            self.lines += 1;
-            self.bytes += line.len();
-        }
+        let recipients = to.into_iter().count();
+        self.lines += recipients;
+        self.bytes += recipients * line.len();
     }
     fn close(&mut self, _client: ClientId) {}
     fn request(&mut self, _client: ClientId, _request: Request) {}

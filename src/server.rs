@@ -6,20 +6,24 @@
 //!    from the previous turn);
 //! 2. **note readiness**: readable connections go on the read list, writable ones on
 //!    the flush list; nothing is read or written yet;
-//! 3. **accept** at most [`ACCEPTS_PER_TURN`] new connections;
+//! 3. **accept** at most [`ACCEPTS_PER_TURN`] new connections from each listener
+//!    (each with its codec and transport); the core hears of a connection once its
+//!    transport is ready;
 //! 4. **read**: the read list is worked from a pseudo-randomly chosen place each
 //!    turn, so no connection is always first; each listed connection reads at most
 //!    [`READ_BUDGET`] bytes (less for a while after flow control held a sender back,
 //!    see [`PACED_READ_BUDGET`]) and hands its lines to the chat core one by one; a
 //!    connection with more input waits for the next turn, so one flooding client
 //!    cannot starve the others;
-//! 5. **timers** of the chat core (login, ping, queue positions);
+//! 5. **timers** of the chat core (login, ping, queue positions), then the requests
+//!    the core made this turn go to their workers (whose results wake the loop);
 //! 6. **stalls and drops**: congested recipients past `--stall-limit` release the
 //!    senders they were pacing; connections whose output went over `--max-sendq`;
 //! 7. **flush**: one vectored write loop per connection with new output, at most
 //!    [`WRITE_BUDGET`] bytes each, for at most [`FLUSHES_PER_TURN`] connections in
-//!    the order they were listed; writable interest is armed only when a write
-//!    would block, and disarmed once the output has drained;
+//!    the order they were listed; writable interest follows from the connection's
+//!    state: watched only while a write has blocked with output or transport bytes
+//!    waiting;
 //! 8. **expire** connections that were closing but could not flush in time.
 //!
 //! Readiness is edge-triggered, so the loop keeps its own lists of connections with
@@ -40,11 +44,12 @@ use crate::codec::{Codec, Line, Step};
 use crate::config::Config;
 use crate::conn::{Conn, ConnTable, Lifecycle};
 use crate::flow::SendqLimits;
-use crate::hub::{ByeReason, ClientId, Departure, Event, Hub};
+use crate::hub::{ByeReason, ClientId, Completion, Departure, Event, Hub};
 use crate::limits::MAX_LINGERING;
 use crate::signal::StopSignals;
 use crate::timers::Deadlines;
 use crate::transport::{Transport, TransportKind};
+use crate::work::Results;
 
 const SIGNALS: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX - 2);
@@ -138,6 +143,9 @@ pub struct Server {
     signals: Option<StopSignals>,
     waker: Arc<Waker>,
     stop_requested: Arc<AtomicBool>,
+    /// Where each worker hands back its completions; a worker wakes the loop with
+    /// `waker` when it has.
+    completions: Vec<Results<(ClientId, Completion)>>,
     hub: Hub,
     table: ConnTable,
     limits: IoLimits,
@@ -183,6 +191,7 @@ impl Server {
             signals: None,
             waker,
             stop_requested: Arc::new(AtomicBool::new(false)),
+            completions: Vec::new(),
             hub: Hub::new(config.limits(), now, unix),
             table: ConnTable::new(
                 SendqLimits {
@@ -301,6 +310,7 @@ impl Server {
                 if self.stop_requested.load(Ordering::SeqCst) {
                     self.begin_stop("stop requested", now);
                 }
+                self.collect_completions(now);
             }
             Token(token) if token > LISTENERS - self.listeners.len() => {
                 self.listeners[LISTENERS - token].ready = true;
@@ -404,6 +414,20 @@ impl Server {
             conn.lifecycle = Lifecycle::Open;
             let (id, serial) = (conn.id, conn.serial);
             self.hub.connect(id, serial, now, &mut self.table);
+        }
+    }
+
+    /// Hands the core the work that has completed, with the time, and lets each client
+    /// whose work is done be read again.
+    fn collect_completions(&mut self, now: Instant) {
+        if self.stop_deadline.is_some() {
+            return;
+        }
+        for results in &self.completions {
+            for (client, done) in results.ready() {
+                self.table.completed(client);
+                self.hub.complete(client, done, now, &mut self.table);
+            }
         }
     }
 
