@@ -217,6 +217,8 @@ impl Hub {
     /// Work asked for with [`Effects::request`] has completed. A completion for a
     /// client that has gone meanwhile (its id's generation no longer matches) is
     /// dropped.
+    // Outside tests no kind of completion exists yet (see [`Request`]).
+    #[cfg_attr(not(test), allow(unused_variables))]
     pub fn complete(
         &mut self,
         client: ClientId,
@@ -228,7 +230,6 @@ impl Hub {
             debug!("dropped a completion for a client that has gone: {completion:?}");
             return;
         }
-        let _ = (now, &out);
         match completion {
             #[cfg(test)]
             Completion::Echo(token) => out.send(client, &Event::Ping { token }),
