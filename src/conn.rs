@@ -31,7 +31,47 @@ pub enum Lifecycle {
     Dropped {
         /// The core still knows the client.
         in_hub: bool,
+        /// It was lingering when dropped (the loop counts lingering connections).
+        lingering: bool,
     },
+}
+
+impl Lifecycle {
+    /// True if a deadline for closing was set: the connection counts as lingering
+    /// until it is removed.
+    pub fn lingering(self) -> bool {
+        matches!(
+            self,
+            Lifecycle::Closing { lingering: true }
+                | Lifecycle::Dropped {
+                    lingering: true,
+                    ..
+                }
+        )
+    }
+
+    /// The state after output went over `--max-sendq`.
+    pub fn dropped(self) -> Lifecycle {
+        Lifecycle::Dropped {
+            in_hub: matches!(
+                self,
+                Lifecycle::Open | Lifecycle::Dropped { in_hub: true, .. }
+            ),
+            lingering: self.lingering(),
+        }
+    }
+
+    /// The state once the core has forgotten the client.
+    pub fn left_hub(self) -> Lifecycle {
+        match self {
+            Lifecycle::Opening | Lifecycle::Open => Lifecycle::Closing { lingering: false },
+            Lifecycle::Dropped { lingering, .. } => Lifecycle::Dropped {
+                in_hub: false,
+                lingering,
+            },
+            closing => closing,
+        }
+    }
 }
 
 /// One client connection.
@@ -99,7 +139,7 @@ impl Conn {
     pub fn in_hub(&self) -> bool {
         matches!(
             self.lifecycle,
-            Lifecycle::Open | Lifecycle::Dropped { in_hub: true }
+            Lifecycle::Open | Lifecycle::Dropped { in_hub: true, .. }
         )
     }
 
@@ -122,10 +162,9 @@ impl Conn {
         self.flow.may_read_with(pending, soft) && self.may_read()
     }
 
-    /// Whether the socket must be watched for writability: output or transport bytes
-    /// are waiting and the socket would take no more.
-    pub fn wants_write_events(&self) -> bool {
-        !self.writable && (!self.out.is_empty() || self.transport.wants_write())
+    /// True while output or transport bytes wait to be written.
+    pub fn has_output(&self) -> bool {
+        !self.out.is_empty() || self.transport.wants_write()
     }
 }
 
@@ -154,6 +193,8 @@ pub struct ConnTable {
     /// Work the core asked for, to be handed to workers after this step.
     pub requests: Vec<(ClientId, Request)>,
     encoders: Encoders,
+    /// Senders flow control released, being listed for reading (kept for its memory).
+    released: Vec<ClientId>,
 }
 
 impl FlowTable for Slab<Conn> {
@@ -178,6 +219,7 @@ impl ConnTable {
             flow: FlowControl::new(limits, now),
             requests: Vec::new(),
             encoders: Encoders::new(),
+            released: Vec::new(),
         }
     }
 
@@ -221,7 +263,8 @@ impl ConnTable {
 
     /// Lists for reading the senders that flow control has let go.
     pub fn list_released(&mut self) {
-        for id in self.flow.take_released() {
+        self.flow.take_released(&mut self.released);
+        for &id in &self.released {
             if let Some(conn) = conn_mut(&mut self.slab, id) {
                 if conn.may_read() {
                     list(&mut self.read, id.slot(), &mut conn.read_listed);
@@ -243,10 +286,12 @@ impl ConnTable {
     pub fn drained(&mut self, key: usize) {
         let conn = &self.slab[key];
         let (id, pending) = (conn.id, conn.out.pending());
-        if self.flow.drained(&mut self.slab, id, pending) && self.slab[key].may_read() {
+        let readable = self.flow.drained(&mut self.slab, id, pending);
+        // The senders it held go first, as they have waited longest.
+        self.list_released();
+        if readable && self.slab[key].may_read() {
             self.list_for_read(key);
         }
-        self.list_released();
     }
 
     /// Handles stall deadlines due at `now`.
@@ -288,9 +333,7 @@ impl ConnTable {
             && self.flow.queued(&mut self.slab, id, pending) == Queued::Overflow
         {
             let conn = &mut self.slab[id.slot()];
-            conn.lifecycle = Lifecycle::Dropped {
-                in_hub: conn.in_hub(),
-            };
+            conn.lifecycle = conn.lifecycle.dropped();
             self.overflowed.push(id);
         }
     }
@@ -318,13 +361,7 @@ impl Effects for ConnTable {
 
     fn close(&mut self, client: ClientId) {
         if let Some(conn) = conn_mut(&mut self.slab, client) {
-            match conn.lifecycle {
-                Lifecycle::Open => conn.lifecycle = Lifecycle::Closing { lingering: false },
-                Lifecycle::Dropped { .. } => {
-                    conn.lifecycle = Lifecycle::Dropped { in_hub: false };
-                }
-                _ => {}
-            }
+            conn.lifecycle = conn.lifecycle.left_hub();
             list(&mut self.flush, client.slot(), &mut conn.flush_listed);
         }
     }
@@ -401,6 +438,35 @@ mod tests {
         table.completed(ids[0]);
         assert!(table.slab[0].may_read());
         assert_eq!(table.read, [0], "listed for reading again");
+    }
+
+    #[test]
+    fn lifecycle_transitions_keep_what_the_loop_counts() {
+        let lingering = Lifecycle::Closing { lingering: true };
+        assert!(
+            lingering.dropped().lingering(),
+            "a drop keeps a lingering close counted"
+        );
+        assert_eq!(
+            Lifecycle::Open.dropped(),
+            Lifecycle::Dropped {
+                in_hub: true,
+                lingering: false
+            }
+        );
+        assert_eq!(
+            Lifecycle::Open.dropped().left_hub(),
+            Lifecycle::Dropped {
+                in_hub: false,
+                lingering: false
+            }
+        );
+        assert_eq!(
+            Lifecycle::Opening.left_hub(),
+            Lifecycle::Closing { lingering: false },
+            "a connection lost before its transport was ready still closes"
+        );
+        assert_eq!(lingering.left_hub(), lingering);
     }
 
     #[test]

@@ -152,10 +152,12 @@ impl FlowControl {
         self.stalls.next()
     }
 
-    /// Senders released since the last call, in the order they were released: the
-    /// loop lists them for reading.
-    pub fn take_released(&mut self) -> Vec<ClientId> {
-        std::mem::take(&mut self.released)
+    /// Puts into `into` (emptied first) the senders released since the last call, in
+    /// the order they were released: the loop lists them for reading. The two buffers
+    /// swap, so neither is reallocated.
+    pub fn take_released(&mut self, into: &mut Vec<ClientId>) {
+        into.clear();
+        std::mem::swap(into, &mut self.released);
     }
 
     /// Output was queued for `to`, which now has `pending` bytes unwritten.
@@ -332,7 +334,9 @@ mod tests {
         }
 
         fn released(&mut self) -> Vec<ClientId> {
-            self.flow.take_released()
+            let mut released = Vec::new();
+            self.flow.take_released(&mut released);
+            released
         }
     }
 

@@ -163,6 +163,24 @@ pub struct Server {
     accept_resume_at: Option<Instant>,
     /// Set once shutdown has begun: when the loop gives up flushing.
     stop_deadline: Option<Instant>,
+    byes: Byes,
+}
+
+/// The goodbyes the loop itself sends, encoded once per codec at start.
+#[derive(Debug)]
+struct Byes {
+    sendq: [Line; Codec::COUNT],
+    shutdown: [Line; Codec::COUNT],
+}
+
+impl Byes {
+    fn new(table: &mut ConnTable) -> Byes {
+        let mut encode = |reason| Codec::ALL.map(|codec| table.encode(codec, &Event::Bye(reason)));
+        Byes {
+            sendq: encode(ByeReason::Sendq),
+            shutdown: encode(ByeReason::Shutdown),
+        }
+    }
 }
 
 impl Server {
@@ -184,6 +202,14 @@ impl Server {
         let unix = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
+        let mut table = ConnTable::new(
+            SendqLimits {
+                max: config.max_sendq,
+                soft: config.soft_sendq,
+                stall: config.stall_limit,
+            },
+            now,
+        );
         Ok(Server {
             poll,
             listeners,
@@ -193,14 +219,8 @@ impl Server {
             stop_requested: Arc::new(AtomicBool::new(false)),
             completions: Vec::new(),
             hub: Hub::new(config.limits(), now, unix),
-            table: ConnTable::new(
-                SendqLimits {
-                    max: config.max_sendq,
-                    soft: config.soft_sendq,
-                    stall: config.stall_limit,
-                },
-                now,
-            ),
+            byes: Byes::new(&mut table),
+            table,
             limits: IoLimits {
                 max_line: config.max_line,
                 shutdown_grace: config.shutdown_grace,
@@ -591,15 +611,12 @@ impl Server {
     /// up to the caller.
     fn leave_hub(&mut self, key: usize, how: Departure, now: Instant) {
         let conn = &mut self.table.slab[key];
-        let id = conn.id;
-        match conn.lifecycle {
-            Lifecycle::Open => conn.lifecycle = Lifecycle::Closing { lingering: false },
-            Lifecycle::Dropped { in_hub: true } => {
-                conn.lifecycle = Lifecycle::Dropped { in_hub: false };
-            }
-            _ => return,
+        let known = conn.in_hub();
+        conn.lifecycle = conn.lifecycle.left_hub();
+        if known {
+            let id = conn.id;
+            self.hub.disconnect(id, how, now, &mut self.table);
         }
-        self.hub.disconnect(id, how, now, &mut self.table);
     }
 
     fn drop_overflowed(&mut self, now: Instant) {
@@ -616,14 +633,13 @@ impl Server {
             let key = id.slot();
             self.leave_hub(key, Departure::Sendq, now);
             // Best effort: finish the half-written line, then say why, if it fits.
-            let codec = self.table.slab[key].codec;
-            let bye = self.table.encode(codec, &Event::Bye(ByeReason::Sendq));
             let conn = &mut self.table.slab[key];
+            let bye = &self.byes.sendq[conn.codec.index()];
             let rest = conn.out.discard();
             let rest = rest.as_ref().map_or(&[][..], |line| line.as_bytes());
             let _ = conn
                 .transport
-                .write_vectored(&[IoSlice::new(rest), IoSlice::new(&bye)]);
+                .write_vectored(&[IoSlice::new(rest), IoSlice::new(bye)]);
             self.remove(key, "sendq");
         }
     }
@@ -678,11 +694,17 @@ impl Server {
         }
     }
 
-    /// Watches the socket for writability exactly while a write has blocked with
-    /// output (or transport bytes) waiting: interest follows from the state.
+    /// Watches the socket for writability from the moment a write blocks until there
+    /// is nothing left to write: interest follows from the connection's state. (A
+    /// flush that stops at its budget keeps the interest; dropping it there would cost
+    /// two system calls per round for a slow reader with a backlog.)
     fn update_interest(&mut self, key: usize) {
         let conn = &mut self.table.slab[key];
-        let wants_write = conn.wants_write_events();
+        let wants_write = if conn.write_interest {
+            conn.has_output()
+        } else {
+            !conn.writable && conn.has_output()
+        };
         if wants_write == conn.write_interest {
             return;
         }
@@ -722,28 +744,19 @@ impl Server {
             let _ = self.poll.registry().deregister(&mut listener.socket);
         }
         self.stop_deadline = Some(now + grace);
-        // One goodbye per codec, shared by every connection speaking it.
-        let mut bye: [Option<Line>; Codec::COUNT] = Default::default();
         let keys: Vec<usize> = self.table.slab.iter().map(|(key, _)| key).collect();
         for key in keys {
             let conn = &mut self.table.slab[key];
-            let codec = conn.codec;
+            let lifecycle = conn.lifecycle;
             // The core stops with the loop: nobody is told of departures now.
-            match conn.lifecycle {
-                Lifecycle::Dropped { .. } => {
-                    conn.lifecycle = Lifecycle::Dropped { in_hub: false };
-                    self.remove(key, "sendq");
-                }
+            conn.lifecycle = lifecycle.left_hub();
+            match lifecycle {
+                Lifecycle::Dropped { .. } => self.remove(key, "sendq"),
                 // A connection already closing has had its own BYE.
                 Lifecycle::Closing { .. } => {}
                 Lifecycle::Opening | Lifecycle::Open => {
-                    conn.lifecycle = Lifecycle::Closing { lingering: false };
-                    let table = &mut self.table;
-                    let line = bye[codec.index()].get_or_insert_with(|| {
-                        table.encode(codec, &Event::Bye(ByeReason::Shutdown))
-                    });
-                    let line = line.clone();
-                    self.table.push_unlimited(key, &line);
+                    let bye = &self.byes.shutdown[conn.codec.index()];
+                    self.table.push_unlimited(key, bye);
                 }
             }
         }
@@ -752,7 +765,7 @@ impl Server {
 
     fn remove(&mut self, key: usize, why: &str) {
         let mut conn = self.table.remove(key);
-        if conn.lifecycle == (Lifecycle::Closing { lingering: true }) {
+        if conn.lifecycle.lingering() {
             self.lingering_count -= 1;
         }
         debug_assert!(!conn.in_hub(), "the chat core must forget a client first");

@@ -190,8 +190,11 @@ fn lines_before_stuck_is_dropped(send_buffer: &str) -> usize {
         "64KiB",
         "--soft-sendq",
         "16KiB",
+        // Short enough that the stuck reader soon paces nobody, long enough that the
+        // watcher, a test thread that a busy machine may not run for a few
+        // milliseconds, is not taken for stuck too and dropped.
         "--stall-limit",
-        "20ms",
+        "300ms",
         "--send-buffer",
         send_buffer,
     ]);

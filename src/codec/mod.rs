@@ -60,6 +60,9 @@ impl Codec {
     /// How many codecs there are: the size of a per-codec cache.
     pub const COUNT: usize = 1;
 
+    /// Every codec, in index order.
+    pub const ALL: [Codec; Codec::COUNT] = [Codec::Parley];
+
     /// A dense index, for per-codec caches.
     pub fn index(self) -> usize {
         match self {

@@ -180,12 +180,10 @@ impl Hub {
                 ""
             },
         };
-        if reason == LeaveReason::Left {
-            out.send(who, &event);
-        }
-        if announce {
-            out.send_each(room.members.iter().copied(), &event);
-        }
+        // Someone who left on purpose hears of it first; the room, unless too big.
+        let leaver = (reason == LeaveReason::Left).then_some(who);
+        let members = if announce { &room.members[..] } else { &[] };
+        out.send_each(leaver.into_iter().chain(members.iter().copied()), &event);
         if self.rooms.remove_if_unused(room_id) {
             debug!("room removed: its last member left and its board is empty");
         }
