@@ -263,7 +263,9 @@ impl ConnTable {
 
     /// Lists for reading the senders that flow control has let go.
     pub fn list_released(&mut self) {
-        self.flow.take_released(&mut self.released);
+        if !self.flow.take_released(&mut self.released) {
+            return;
+        }
         for &id in &self.released {
             if let Some(conn) = conn_mut(&mut self.slab, id) {
                 if conn.may_read() {
@@ -285,6 +287,9 @@ impl ConnTable {
     /// longer congested and no longer paused.
     pub fn drained(&mut self, key: usize) {
         let conn = &self.slab[key];
+        if !conn.flow.is_held_or_holding() {
+            return;
+        }
         let (id, pending) = (conn.id, conn.out.pending());
         let readable = self.flow.drained(&mut self.slab, id, pending);
         // The senders it held go first, as they have waited longest.

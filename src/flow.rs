@@ -77,6 +77,12 @@ impl FlowState {
     pub fn is_congested(&self) -> bool {
         self.congested_since.is_some()
     }
+
+    /// True while draining could change something: the client is paused or congested.
+    /// Nearly always false, which lets the loop skip flow control after a flush.
+    pub fn is_held_or_holding(&self) -> bool {
+        self.paused || self.congested_since.is_some()
+    }
 }
 
 /// Where flow control finds each connection's state.
@@ -153,11 +159,12 @@ impl FlowControl {
     }
 
     /// Puts into `into` (emptied first) the senders released since the last call, in
-    /// the order they were released: the loop lists them for reading. The two buffers
-    /// swap, so neither is reallocated.
-    pub fn take_released(&mut self, into: &mut Vec<ClientId>) {
+    /// the order they were released, and says whether there were any: the loop lists
+    /// them for reading. The two buffers swap, so neither is reallocated.
+    pub fn take_released(&mut self, into: &mut Vec<ClientId>) -> bool {
         into.clear();
         std::mem::swap(into, &mut self.released);
+        !into.is_empty()
     }
 
     /// Output was queued for `to`, which now has `pending` bytes unwritten.
