@@ -14,6 +14,7 @@
 //! | [`transport`] | what carries a connection's bytes (plain TCP) |
 //! | [`conn`] | one connection and the table of all, which carries out the core's effects |
 //! | [`work`] | worker threads for work that would block the loop |
+//! | [`store`] | the SQLite database: what survives a restart, written in batches |
 //! | [`config`] | settings: every limit as a flag with a `PARLEY_*` variable |
 //! | [`server`] | the poll loop: listeners, accept, read, hand input to the core, flush, timers |
 //! | [`signal`] | SIGINT and SIGTERM as an event of the loop |
@@ -33,6 +34,7 @@ pub mod limits;
 pub mod outq;
 pub mod server;
 pub mod signal;
+pub mod store;
 pub mod timers;
 pub mod transport;
 pub mod work;

@@ -50,14 +50,34 @@ impl<J: Send + 'static> Worker<J> {
         waker: Arc<Waker>,
         mut run: impl FnMut(J) -> R + Send + 'static,
     ) -> std::io::Result<(Worker<J>, Results<R>)> {
+        Worker::start_batched(name, queue, 1, waker, move |jobs: Vec<J>| {
+            jobs.into_iter().map(&mut run).collect()
+        })
+    }
+
+    /// Like [`Worker::start`], but `run` takes every job that waited, up to `batch`,
+    /// at once and returns one result per job, in order: the store commits a batch in
+    /// one transaction, so a busy server makes few, large commits. The loop is woken
+    /// once per batch.
+    pub fn start_batched<R: Send + 'static>(
+        name: &str,
+        queue: usize,
+        batch: usize,
+        waker: Arc<Waker>,
+        mut run: impl FnMut(Vec<J>) -> Vec<R> + Send + 'static,
+    ) -> std::io::Result<(Worker<J>, Results<R>)> {
         let (jobs, incoming) = mpsc::sync_channel::<J>(queue);
         let (results, receiver): (Sender<R>, Receiver<R>) = mpsc::channel();
         let thread = thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
-                for job in incoming {
-                    if results.send(run(job)).is_err() {
-                        break;
+                while let Ok(first) = incoming.recv() {
+                    let mut waiting = vec![first];
+                    waiting.extend(incoming.try_iter().take(batch.saturating_sub(1)));
+                    for result in run(waiting) {
+                        if results.send(result).is_err() {
+                            return;
+                        }
                     }
                     if let Err(e) = waker.wake() {
                         warn!("a worker cannot wake the loop: {e}");
@@ -119,6 +139,31 @@ mod tests {
             }
         }
         assert_eq!(got, (1..=10).map(|n| n * 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_batched_worker_takes_what_waited_in_one_call() {
+        let poll = Poll::new().unwrap();
+        let waker = Arc::new(Waker::new(poll.registry(), Token(3)).unwrap());
+        let (gate_tx, gate_rx) = mpsc::channel::<()>();
+        let (worker, results) =
+            Worker::start_batched("test", 64, 64, waker, move |jobs: Vec<u32>| {
+                // The first batch waits for the gate, so the rest pile up behind it.
+                let _ = gate_rx.recv();
+                vec![jobs.len() as u32; jobs.len()]
+            })
+            .unwrap();
+        for n in 0..11 {
+            worker.submit(n).unwrap();
+        }
+        drop(gate_tx);
+        drop(worker); // lets every queued job finish, then joins
+        let sizes: Vec<u32> = results.ready().collect();
+        assert_eq!(sizes.len(), 11, "one result per job");
+        assert!(
+            sizes.iter().any(|&n| n > 1),
+            "jobs that waited went in one batch: {sizes:?}"
+        );
     }
 
     #[test]

@@ -1,0 +1,370 @@
+//! The store: parley's state on disk, in an embedded SQLite database.
+//!
+//! What survives a restart (docs/PROTOCOL.md, "Stored state"): every room whose board
+//! holds posts, with its posts and the id its next post gets, and the last messages of
+//! each such room. The store is written by one thread of its own ([`crate::work`]), in
+//! batches: [`Store::commit`] applies everything that waited in one transaction.
+//!
+//! A file is parley's when its SQLite `application_id` says so; one that is not, or that
+//! a newer version wrote, is refused at [`Store::open`] before anything is written to
+//! it. Schema changes are numbered migrations ([`schema`]).
+
+mod schema;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension};
+
+pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
+
+/// How hard a commit holds on (`--sync`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sync {
+    /// Survives a crash of the server process (WAL, `synchronous=NORMAL`).
+    Normal,
+    /// Also survives a crash of the machine: an fsync per commit.
+    Full,
+}
+
+/// Why the store cannot be used.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The file is not a parley database (another program's, or not SQLite at all).
+    NotParley {
+        /// The file.
+        path: String,
+    },
+    /// The file was written by a newer version of parley.
+    Newer {
+        /// The file.
+        path: String,
+        /// Its schema version.
+        found: i64,
+        /// The newest this build knows.
+        supported: i64,
+    },
+    /// SQLite failed (I/O error, disk full, ...).
+    Sqlite(rusqlite::Error),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::NotParley { path } => {
+                write!(f, "{path} is not a parley database; it was left unchanged")
+            }
+            StoreError::Newer {
+                path,
+                found,
+                supported,
+            } => write!(
+                f,
+                "{path} was written by a newer parley (schema {found}, this build knows up to {supported}); it was left unchanged"
+            ),
+            StoreError::Sqlite(e) => write!(f, "database error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite(e)
+    }
+}
+
+/// A stored post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPost {
+    /// Its id in its room.
+    pub id: u64,
+    /// Who posted it.
+    pub author: String,
+    /// When, in seconds since the Unix epoch.
+    pub unix_secs: u64,
+    /// The subject.
+    pub subject: String,
+    /// The body.
+    pub body: String,
+}
+
+/// A stored room message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// When, in seconds since the Unix epoch.
+    pub unix_secs: u64,
+    /// Who said it.
+    pub from: String,
+    /// What was said.
+    pub text: String,
+}
+
+/// A room as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRoom {
+    /// The name as its creator spelled it.
+    pub name: String,
+    /// The id the room's next post gets.
+    pub next_post_id: u64,
+    /// Its last posts, oldest first.
+    pub posts: Vec<StoredPost>,
+    /// Its last messages, oldest first.
+    pub history: Vec<StoredMessage>,
+}
+
+/// One change to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    /// A new post in `room`; the room keeps its last `retain` posts.
+    Post {
+        /// The room's name.
+        room: String,
+        /// The post.
+        post: StoredPost,
+        /// Posts the room keeps.
+        retain: usize,
+    },
+    /// A message in `room`; the room keeps its last `keep` messages.
+    Message {
+        /// The room's name.
+        room: String,
+        /// The message.
+        message: StoredMessage,
+        /// Messages the room keeps.
+        keep: usize,
+    },
+    /// `room` was removed (no members and no posts left): its history goes too.
+    RoomRemoved {
+        /// The room's name.
+        room: String,
+    },
+}
+
+/// The parley database.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (or creates) the database at `path` (`:memory:` keeps nothing), checks it
+    /// is parley's and not newer than this build, and brings its schema up to date.
+    pub fn open(path: &str, sync: Sync) -> Result<Store, StoreError> {
+        let conn = if path == ":memory:" {
+            Connection::open_in_memory()?
+        } else {
+            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            Connection::open_with_flags(Path::new(path), flags)?
+        };
+        let not_parley = || StoreError::NotParley {
+            path: path.to_owned(),
+        };
+        // Only reads until the file is known to be parley's (or new and empty).
+        let identity = schema::identity(&conn).map_err(|e| match e.sqlite_error_code() {
+            Some(ErrorCode::NotADatabase) => not_parley(),
+            _ => StoreError::Sqlite(e),
+        })?;
+        match identity {
+            schema::Identity::Parley(version) if version > SCHEMA_VERSION => {
+                return Err(StoreError::Newer {
+                    path: path.to_owned(),
+                    found: version,
+                    supported: SCHEMA_VERSION,
+                })
+            }
+            schema::Identity::Parley(_) | schema::Identity::Empty => {}
+            schema::Identity::Other => return Err(not_parley()),
+        }
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let synchronous = match sync {
+            Sync::Normal => "NORMAL",
+            Sync::Full => "FULL",
+        };
+        conn.pragma_update(None, "synchronous", synchronous)?;
+        schema::migrate(&conn)?;
+        Ok(Store { conn })
+    }
+
+    /// The stored rooms, each with at most its last `board_retain` posts and
+    /// `history` messages. Rooms without posts come back only for their history
+    /// when they are `always` (the lobby).
+    pub fn load(
+        &self,
+        board_retain: usize,
+        history: usize,
+        always: &[&str],
+    ) -> Result<Vec<StoredRoom>, StoreError> {
+        let mut rooms: BTreeMap<String, StoredRoom> = BTreeMap::new();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, name, next_post_id FROM rooms ORDER BY key")?;
+        let rows = stmt.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, i64>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (key, name, next) = row?;
+            let room = StoredRoom {
+                name,
+                next_post_id: next as u64,
+                posts: self.posts(&key, board_retain)?,
+                history: Vec::new(),
+            };
+            if !room.posts.is_empty() || always.iter().any(|a| a.eq_ignore_ascii_case(&key)) {
+                rooms.insert(key, room);
+            }
+        }
+        for name in always {
+            let key = name.to_ascii_lowercase();
+            rooms.entry(key).or_insert_with(|| StoredRoom {
+                name: (*name).to_owned(),
+                next_post_id: 1,
+                posts: Vec::new(),
+                history: Vec::new(),
+            });
+        }
+        for (key, room) in &mut rooms {
+            room.history = self.history(key, history)?;
+        }
+        Ok(rooms.into_values().collect())
+    }
+
+    fn posts(&self, key: &str, limit: usize) -> Result<Vec<StoredPost>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, author, unix_secs, subject, body FROM posts WHERE room = ?1
+             ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![key, limit as i64], |row| {
+            Ok(StoredPost {
+                id: row.get::<_, i64>(0)? as u64,
+                author: row.get(1)?,
+                unix_secs: row.get::<_, i64>(2)? as u64,
+                subject: row.get(3)?,
+                body: row.get(4)?,
+            })
+        })?;
+        let mut posts = rows.collect::<Result<Vec<_>, _>>()?;
+        posts.reverse();
+        Ok(posts)
+    }
+
+    fn history(&self, key: &str, limit: usize) -> Result<Vec<StoredMessage>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT unix_secs, sender, text FROM history WHERE room = ?1
+             ORDER BY seq DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![key, limit as i64], |row| {
+            Ok(StoredMessage {
+                unix_secs: row.get::<_, i64>(0)? as u64,
+                from: row.get(1)?,
+                text: row.get(2)?,
+            })
+        })?;
+        let mut messages = rows.collect::<Result<Vec<_>, _>>()?;
+        messages.reverse();
+        Ok(messages)
+    }
+
+    /// Applies `writes` in one transaction: all of them, or (on error) none.
+    pub fn commit(&mut self, writes: &[Write]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        // Retention is applied once per room and batch, not once per write.
+        let mut trim_posts: BTreeMap<String, (u64, usize)> = BTreeMap::new();
+        let mut trim_history: BTreeMap<String, usize> = BTreeMap::new();
+        {
+            let mut room_upsert = tx.prepare_cached(
+                "INSERT INTO rooms (key, name, next_post_id) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO UPDATE SET next_post_id = max(next_post_id, ?3)",
+            )?;
+            let mut post_insert = tx.prepare_cached(
+                "INSERT INTO posts (room, id, author, unix_secs, subject, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            let mut message_insert = tx.prepare_cached(
+                "INSERT INTO history (room, unix_secs, sender, text) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for write in writes {
+                match write {
+                    Write::Post { room, post, retain } => {
+                        let key = room.to_ascii_lowercase();
+                        room_upsert.execute(params![key, room, post.id as i64 + 1])?;
+                        post_insert.execute(params![
+                            key,
+                            post.id as i64,
+                            post.author,
+                            post.unix_secs as i64,
+                            post.subject,
+                            post.body
+                        ])?;
+                        trim_posts.insert(key, (post.id, *retain));
+                    }
+                    Write::Message {
+                        room,
+                        message,
+                        keep,
+                    } => {
+                        let key = room.to_ascii_lowercase();
+                        message_insert.execute(params![
+                            key,
+                            message.unix_secs as i64,
+                            message.from,
+                            message.text
+                        ])?;
+                        trim_history.insert(key, *keep);
+                    }
+                    Write::RoomRemoved { room } => {
+                        let key = room.to_ascii_lowercase();
+                        tx.execute("DELETE FROM history WHERE room = ?1", params![key])?;
+                        tx.execute("DELETE FROM posts WHERE room = ?1", params![key])?;
+                        tx.execute("DELETE FROM rooms WHERE key = ?1", params![key])?;
+                        trim_posts.remove(&key);
+                        trim_history.remove(&key);
+                    }
+                }
+            }
+        }
+        for (key, (last_id, retain)) in trim_posts {
+            let oldest_kept = (last_id + 1).saturating_sub(retain as u64);
+            tx.execute(
+                "DELETE FROM posts WHERE room = ?1 AND id < ?2",
+                params![key, oldest_kept as i64],
+            )?;
+        }
+        for (key, keep) in trim_history {
+            let cutoff: Option<i64> = tx
+                .query_row(
+                    "SELECT seq FROM history WHERE room = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2",
+                    params![key, keep as i64],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if let Some(seq) = cutoff {
+                tx.execute(
+                    "DELETE FROM history WHERE room = ?1 AND seq <= ?2",
+                    params![key, seq],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Caps the database at `pages` pages (SQLite's `max_page_count`): writes past it
+    /// fail as on a full disk. For tests of that failure.
+    pub fn limit_pages(&self, pages: u64) -> Result<(), StoreError> {
+        self.conn
+            .pragma_update(None, "max_page_count", pages as i64)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,204 @@
+//! The store against real SQLite files in a temporary folder.
+
+use std::fs;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::*;
+
+/// A fresh temporary folder, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("parley-store-{}-{n}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.0.join(name).to_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn post(id: u64, subject: &str) -> StoredPost {
+    StoredPost {
+        id,
+        author: "al".into(),
+        unix_secs: 1_700_000_000 + id,
+        subject: subject.into(),
+        body: format!("body of {id}"),
+    }
+}
+
+fn post_write(room: &str, id: u64, retain: usize) -> Write {
+    Write::Post {
+        room: room.into(),
+        post: post(id, &format!("s{id}")),
+        retain,
+    }
+}
+
+fn message_write(room: &str, n: u64, keep: usize) -> Write {
+    Write::Message {
+        room: room.into(),
+        message: StoredMessage {
+            unix_secs: n,
+            from: "bo".into(),
+            text: format!("line {n}"),
+        },
+        keep,
+    }
+}
+
+#[test]
+fn posts_and_their_ids_survive_a_reopen_within_retention() {
+    let dir = TempDir::new();
+    let path = dir.file("p.db");
+    let mut store = Store::open(&path, Sync::Normal).unwrap();
+    let writes: Vec<Write> = (1..=5).map(|id| post_write("Rust", id, 3)).collect();
+    store.commit(&writes).unwrap();
+    drop(store);
+    let store = Store::open(&path, Sync::Full).unwrap();
+    let rooms = store.load(1000, 100, &["lobby"]).unwrap();
+    let rust = rooms
+        .iter()
+        .find(|r| r.name == "Rust")
+        .expect("room with posts");
+    let ids: Vec<u64> = rust.posts.iter().map(|p| p.id).collect();
+    assert_eq!(ids, [3, 4, 5], "the last three, oldest first");
+    assert_eq!(rust.next_post_id, 6, "ids go on where they stopped");
+    assert_eq!(rust.posts[0], post(3, "s3"));
+    assert!(
+        rooms.iter().any(|r| r.name == "lobby"),
+        "the lobby always comes back"
+    );
+    let fewer = store.load(2, 100, &[]).unwrap();
+    assert_eq!(
+        fewer[0].posts.len(),
+        2,
+        "loading is bounded by the retention setting"
+    );
+}
+
+#[test]
+fn history_keeps_the_last_messages_of_rooms_that_come_back() {
+    let dir = TempDir::new();
+    let path = dir.file("h.db");
+    let mut store = Store::open(&path, Sync::Normal).unwrap();
+    let mut writes: Vec<Write> = (1..=10).map(|n| message_write("lobby", n, 4)).collect();
+    writes.push(message_write("gone", 1, 4));
+    store.commit(&writes).unwrap();
+    store.commit(&[message_write("lobby", 11, 4)]).unwrap();
+    let rooms = store.load(1000, 100, &["lobby"]).unwrap();
+    assert_eq!(
+        rooms.len(),
+        1,
+        "a room without posts does not come back: {rooms:?}"
+    );
+    let texts: Vec<&str> = rooms[0].history.iter().map(|m| &*m.text).collect();
+    assert_eq!(texts, ["line 8", "line 9", "line 10", "line 11"]);
+    let bounded = store.load(1000, 2, &["lobby"]).unwrap();
+    assert_eq!(bounded[0].history.len(), 2);
+}
+
+#[test]
+fn a_removed_room_takes_its_posts_and_history_with_it() {
+    let mut store = Store::open(":memory:", Sync::Normal).unwrap();
+    store
+        .commit(&[post_write("r", 1, 10), message_write("r", 1, 10)])
+        .unwrap();
+    store
+        .commit(&[Write::RoomRemoved { room: "R".into() }])
+        .unwrap();
+    assert!(store.load(10, 10, &[]).unwrap().is_empty());
+}
+
+#[test]
+fn memory_keeps_nothing() {
+    let mut store = Store::open(":memory:", Sync::Normal).unwrap();
+    store.commit(&[post_write("r", 1, 10)]).unwrap();
+    drop(store);
+    let store = Store::open(":memory:", Sync::Normal).unwrap();
+    assert!(store.load(10, 10, &[]).unwrap().is_empty());
+}
+
+#[test]
+fn a_file_that_is_not_sqlite_is_refused_and_left_unchanged() {
+    let dir = TempDir::new();
+    let path = dir.file("notes.txt");
+    let text = b"alice:secret\nbob:hunter2\n".repeat(200);
+    fs::write(&path, &text).unwrap();
+    let err = Store::open(&path, Sync::Normal).unwrap_err();
+    assert!(matches!(err, StoreError::NotParley { .. }), "{err}");
+    assert_eq!(fs::read(&path).unwrap(), text);
+}
+
+#[test]
+fn another_programs_database_is_refused_and_left_unchanged() {
+    let dir = TempDir::new();
+    let path = dir.file("other.db");
+    let other = Connection::open(&path).unwrap();
+    other
+        .execute_batch("CREATE TABLE accounts (name TEXT); INSERT INTO accounts VALUES ('x');")
+        .unwrap();
+    drop(other);
+    let before = fs::read(&path).unwrap();
+    let err = Store::open(&path, Sync::Normal).unwrap_err();
+    assert!(matches!(err, StoreError::NotParley { .. }), "{err}");
+    assert_eq!(fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn a_database_from_a_newer_version_is_refused_and_left_unchanged() {
+    let dir = TempDir::new();
+    let path = dir.file("newer.db");
+    drop(Store::open(&path, Sync::Normal).unwrap());
+    let conn = Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
+    drop(conn);
+    let before = fs::read(&path).unwrap();
+    match Store::open(&path, Sync::Normal) {
+        Err(StoreError::Newer { found, .. }) => assert_eq!(found, SCHEMA_VERSION + 1),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn a_failed_commit_changes_nothing() {
+    let dir = TempDir::new();
+    let path = dir.file("full.db");
+    let mut store = Store::open(&path, Sync::Normal).unwrap();
+    store.commit(&[post_write("r", 1, 1000)]).unwrap();
+    let pages: i64 = store
+        .conn
+        .pragma_query_value(None, "page_count", |row| row.get(0))
+        .unwrap();
+    store.limit_pages(pages as u64).unwrap();
+    let big: Vec<Write> = (2..=200)
+        .map(|id| Write::Post {
+            room: "r".into(),
+            post: StoredPost {
+                body: "x".repeat(4000),
+                ..post(id, "big")
+            },
+            retain: 1000,
+        })
+        .collect();
+    let err = store.commit(&big).unwrap_err();
+    assert!(matches!(err, StoreError::Sqlite(_)), "{err}");
+    let rooms = store.load(1000, 10, &[]).unwrap();
+    assert_eq!(rooms[0].posts.len(), 1, "none of the failed batch was kept");
+    assert_eq!(rooms[0].next_post_id, 2);
+}
