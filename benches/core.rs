@@ -8,7 +8,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 
 use parley::codec::parley::framer::{Frame, LineFramer, Step};
 use parley::codec::parley::{grammar, Encoder};
-use parley::hub::{ClientId, Departure, Effects, Event, Hub, Limits, Request};
+use parley::hub::{ClientId, Departure, Effects, Event, Hub, Limits, Request, Write};
 use parley::outq::OutQueue;
 
 /// Encodes each event once, as the server does, and counts deliveries: measures the
@@ -33,6 +33,7 @@ impl Effects for Counter {
     }
     fn close(&mut self, _client: ClientId) {}
     fn request(&mut self, _client: ClientId, _request: Request) {}
+    fn persist(&mut self, _write: Write) {}
 }
 
 /// Encodes each event once and queues the shared bytes per client as the server does
@@ -55,6 +56,7 @@ impl Effects for Queues {
     }
     fn close(&mut self, _client: ClientId) {}
     fn request(&mut self, _client: ClientId, _request: Request) {}
+    fn persist(&mut self, _write: Write) {}
 }
 
 fn id(slot: usize) -> ClientId {

@@ -20,7 +20,13 @@ const BATCH: usize = 200;
 fn start_server() -> (SocketAddr, StopHandle, thread::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel();
     let thread = thread::spawn(move || {
-        let config = Config::parse_from(["parley-server", "--listen", "127.0.0.1:0"]);
+        let config = Config::parse_from([
+            "parley-server",
+            "--listen",
+            "127.0.0.1:0",
+            "--data",
+            ":memory:",
+        ]);
         let server = Server::bind(&config).expect("bind");
         tx.send((server.local_addr(), server.stop_handle()))
             .expect("report address");

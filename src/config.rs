@@ -8,7 +8,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 
 use crate::hub::Limits;
 
@@ -95,6 +95,25 @@ pub struct Config {
     /// Posts a room's board keeps (the oldest go first).
     #[arg(long, env = "PARLEY_BOARD_RETAIN", default_value_t = 1000)]
     pub board_retain: usize,
+
+    /// The database file that keeps boards and history across restarts (`:memory:`
+    /// keeps nothing).
+    #[arg(long, env = "PARLEY_DATA", default_value = "parley.db")]
+    pub data: String,
+
+    /// How hard a commit holds on: `normal` survives a crash of the server, `full`
+    /// also one of the machine (an fsync per commit).
+    #[arg(long, env = "PARLEY_SYNC", value_enum, default_value_t = SyncMode::Normal)]
+    pub sync: SyncMode,
+
+    /// Messages of each room kept for `/history` (0: none are kept).
+    #[arg(long, env = "PARLEY_HISTORY", default_value_t = 100)]
+    pub history: usize,
+
+    /// Largest size of the database (0: no limit); a write beyond it fails with
+    /// `ERR store-failed`, as on a full disk.
+    #[arg(long, env = "PARLEY_MAX_DATA", default_value = "0", value_parser = parse_size)]
+    pub max_data: usize,
 }
 
 /// Smallest accepted `--max-line`: room for a command with a name and some text.
@@ -195,8 +214,18 @@ impl Config {
             max_joined: self.max_joined,
             board_backlog: self.board_backlog,
             board_retain: self.board_retain,
+            history: self.history,
         }
     }
+}
+
+/// `--sync`: how hard a commit holds on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SyncMode {
+    /// Survives a crash of the server process.
+    Normal,
+    /// Also survives a crash of the machine: an fsync per commit.
+    Full,
 }
 
 /// Parses a duration such as `500ms`, `30s`, `2m` or `1h`; a bare number is seconds.

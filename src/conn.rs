@@ -8,7 +8,7 @@ use slab::Slab;
 
 use crate::codec::{Codec, Decoder, Encoders, Line};
 use crate::flow::{FlowControl, FlowState, FlowTable, Queued, SendqLimits};
-use crate::hub::{ClientId, Effects, Event, Request};
+use crate::hub::{ClientId, Effects, Event, Request, Write};
 use crate::outq::OutQueue;
 use crate::transport::Transport;
 
@@ -190,8 +190,9 @@ pub struct ConnTable {
     pub overflowed: Vec<ClientId>,
     /// Flow control over these connections.
     pub flow: FlowControl,
-    /// Work the core asked for, to be handed to workers after this step.
-    pub requests: Vec<(ClientId, Request)>,
+    /// Work the core asked for, to be handed to workers after this step: with the
+    /// client that waits for it, if any.
+    pub requests: Vec<(Option<ClientId>, Request)>,
     encoders: Encoders,
     /// Senders flow control released, being listed for reading (kept for its memory).
     released: Vec<ClientId>,
@@ -374,8 +375,12 @@ impl Effects for ConnTable {
     fn request(&mut self, client: ClientId, request: Request) {
         if let Some(conn) = conn_mut(&mut self.slab, client) {
             conn.awaiting += 1;
-            self.requests.push((client, request));
+            self.requests.push((Some(client), request));
         }
+    }
+
+    fn persist(&mut self, write: Write) {
+        self.requests.push((None, Request::Store(write)));
     }
 }
 

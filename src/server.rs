@@ -42,14 +42,16 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::codec::{Codec, Line, Step};
 use crate::config::Config;
+use crate::config::SyncMode;
 use crate::conn::{Conn, ConnTable, Lifecycle};
 use crate::flow::SendqLimits;
-use crate::hub::{ByeReason, ClientId, Completion, Departure, Event, Hub};
+use crate::hub::{ByeReason, ClientId, Completion, Departure, Event, Hub, Request, LOBBY};
 use crate::limits::MAX_LINGERING;
 use crate::signal::StopSignals;
+use crate::store::{Store, StoreError, Sync};
 use crate::timers::Deadlines;
 use crate::transport::{Transport, TransportKind};
-use crate::work::Results;
+use crate::work::{Results, SubmitError, Worker};
 
 const SIGNALS: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX - 2);
@@ -86,6 +88,35 @@ pub const ACCEPTS_PER_TURN: usize = 256;
 pub const LISTEN_BACKLOG: i32 = 4096;
 /// Pause in accepting after the process ran out of file descriptors.
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Requests that may wait for the store at once; beyond it they fail with
+/// `store-failed` rather than block the loop.
+pub const STORE_QUEUE: usize = 65_536;
+/// Most requests the store commits in one transaction.
+pub const STORE_BATCH: usize = 4096;
+
+/// Why the server could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// The listening socket could not be set up.
+    Listen(io::Error),
+    /// The poll, its waker or a worker thread could not be set up.
+    Poll(io::Error),
+    /// The store could not be opened or read.
+    Store(StoreError),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Listen(e) => write!(f, "cannot listen: {e}"),
+            StartError::Poll(e) => write!(f, "cannot set up the poll loop: {e}"),
+            StartError::Store(e) => write!(f, "cannot open the store: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
 
 /// A listening socket and what its connections speak.
 #[derive(Debug)]
@@ -145,7 +176,9 @@ pub struct Server {
     stop_requested: Arc<AtomicBool>,
     /// Where each worker hands back its completions; a worker wakes the loop with
     /// `waker` when it has.
-    completions: Vec<Results<(ClientId, Completion)>>,
+    completions: Vec<Results<(Option<ClientId>, Completion)>>,
+    /// The store's thread, fed the core's requests.
+    store: Worker<(Option<ClientId>, Request)>,
     hub: Hub,
     table: ConnTable,
     limits: IoLimits,
@@ -184,24 +217,55 @@ impl Byes {
 }
 
 impl Server {
-    /// Binds the listening socket and prepares the loop.
-    pub fn bind(config: &Config) -> io::Result<Server> {
-        let poll = Poll::new()?;
-        let mut socket = listen(config.listen, config.send_buffer)?;
+    /// Opens the store, restores what it kept, binds the listening socket and
+    /// prepares the loop.
+    pub fn bind(config: &Config) -> Result<Server, StartError> {
+        let poll = Poll::new().map_err(StartError::Poll)?;
+        let mut socket = listen(config.listen, config.send_buffer).map_err(StartError::Listen)?;
         poll.registry()
-            .register(&mut socket, Token(LISTENERS), Interest::READABLE)?;
-        let local_addr = socket.local_addr()?;
+            .register(&mut socket, Token(LISTENERS), Interest::READABLE)
+            .map_err(StartError::Poll)?;
+        let local_addr = socket.local_addr().map_err(StartError::Listen)?;
         let listeners = vec![Listener {
             socket,
             codec: Codec::Parley,
             transport: TransportKind::Plain,
             ready: true,
         }];
-        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(StartError::Poll)?);
         let now = Instant::now();
         let unix = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
+        let sync = match config.sync {
+            SyncMode::Normal => Sync::Normal,
+            SyncMode::Full => Sync::Full,
+        };
+        let mut store = Store::open(&config.data, sync).map_err(StartError::Store)?;
+        if config.max_data > 0 {
+            store
+                .limit_size(config.max_data as u64)
+                .map_err(StartError::Store)?;
+        }
+        let rooms = store
+            .load(config.board_retain, config.history, &[LOBBY])
+            .map_err(StartError::Store)?;
+        let posts: usize = rooms.iter().map(|room| room.posts.len()).sum();
+        info!(
+            "{}: {} rooms with {posts} posts restored",
+            config.data,
+            rooms.len()
+        );
+        let mut hub = Hub::new(config.limits(), now, unix);
+        hub.restore(rooms);
+        let (store, store_results) = Worker::start_batched(
+            "parley-store",
+            STORE_QUEUE,
+            STORE_BATCH,
+            Arc::clone(&waker),
+            move |jobs| store.serve(jobs),
+        )
+        .map_err(StartError::Poll)?;
         let mut table = ConnTable::new(
             SendqLimits {
                 max: config.max_sendq,
@@ -217,8 +281,9 @@ impl Server {
             signals: None,
             waker,
             stop_requested: Arc::new(AtomicBool::new(false)),
-            completions: Vec::new(),
-            hub: Hub::new(config.limits(), now, unix),
+            completions: vec![store_results],
+            store,
+            hub,
             byes: Byes::new(&mut table),
             table,
             limits: IoLimits {
@@ -444,27 +509,34 @@ impl Server {
             return;
         }
         for results in &self.completions {
+            // Writes nobody waits for (history) need no answer.
             for (client, done) in results.ready() {
-                self.table.completed(client);
-                self.hub.complete(client, done, now, &mut self.table);
+                if let Some(client) = client {
+                    self.table.completed(client);
+                    self.hub.complete(client, done, now, &mut self.table);
+                }
             }
         }
     }
 
-    /// Hands the requests the core made to their workers.
-    // Outside the core's tests no kind of request exists yet, so the loop body cannot
-    // run there; the store and the hasher add theirs here, each answered through
-    // `work::Worker` and the loop's waker.
-    #[cfg_attr(not(test), allow(unused_variables, clippy::never_loop))]
+    /// Hands the requests the core made to the store. One the store cannot take (its
+    /// queue is full) fails at once, as a failed write does: nothing waits forever.
     fn run_requests(&mut self, now: Instant) {
         for (client, request) in std::mem::take(&mut self.table.requests) {
-            match request {
+            let Err(refused) = self.store.submit((client, request)) else {
+                continue;
+            };
+            let (SubmitError::Full((_, request)) | SubmitError::Stopped((_, request))) = refused;
+            warn!("the store's queue is full; a request failed");
+            let failed = match request {
+                Request::Store(write) => Completion::StoreFailed(write),
+                Request::History { .. } => Completion::HistoryFailed,
                 #[cfg(test)]
-                crate::hub::Request::Echo(token) => {
-                    self.table.completed(client);
-                    let done = crate::hub::Completion::Echo(token);
-                    self.hub.complete(client, done, now, &mut self.table);
-                }
+                Request::Echo(token) => Completion::Echo(token),
+            };
+            if let Some(client) = client {
+                self.table.completed(client);
+                self.hub.complete(client, failed, now, &mut self.table);
             }
         }
     }

@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     let mut server = match Server::bind(&config) {
         Ok(server) => server,
         Err(e) => {
-            error!("cannot listen on {}: {e}", config.listen);
+            error!("{e} (--listen {}, --data {})", config.listen, config.data);
             return ExitCode::FAILURE;
         }
     };

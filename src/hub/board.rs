@@ -17,7 +17,8 @@ pub struct Post {
     pub body: Box<str>,
 }
 
-/// The posts of one room, oldest first, with consecutive ids.
+/// The posts of one room, oldest first. Ids rise by one per post; a post whose storing
+/// failed leaves a gap when later ids were handed out meanwhile.
 #[derive(Debug, Default)]
 pub struct Board {
     posts: VecDeque<Post>,
@@ -34,6 +35,16 @@ impl Board {
         }
     }
 
+    /// A board restored from the store: its posts, oldest first, and the next id.
+    pub fn restore(next_id: u64, posts: impl IntoIterator<Item = Post>) -> Board {
+        let posts: VecDeque<Post> = posts.into_iter().collect();
+        let after_last = posts.back().map_or(1, |post| post.id + 1);
+        Board {
+            posts,
+            next_id: next_id.max(after_last),
+        }
+    }
+
     /// Stores a post, dropping the oldest beyond `retain`, and returns its id.
     pub fn add(
         &mut self,
@@ -43,19 +54,45 @@ impl Board {
         body: &str,
         retain: usize,
     ) -> u64 {
+        let id = self.reserve_id();
+        self.insert(
+            Post {
+                id,
+                author: author.into(),
+                unix_secs,
+                subject: subject.into(),
+                body: body.into(),
+            },
+            retain,
+        );
+        id
+    }
+
+    /// Hands out the next id for a post that is being stored.
+    pub fn reserve_id(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
-        self.posts.push_back(Post {
-            id,
-            author: author.into(),
-            unix_secs,
-            subject: subject.into(),
-            body: body.into(),
-        });
+        id
+    }
+
+    /// Gives back an id whose post was not stored, if no later id was handed out.
+    pub fn release_id(&mut self, id: u64) {
+        if id + 1 == self.next_id {
+            self.next_id = id;
+        }
+    }
+
+    /// Adds a stored post (with a reserved id), dropping the oldest beyond `retain`.
+    pub fn insert(&mut self, post: Post, retain: usize) {
+        self.next_id = self.next_id.max(post.id + 1);
+        let at = self.posts.partition_point(|p| p.id < post.id);
+        if self.posts.get(at).is_some_and(|p| p.id == post.id) {
+            return;
+        }
+        self.posts.insert(at, post);
         while self.posts.len() > retain {
             self.posts.pop_front();
         }
-        id
     }
 
     /// True while the board holds no post (a room with posts outlives its members).
@@ -71,11 +108,8 @@ impl Board {
 
     /// Stored posts with ids from `first_visible` on, oldest first.
     pub fn visible_from(&self, first_visible: u64) -> impl ExactSizeIterator<Item = &Post> {
-        let skip = match self.posts.front() {
-            Some(oldest) => first_visible.saturating_sub(oldest.id) as usize,
-            None => 0,
-        };
-        self.posts.range(skip.min(self.posts.len())..)
+        let skip = self.posts.partition_point(|p| p.id < first_visible);
+        self.posts.range(skip..)
     }
 
     /// The post `id` if it is stored and visible from `first_visible`.
@@ -83,14 +117,44 @@ impl Board {
         if id < first_visible {
             return None;
         }
-        let oldest = self.posts.front()?.id;
-        self.posts.get(id.checked_sub(oldest)? as usize)
+        let at = self.posts.binary_search_by_key(&id, |p| p.id).ok()?;
+        self.posts.get(at)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_gap_left_by_a_failed_post_keeps_lookups_right() {
+        let mut board = Board::new();
+        let first = board.reserve_id();
+        let failed = board.reserve_id();
+        let third = board.reserve_id();
+        board.release_id(failed); // not the last: stays a gap
+        for id in [first, third] {
+            let post = Post {
+                id,
+                author: "al".into(),
+                unix_secs: 0,
+                subject: "s".into(),
+                body: "b".into(),
+            };
+            board.insert(post, 10);
+        }
+        assert_eq!(board.get(third, 1).map(|p| p.id), Some(3));
+        assert!(board.get(failed, 1).is_none());
+        let visible: Vec<u64> = board.visible_from(2).map(|p| p.id).collect();
+        assert_eq!(visible, [3]);
+        let last = board.reserve_id();
+        board.release_id(last);
+        assert_eq!(
+            board.reserve_id(),
+            4,
+            "the last id handed out is given back"
+        );
+    }
 
     fn board_with(n: u64, retain: usize) -> Board {
         let mut board = Board::new();

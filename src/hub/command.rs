@@ -34,6 +34,8 @@ pub enum Verb {
     List,
     /// Read a post.
     Read,
+    /// A room's last messages.
+    History,
     /// Help on the commands.
     Help,
     /// Ask the server for a `PONG`.
@@ -46,7 +48,7 @@ pub enum Verb {
 
 impl Verb {
     /// Every command, in the order help lists them.
-    pub const ALL: [Verb; 16] = [
+    pub const ALL: [Verb; 17] = [
         Verb::Name,
         Verb::Users,
         Verb::Msg,
@@ -59,6 +61,7 @@ impl Verb {
         Verb::Post,
         Verb::List,
         Verb::Read,
+        Verb::History,
         Verb::Help,
         Verb::Ping,
         Verb::Pong,
@@ -150,6 +153,13 @@ pub enum Command<'a> {
         room: Cow<'a, str>,
         /// The post id as typed.
         id: Cow<'a, str>,
+    },
+    /// A room's last messages; `None`: the current room, and the default count.
+    History {
+        /// The room.
+        room: Option<Cow<'a, str>>,
+        /// How many, as typed (checked by the core against `--history`).
+        count: Option<Cow<'a, str>>,
     },
     /// Help.
     Help(HelpTopic),

@@ -7,6 +7,7 @@
 //! the time, like every other input.
 
 use super::event::Event;
+use super::records::{StoredMessage, Write};
 
 /// Names one connection for as long as it lives: a slot the server reuses, and a
 /// generation that tells this connection from earlier and later holders of the slot.
@@ -55,19 +56,38 @@ impl PartialOrd for ClientId {
 /// Work the core asks for outside the loop. The client's later input waits until the
 /// work's [`Completion`] has been handed back, so a client's commands take effect in
 /// the order it sent them.
-///
-/// The store and the password hasher add their requests here; until then the only
-/// request is the one the core's tests use to drive the path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
+    /// Commit `Write`; the reply to the client waits for the commit.
+    Store(Write),
+    /// Read the last `count` messages of `room` (the store keeps them, not the core).
+    History {
+        /// The room, as the client will be told it.
+        room: String,
+        /// How many messages at most.
+        count: usize,
+    },
     /// A round trip that does nothing (tests of the work path).
     #[cfg(test)]
     Echo(u64),
 }
 
-/// The result of a [`Request`].
+/// The result of a [`Request`], or of a [`Effects::persist`] that failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Completion {
+    /// The write is committed.
+    Stored(Write),
+    /// The write failed; nothing of it was stored.
+    StoreFailed(Write),
+    /// The messages asked for, oldest first.
+    History {
+        /// The room.
+        room: String,
+        /// The messages.
+        messages: Vec<StoredMessage>,
+    },
+    /// The history could not be read.
+    HistoryFailed,
     /// The answer to [`Request::Echo`].
     #[cfg(test)]
     Echo(u64),
@@ -92,6 +112,9 @@ pub trait Effects {
     /// Runs `request` for `client` away from the loop. Until its completion has been
     /// handed back, no further input of `client` may be handed to the core.
     fn request(&mut self, client: ClientId, request: Request);
+
+    /// Stores `write` without anyone waiting for it (room history, removed rooms).
+    fn persist(&mut self, write: Write);
 }
 
 #[cfg(test)]

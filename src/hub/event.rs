@@ -103,6 +103,24 @@ pub enum Event<'a> {
         /// The body.
         text: &'a str,
     },
+    /// `count` old messages of `room` follow.
+    History {
+        /// The room.
+        room: &'a str,
+        /// How many follow.
+        count: usize,
+    },
+    /// A room message from before, with its time.
+    Old {
+        /// When, in seconds since the Unix epoch.
+        unix_secs: u64,
+        /// The room.
+        room: &'a str,
+        /// The sender.
+        from: &'a str,
+        /// The message.
+        text: &'a str,
+    },
     /// The server checks that the client is alive.
     Ping {
         /// The token to answer with.
@@ -202,6 +220,8 @@ pub enum ErrorCode {
     BadText,
     /// Only quitting and pings work while waiting in the queue.
     Queued,
+    /// The change could not be stored (disk full, I/O error); nothing changed.
+    StoreFailed,
 }
 
 /// Why someone left a room.

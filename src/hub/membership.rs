@@ -7,7 +7,7 @@ use log::{debug, info};
 use super::names::Folded;
 use super::rooms::RoomId;
 use super::session::{Me, Membership, Phase, User};
-use super::{ClientId, Effects, ErrorCode, Event, Hub, LeaveReason, Reply, UsersOf};
+use super::{ClientId, Effects, ErrorCode, Event, Hub, LeaveReason, Reply, UsersOf, Write};
 
 impl Hub {
     /// Names an admitted client and puts it in the lobby.
@@ -184,8 +184,12 @@ impl Hub {
         let leaver = (reason == LeaveReason::Left).then_some(who);
         let members = if announce { &room.members[..] } else { &[] };
         out.send_each(leaver.into_iter().chain(members.iter().copied()), &event);
+        let name = room.name.to_string();
         if self.rooms.remove_if_unused(room_id) {
-            debug!("room removed: its last member left and its board is empty");
+            debug!("room {name} removed: its last member left and its board is empty");
+            if self.limits.history > 0 {
+                out.persist(Write::RoomRemoved { room: name });
+            }
         }
     }
 

@@ -21,7 +21,9 @@ mod membership;
 pub mod names;
 mod posts;
 mod queue;
+pub mod records;
 mod rooms;
+pub use rooms::LOBBY;
 mod session;
 mod talk;
 
@@ -40,6 +42,7 @@ pub use board::{Board, Post};
 pub use command::{ArgError, Command, HelpTopic, Input, UsersOf, Verb};
 pub use effects::{ClientId, Completion, Effects, Request};
 pub use event::{ByeReason, Detail, Error, ErrorCode, Event, LeaveReason, PostHeader};
+pub use records::{StoredMessage, StoredPost, StoredRoom, Write};
 
 /// How often the waiting queue is checked for changed positions while it changes.
 pub const QUEUE_CHECK_EVERY: Duration = Duration::from_millis(250);
@@ -73,6 +76,8 @@ pub struct Limits {
     pub board_backlog: usize,
     /// Posts a board keeps.
     pub board_retain: usize,
+    /// Messages of each room kept for `/history` (0: none).
+    pub history: usize,
 }
 
 impl Default for Limits {
@@ -90,6 +95,7 @@ impl Default for Limits {
             max_joined: 100,
             board_backlog: 2,
             board_retain: 1000,
+            history: 100,
         }
     }
 }
@@ -214,12 +220,23 @@ impl Hub {
         self.depart(client, reason, "", now, out);
     }
 
-    /// Work asked for with [`Effects::request`] has completed. A completion for a
-    /// client that has gone meanwhile (its id's generation no longer matches) is
-    /// dropped.
-    // No kind of completion uses the time or (outside tests) the runner yet; the store's
-    // and the hasher's will (see [`Request`]).
-    #[allow(unused_variables)]
+    /// Rooms and boards as the store kept them, before anyone connects: rooms come
+    /// back with their posts and no members.
+    pub fn restore(&mut self, rooms: Vec<StoredRoom>) {
+        for stored in rooms {
+            let room = match self.rooms.find(&stored.name) {
+                Some(room) => room,
+                None if names::is_valid_name(&stored.name) => self.rooms.create(&stored.name),
+                None => continue,
+            };
+            let posts = stored.posts.into_iter().map(posts::from_stored);
+            self.rooms[room].board = Board::restore(stored.next_post_id, posts);
+        }
+    }
+
+    /// Work asked for with [`Effects::request`] has completed, at `now`. Stored state
+    /// is applied whoever asked; replies go only to a client that is still here (a
+    /// completion for one that has gone, by its id's generation, answers nobody).
     pub fn complete(
         &mut self,
         client: ClientId,
@@ -227,13 +244,35 @@ impl Hub {
         now: Instant,
         out: &mut impl Effects,
     ) {
-        if self.sessions.get(client).is_none() {
-            debug!("dropped a completion for a client that has gone: {completion:?}");
-            return;
+        let here = self.sessions.get(client).is_some();
+        if !here {
+            debug!("a completion for a client that has gone: {completion:?}");
         }
+        let _ = now;
         match completion {
+            Completion::Stored(Write::Post { room, post, .. }) => {
+                self.posted(here.then_some(client), &room, post, out);
+            }
+            Completion::StoreFailed(Write::Post { room, post, .. }) => {
+                if let Some(room) = self.rooms.find(&room) {
+                    self.rooms[room].board.release_id(post.id);
+                }
+                if here {
+                    out.send(client, &Event::Error(ErrorCode::StoreFailed.into()));
+                }
+            }
+            Completion::Stored(_) | Completion::StoreFailed(_) => {}
+            Completion::History { room, messages } if here => {
+                self.history_reply(client, &room, &messages, out);
+            }
+            Completion::HistoryFailed if here => {
+                out.send(client, &Event::Error(ErrorCode::StoreFailed.into()));
+            }
+            Completion::History { .. } | Completion::HistoryFailed => {}
             #[cfg(test)]
-            Completion::Echo(token) => out.send(client, &Event::Ping { token }),
+            Completion::Echo(token) if here => out.send(client, &Event::Ping { token }),
+            #[cfg(test)]
+            Completion::Echo(_) => {}
         }
     }
 
@@ -340,7 +379,7 @@ impl Hub {
         match input {
             Input::Text(text) => {
                 let room = self.current_room(me.id)?;
-                self.say(&me, room, text, out);
+                self.say(&me, room, text, now, out);
                 Ok(())
             }
             Input::Command(Verb::Name, _) => Err(ErrorCode::AlreadyNamed.into()),
@@ -384,8 +423,11 @@ impl Hub {
             }
             Command::Say { room, text } => {
                 let room = self.member_room(me.id, &room)?;
-                self.say(me, room, text, out);
+                self.say(me, room, text, now, out);
                 Ok(())
+            }
+            Command::History { room, count } => {
+                self.history(me, room.as_deref(), count.as_deref(), out)
             }
             Command::Post {
                 room,

@@ -4,11 +4,18 @@ use std::time::Instant;
 
 use super::board::Post;
 use super::session::Me;
-use super::{Effects, ErrorCode, Event, Hub, PostHeader, Reply};
+use super::{
+    ClientId, Detail, Effects, Error, ErrorCode, Event, Hub, PostHeader, Reply, Request,
+    StoredMessage, StoredPost, Verb, Write,
+};
+
+/// Messages `/history` shows when no count is given (fewer if `--history` is lower).
+pub const DEFAULT_HISTORY: usize = 50;
 
 impl Hub {
-    /// `/post`: stores a post, confirms it to its author and shows its header to the
-    /// room's other members.
+    /// `/post`: asks the store to keep a post under the room's next id. The author
+    /// hears `POSTED`, and the room's other members see the post, once it is committed
+    /// ([`Hub::posted`]).
     pub(super) fn post(
         &mut self,
         me: &Me,
@@ -22,24 +29,118 @@ impl Hub {
         let unix_secs = self.unix_secs(now);
         let retain = self.limits.board_retain;
         let room = &mut self.rooms[room];
-        let id = room.board.add(&me.name, unix_secs, subject, body, retain);
-        out.send(
-            me.id,
-            &Event::Posted {
-                room: &room.name,
-                id,
-            },
-        );
+        let post = StoredPost {
+            id: room.board.reserve_id(),
+            author: me.name.to_string(),
+            unix_secs,
+            subject: subject.to_owned(),
+            body: body.to_owned(),
+        };
+        let write = Write::Post {
+            room: room.name.to_string(),
+            post,
+            retain,
+        };
+        out.request(me.id, Request::Store(write));
+        Ok(())
+    }
+
+    /// A post is committed: it goes on its room's board (a room that went meanwhile
+    /// comes back, as a room with posts does), its author (if still here) hears
+    /// `POSTED`, and the room's other members see its header.
+    pub(super) fn posted(
+        &mut self,
+        author: Option<ClientId>,
+        room: &str,
+        post: StoredPost,
+        out: &mut impl Effects,
+    ) {
+        let room = match self.rooms.find(room) {
+            Some(room) => room,
+            None => self.rooms.create(room),
+        };
+        let retain = self.limits.board_retain;
+        let room = &mut self.rooms[room];
+        let (id, unix_secs) = (post.id, post.unix_secs);
+        room.board.insert(from_stored(post), retain);
+        if let Some(author) = author {
+            out.send(
+                author,
+                &Event::Posted {
+                    room: &room.name,
+                    id,
+                },
+            );
+        }
+        let Some(stored) = room.board.get(id, 0) else {
+            return;
+        };
         let notice = Event::Post(PostHeader {
             room: &room.name,
             id,
-            author: &me.name,
+            author: &stored.author,
             unix_secs,
-            subject,
+            subject: &stored.subject,
         });
-        let others = room.members.iter().copied().filter(|&c| c != me.id);
+        let others = room.members.iter().copied().filter(|&c| Some(c) != author);
         out.send_each(others, &notice);
+    }
+
+    /// `/history`: the last messages of a room, read from the store. `count` is
+    /// checked first (a bad count is `bad-args`, before any room check).
+    pub(super) fn history(
+        &self,
+        me: &Me,
+        room: Option<&str>,
+        count: Option<&str>,
+        out: &mut impl Effects,
+    ) -> Reply {
+        let limit = self.limits.history;
+        let usage = Error {
+            code: ErrorCode::BadArgs,
+            detail: Detail::Usage(Verb::History),
+        };
+        let count = match count {
+            None => DEFAULT_HISTORY.min(limit),
+            Some(text) => {
+                let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+                let count = digits.then(|| text.parse::<usize>().ok()).flatten();
+                count.filter(|n| (1..=limit).contains(n)).ok_or(usage)?
+            }
+        };
+        let room = self.named_or_current(me.id, room)?;
+        let name = &self.rooms[room].name;
+        if count == 0 {
+            self.history_reply(me.id, name, &[], out);
+            return Ok(());
+        }
+        let request = Request::History {
+            room: name.to_string(),
+            count,
+        };
+        out.request(me.id, request);
         Ok(())
+    }
+
+    /// `HISTORY` and its `OLD` lines.
+    pub(super) fn history_reply(
+        &self,
+        client: ClientId,
+        room: &str,
+        messages: &[StoredMessage],
+        out: &mut impl Effects,
+    ) {
+        let count = messages.len();
+        out.send(client, &Event::History { room, count });
+        for message in messages {
+            let old = Event::Old {
+                unix_secs: message.unix_secs,
+                room,
+                from: &message.from,
+                text: &message.text,
+            };
+            out.send(client, &old);
+        }
     }
 
     /// `/list`: the posts of a board that `me` may see.
@@ -100,5 +201,16 @@ fn header<'a>(room: &'a str, post: &'a Post) -> PostHeader<'a> {
         author: &post.author,
         unix_secs: post.unix_secs,
         subject: &post.subject,
+    }
+}
+
+/// A stored post as the board holds it.
+pub(super) fn from_stored(post: StoredPost) -> Post {
+    Post {
+        id: post.id,
+        author: post.author.into(),
+        unix_secs: post.unix_secs,
+        subject: post.subject.into(),
+        body: post.body.into(),
     }
 }

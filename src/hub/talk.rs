@@ -1,12 +1,22 @@
 //! Messages: to a room, to one user, and to everyone.
 
+use std::time::Instant;
+
 use super::rooms::RoomId;
 use super::session::Me;
-use super::{Effects, Event, Hub, Reply};
+use super::{Effects, Event, Hub, Reply, StoredMessage, Write};
 
 impl Hub {
-    /// A message to a room `me` is in, for every other member.
-    pub(super) fn say(&self, me: &Me, room: RoomId, text: &str, out: &mut impl Effects) {
+    /// A message to a room `me` is in, for every other member, and for the room's
+    /// history. Delivery does not wait for the history to be stored.
+    pub(super) fn say(
+        &self,
+        me: &Me,
+        room: RoomId,
+        text: &str,
+        now: Instant,
+        out: &mut impl Effects,
+    ) {
         let room = &self.rooms[room];
         let event = Event::Msg {
             room: &room.name,
@@ -15,6 +25,17 @@ impl Hub {
         };
         let others = room.members.iter().copied().filter(|&c| c != me.id);
         out.send_each(others, &event);
+        if self.limits.history > 0 {
+            out.persist(Write::Message {
+                room: room.name.to_string(),
+                message: StoredMessage {
+                    unix_secs: self.unix_secs(now),
+                    from: me.name.to_string(),
+                    text: text.to_owned(),
+                },
+                keep: self.limits.history,
+            });
+        }
     }
 
     /// `/msg`: a private message.

@@ -5,14 +5,55 @@ use std::collections::HashMap;
 use super::*;
 use crate::codec::parley::{grammar, Encoder};
 
-/// Effects as parley lines per client slot, in order: a fake runner that records.
+/// Effects as parley lines per client slot, in order, and a fake store in memory.
 /// (The core's tests read its events in parley's wire form because that is how the
 /// protocol states them; the core itself knows no codec.)
 #[derive(Default)]
 struct Recorder {
     encoder: Encoder,
-    /// `(slot, line)`; a close is `CLOSE`, a request `REQUEST <what>`.
+    /// `(slot, line)`; a close is `CLOSE`.
     log: Vec<(usize, String)>,
+    /// Requests not yet carried out, with the client that waits.
+    pending: Vec<(Option<ClientId>, Request)>,
+    /// The fake store's room messages, by lowercase room name.
+    history: HashMap<String, Vec<StoredMessage>>,
+    /// When set, every write fails (a full disk).
+    failing: bool,
+}
+
+impl Recorder {
+    /// Carries out one request as a store would.
+    fn serve(&mut self, request: Request) -> Completion {
+        match request {
+            Request::Store(write) if self.failing => Completion::StoreFailed(write),
+            Request::Store(write) => {
+                match &write {
+                    Write::Message {
+                        room,
+                        message,
+                        keep,
+                    } => {
+                        let kept = self.history.entry(room.to_ascii_lowercase()).or_default();
+                        kept.push(message.clone());
+                        let excess = kept.len().saturating_sub(*keep);
+                        kept.drain(..excess);
+                    }
+                    Write::RoomRemoved { room } => {
+                        self.history.remove(&room.to_ascii_lowercase());
+                    }
+                    Write::Post { .. } => {}
+                }
+                Completion::Stored(write)
+            }
+            Request::History { room, count } => {
+                let kept = self.history.get(&room.to_ascii_lowercase());
+                let kept = kept.map_or(&[][..], |k| &k[..]);
+                let messages = kept[kept.len().saturating_sub(count)..].to_vec();
+                Completion::History { room, messages }
+            }
+            Request::Echo(token) => Completion::Echo(token),
+        }
+    }
 }
 
 impl Effects for Recorder {
@@ -26,8 +67,10 @@ impl Effects for Recorder {
         self.log.push((client.slot(), "CLOSE".to_owned()));
     }
     fn request(&mut self, client: ClientId, request: Request) {
-        self.log
-            .push((client.slot(), format!("REQUEST {request:?}")));
+        self.pending.push((Some(client), request));
+    }
+    fn persist(&mut self, write: Write) {
+        self.pending.push((None, Request::Store(write)));
     }
 }
 
@@ -67,10 +110,25 @@ impl Bench {
         self.take(id)
     }
 
+    /// Hands the core one line of `id`, then lets the fake store carry out what it
+    /// asked for, as the loop does before it reads that client again.
     fn line(&mut self, id: usize, text: &str) {
         let input = grammar::parse(text);
         self.hub
             .receive(self.cid(id), input, self.now, &mut self.out);
+        self.settle();
+    }
+
+    /// Completes every pending request, in order.
+    fn settle(&mut self) {
+        while !self.out.pending.is_empty() {
+            for (client, request) in std::mem::take(&mut self.out.pending) {
+                let done = self.out.serve(request);
+                if let Some(client) = client {
+                    self.hub.complete(client, done, self.now, &mut self.out);
+                }
+            }
+        }
     }
 
     /// Sends `text` from `id` and returns what `id` got back.
@@ -470,6 +528,7 @@ mod arbitrary_input {
                 };
                 let quitting = matches!(&input, Input::Command(Verb::Quit, Ok(_)));
                 b.hub.receive(b.cid(1), input, b.now, &mut b.out);
+                b.settle();
                 for reply in b.take(1) {
                     if let Some(rest) = reply.strip_prefix("ERR ") {
                         let code = rest.split(' ').next().unwrap_or_default();
@@ -524,6 +583,7 @@ fn a_fan_out_is_one_event_for_all_recipients() {
         }
         fn close(&mut self, _client: ClientId) {}
         fn request(&mut self, _client: ClientId, _request: Request) {}
+        fn persist(&mut self, _write: Write) {}
     }
     let mut b = Bench::new(Limits {
         announce_limit: 0,
@@ -537,4 +597,108 @@ fn a_fan_out_is_one_event_for_all_recipients() {
         .receive(b.cid(1), grammar::parse("hello all"), b.now, &mut calls);
     assert_eq!(calls.sends, 0);
     assert_eq!(calls.fan_outs, [49], "one event handed over for 49 others");
+}
+
+#[test]
+fn posted_waits_for_the_store_and_a_failed_write_changes_nothing() {
+    let mut b = Bench::new(limits());
+    b.login(1, "al");
+    b.login(2, "bo");
+    b.take(1);
+    b.hub.receive(
+        b.cid(1),
+        grammar::parse("/post lobby hi body"),
+        b.now,
+        &mut b.out,
+    );
+    assert!(b.take(1).is_empty(), "no POSTED before the commit");
+    assert!(b.take(2).is_empty(), "nor the notice");
+    b.settle();
+    assert_eq!(b.take(1), ["POSTED lobby 1"]);
+    assert_eq!(b.take(2).len(), 1);
+    b.out.failing = true;
+    assert_eq!(b.codes(1, "/post lobby again body"), "ERR store-failed");
+    assert!(
+        b.take(2).is_empty(),
+        "nobody hears of a post that was not stored"
+    );
+    b.out.failing = false;
+    assert_eq!(
+        b.ask(1, "/post lobby third body"),
+        ["POSTED lobby 2"],
+        "the id is given back"
+    );
+    assert_eq!(b.ask(1, "/list")[0], "LIST lobby 2");
+}
+
+#[test]
+fn history_answers_from_the_store_and_checks_the_count_first() {
+    let mut b = Bench::new(Limits {
+        history: 3,
+        ..limits()
+    });
+    b.login(1, "al");
+    b.login(2, "bo");
+    for n in 1..=4 {
+        b.line(1, &format!("line {n}"));
+    }
+    b.take(2);
+    let got = b.ask(2, "/history");
+    assert_eq!(got[0], "HISTORY lobby 3");
+    assert!(
+        got[1].starts_with("OLD 1700000000 MSG lobby al line 2"),
+        "{got:?}"
+    );
+    assert_eq!(got.len(), 4);
+    assert_eq!(
+        b.ask(2, "/history lobby 1")[1..],
+        ["OLD 1700000000 MSG lobby al line 4"]
+    );
+    assert_eq!(
+        b.codes(2, "/history nowhere 4"),
+        "ERR bad-args",
+        "count before room"
+    );
+    assert_eq!(b.codes(2, "/history nowhere 2"), "ERR no-such-room");
+    assert_eq!(b.codes(2, "/history lobby x"), "ERR bad-args");
+}
+
+#[test]
+fn with_history_off_nothing_is_kept_and_history_is_empty() {
+    let mut b = Bench::new(Limits {
+        history: 0,
+        ..limits()
+    });
+    b.login(1, "al");
+    b.line(1, "hello");
+    assert!(b.out.history.is_empty(), "nothing was persisted");
+    assert_eq!(b.ask(1, "/history"), ["HISTORY lobby 0"]);
+    assert_eq!(b.codes(1, "/history lobby 1"), "ERR bad-args");
+}
+
+#[test]
+fn restored_rooms_keep_their_posts_and_count_on() {
+    let mut b = Bench::new(limits());
+    let post = |id| StoredPost {
+        id,
+        author: "zed".into(),
+        unix_secs: 1_600_000_000,
+        subject: format!("s{id}"),
+        body: "b".into(),
+    };
+    b.hub.restore(vec![StoredRoom {
+        name: "Rust".into(),
+        next_post_id: 8,
+        posts: vec![post(6), post(7)],
+        history: Vec::new(),
+    }]);
+    b.login(1, "al");
+    assert_eq!(b.ask(1, "/rooms"), ["ROOMS 2 lobby:1 Rust:0"]);
+    b.ask(1, "/join rust");
+    assert_eq!(
+        b.ask(1, "/list")[0],
+        "LIST Rust 2",
+        "the last two before joining"
+    );
+    assert_eq!(b.ask(1, "/post rust new body"), ["POSTED Rust 8"]);
 }

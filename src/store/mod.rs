@@ -14,8 +14,14 @@ mod schema;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
+use std::time::{Duration, Instant};
+
+use log::error;
 
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension};
+
+pub use crate::hub::records::{StoredMessage, StoredPost, StoredRoom, Write};
+use crate::hub::{ClientId, Completion, Request};
 
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 
@@ -76,78 +82,16 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-/// A stored post.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredPost {
-    /// Its id in its room.
-    pub id: u64,
-    /// Who posted it.
-    pub author: String,
-    /// When, in seconds since the Unix epoch.
-    pub unix_secs: u64,
-    /// The subject.
-    pub subject: String,
-    /// The body.
-    pub body: String,
-}
-
-/// A stored room message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredMessage {
-    /// When, in seconds since the Unix epoch.
-    pub unix_secs: u64,
-    /// Who said it.
-    pub from: String,
-    /// What was said.
-    pub text: String,
-}
-
-/// A room as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredRoom {
-    /// The name as its creator spelled it.
-    pub name: String,
-    /// The id the room's next post gets.
-    pub next_post_id: u64,
-    /// Its last posts, oldest first.
-    pub posts: Vec<StoredPost>,
-    /// Its last messages, oldest first.
-    pub history: Vec<StoredMessage>,
-}
-
-/// One change to store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Write {
-    /// A new post in `room`; the room keeps its last `retain` posts.
-    Post {
-        /// The room's name.
-        room: String,
-        /// The post.
-        post: StoredPost,
-        /// Posts the room keeps.
-        retain: usize,
-    },
-    /// A message in `room`; the room keeps its last `keep` messages.
-    Message {
-        /// The room's name.
-        room: String,
-        /// The message.
-        message: StoredMessage,
-        /// Messages the room keeps.
-        keep: usize,
-    },
-    /// `room` was removed (no members and no posts left): its history goes too.
-    RoomRemoved {
-        /// The room's name.
-        room: String,
-    },
-}
-
 /// The parley database.
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
+    /// When a failure was last logged.
+    last_report: Option<Instant>,
 }
+
+/// The shortest time between two log lines about failed writes.
+pub const ERROR_LOG_EVERY: Duration = Duration::from_secs(60);
 
 impl Store {
     /// Opens (or creates) the database at `path` (`:memory:` keeps nothing), checks it
@@ -187,7 +131,10 @@ impl Store {
         };
         conn.pragma_update(None, "synchronous", synchronous)?;
         schema::migrate(&conn)?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            last_report: None,
+        })
     }
 
     /// The stored rooms, each with at most its last `board_retain` posts and
@@ -357,9 +304,90 @@ impl Store {
         Ok(())
     }
 
-    /// Caps the database at `pages` pages (SQLite's `max_page_count`): writes past it
-    /// fail as on a full disk. For tests of that failure.
-    pub fn limit_pages(&self, pages: u64) -> Result<(), StoreError> {
+    /// Carries out a batch of requests in order: consecutive writes are committed in
+    /// one transaction (if that fails, each is tried on its own, so one bad write does
+    /// not fail the others), and a read sees every write queued before it. Returns one
+    /// completion per request, in order, with the client that waits for it.
+    pub fn serve(
+        &mut self,
+        jobs: Vec<(Option<ClientId>, Request)>,
+    ) -> Vec<(Option<ClientId>, Completion)> {
+        let mut done = Vec::with_capacity(jobs.len());
+        let mut writes = Vec::new();
+        for (client, request) in jobs {
+            match request {
+                Request::Store(write) => writes.push((client, write)),
+                Request::History { room, count } => {
+                    self.commit_all(&mut writes, &mut done);
+                    let completion = match self.history(&room.to_ascii_lowercase(), count) {
+                        Ok(messages) => Completion::History { room, messages },
+                        Err(e) => {
+                            self.report(&e);
+                            Completion::HistoryFailed
+                        }
+                    };
+                    done.push((client, completion));
+                }
+                #[cfg(test)]
+                Request::Echo(token) => {
+                    self.commit_all(&mut writes, &mut done);
+                    done.push((client, Completion::Echo(token)));
+                }
+            }
+        }
+        self.commit_all(&mut writes, &mut done);
+        done
+    }
+
+    /// Commits `writes` (emptying it) and records each one's completion.
+    fn commit_all(
+        &mut self,
+        writes: &mut Vec<(Option<ClientId>, Write)>,
+        done: &mut Vec<(Option<ClientId>, Completion)>,
+    ) {
+        if writes.is_empty() {
+            return;
+        }
+        let batch: Vec<Write> = writes.iter().map(|(_, write)| write.clone()).collect();
+        let together = self.commit(&batch);
+        for (client, write) in writes.drain(..) {
+            let result = match &together {
+                Ok(()) => Ok(()),
+                Err(_) if batch.len() == 1 => Err(()),
+                Err(_) => self
+                    .commit(std::slice::from_ref(&write))
+                    .map_err(|e| self.report(&e)),
+            };
+            let completion = match result {
+                Ok(()) => Completion::Stored(write),
+                Err(()) => Completion::StoreFailed(write),
+            };
+            done.push((client, completion));
+        }
+        if let Err(e) = together {
+            self.report(&e);
+        }
+    }
+
+    /// Logs a failure, at most once per [`ERROR_LOG_EVERY`].
+    fn report(&mut self, error: &StoreError) {
+        let now = Instant::now();
+        if self
+            .last_report
+            .is_none_or(|at| now >= at + ERROR_LOG_EVERY)
+        {
+            self.last_report = Some(now);
+            error!("the store failed: {error}");
+        }
+    }
+
+    /// Caps the database at about `bytes` (`--max-data`, through SQLite's
+    /// `max_page_count`): writes past it fail as on a full disk.
+    pub fn limit_size(&self, bytes: u64) -> Result<(), StoreError> {
+        let page: i64 = self
+            .conn
+            .pragma_query_value(None, "page_size", |row| row.get(0))?;
+        let pages = (bytes / page.max(1) as u64).max(1);
         self.conn
             .pragma_update(None, "max_page_count", pages as i64)?;
         Ok(())

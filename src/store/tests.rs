@@ -185,7 +185,7 @@ fn a_failed_commit_changes_nothing() {
         .conn
         .pragma_query_value(None, "page_count", |row| row.get(0))
         .unwrap();
-    store.limit_pages(pages as u64).unwrap();
+    store.limit_size(pages as u64 * 4096).unwrap();
     let big: Vec<Write> = (2..=200)
         .map(|id| Write::Post {
             room: "r".into(),
@@ -201,4 +201,39 @@ fn a_failed_commit_changes_nothing() {
     let rooms = store.load(1000, 10, &[]).unwrap();
     assert_eq!(rooms[0].posts.len(), 1, "none of the failed batch was kept");
     assert_eq!(rooms[0].next_post_id, 2);
+}
+
+#[test]
+fn a_batch_is_served_in_order_and_one_bad_write_fails_alone() {
+    let mut store = Store::open(":memory:", Sync::Normal).unwrap();
+    let alice = Some(ClientId::new(1, 1));
+    let jobs = vec![
+        (None, Request::Store(message_write("lobby", 1, 10))),
+        (alice, Request::Store(post_write("r", 1, 10))),
+        // The same post id again breaks the primary key: only this one fails.
+        (alice, Request::Store(post_write("r", 1, 10))),
+        (
+            alice,
+            Request::History {
+                room: "LOBBY".into(),
+                count: 5,
+            },
+        ),
+    ];
+    let done = store.serve(jobs);
+    assert_eq!(done.len(), 4);
+    assert!(matches!(done[0], (None, Completion::Stored(_))));
+    assert!(matches!(done[1], (Some(_), Completion::Stored(_))));
+    assert!(matches!(done[2], (Some(_), Completion::StoreFailed(_))));
+    match &done[3] {
+        (Some(_), Completion::History { room, messages }) => {
+            assert_eq!(room, "LOBBY", "told as asked");
+            assert_eq!(
+                messages.len(),
+                1,
+                "the read sees the write queued before it"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }

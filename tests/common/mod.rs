@@ -45,11 +45,19 @@ impl TestServer {
     /// Starts the server binary at `binary` with the given extra command-line
     /// arguments.
     pub fn start_binary(binary: &Path, args: &[&str]) -> TestServer {
+        // Tests keep nothing unless they name a database: no parley.db in the tree.
+        let data: &[&str] = if args.contains(&"--data") {
+            &[]
+        } else {
+            &["--data", ":memory:"]
+        };
         let mut child = Command::new(binary)
             .args(["--listen", "127.0.0.1:0"])
+            .args(data)
             .args(args)
             .env("RUST_LOG", "debug")
             .env_remove("PARLEY_LISTEN")
+            .env_remove("PARLEY_DATA")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -367,6 +367,7 @@ const HELP: &[(&str, &str)] = &[
     ),
     ("/list [room]", "a room's board"),
     ("/read <room> <id>", "read a post"),
+    ("/history [room [count]]", "a room's last messages"),
     ("/ping [token]", "check the connection"),
     ("/help <command>", "the server's help for a command"),
     ("/quit [message]", "leave (also Ctrl-D)"),

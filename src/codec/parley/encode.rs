@@ -29,6 +29,7 @@ pub fn error_word(code: ErrorCode) -> &'static str {
         ErrorCode::LineTooLong => "line-too-long",
         ErrorCode::BadText => "bad-text",
         ErrorCode::Queued => "queued",
+        ErrorCode::StoreFailed => "store-failed",
     }
 }
 
@@ -52,6 +53,7 @@ fn error_text(code: ErrorCode) -> &'static str {
         ErrorCode::LineTooLong => "line too long",
         ErrorCode::BadText => "lines must be UTF-8 text without control characters",
         ErrorCode::Queued => "you are waiting in the queue",
+        ErrorCode::StoreFailed => "the server could not store that; nothing changed",
     }
 }
 
@@ -178,6 +180,22 @@ impl Encoder {
             Event::Body { room, id, text } => {
                 self.start("BODY").field(room).number(id).text(text).end()
             }
+            Event::History { room, count } => {
+                self.start("HISTORY").field(room).number(count as u64).end()
+            }
+            Event::Old {
+                unix_secs,
+                room,
+                from,
+                text,
+            } => self
+                .start("OLD")
+                .number(unix_secs)
+                .field("MSG")
+                .field(room)
+                .field(from)
+                .text(text)
+                .end(),
             Event::Ping { token } => self.start("PING").number(token).end(),
             Event::Pong { token } => self.start("PONG").field(token).end(),
             Event::Help(None) => {

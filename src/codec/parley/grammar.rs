@@ -26,6 +26,7 @@ pub fn command_word(verb: Verb) -> &'static str {
         Verb::Post => "post",
         Verb::List => "list",
         Verb::Read => "read",
+        Verb::History => "history",
         Verb::Help => "help",
         Verb::Ping => "ping",
         Verb::Pong => "pong",
@@ -212,6 +213,15 @@ fn parse_args<'a>(form: Form, args: &mut Args<'a>) -> Result<Command<'a>, ArgErr
             room: room(args)?,
             id: args.word()?,
         },
+        Verb::History => {
+            let room = optional_room(args)?;
+            let count = if room.is_some() {
+                args.optional_word()?
+            } else {
+                None
+            };
+            Command::History { room, count }
+        }
         Verb::Help => Command::Help(match args.optional_word()? {
             None => HelpTopic::All,
             Some(word) => help_topic(&word).map_or(HelpTopic::Unknown, HelpTopic::Verb),
@@ -259,6 +269,9 @@ fn check_names(command: &Command<'_>) -> Result<(), ArgError> {
         | Command::Say { room: name, .. }
         | Command::Post { room: name, .. }
         | Command::List(Some(name))
+        | Command::History {
+            room: Some(name), ..
+        }
         | Command::Read { room: name, .. } => room(name),
         _ => Ok(()),
     }

@@ -20,6 +20,7 @@ pub fn usage(verb: Verb) -> &'static str {
         }
         Verb::List => "/list [room] - the board's posts you can see (default: current room)",
         Verb::Read => "/read <room> <id> - read a post",
+        Verb::History => "/history [room [count]] - a room's last messages (default: current room, 50)",
         Verb::Help => "/help [command] - this help, or help on one command",
         Verb::Ping => "/ping [token] - the server answers PONG <token>",
         Verb::Pong => "/pong <token> - answer to the server's PING",

@@ -1,0 +1,70 @@
+//! What the core stores and gets back: records of posts, room messages and rooms, and
+//! the writes it asks the store for. Plain data, so that any store (SQLite today, a
+//! shared one later) can keep them without the core knowing which.
+
+/// A stored post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPost {
+    /// Its id in its room.
+    pub id: u64,
+    /// Who posted it.
+    pub author: String,
+    /// When, in seconds since the Unix epoch.
+    pub unix_secs: u64,
+    /// The subject.
+    pub subject: String,
+    /// The body.
+    pub body: String,
+}
+
+/// A stored room message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// When, in seconds since the Unix epoch.
+    pub unix_secs: u64,
+    /// Who said it.
+    pub from: String,
+    /// What was said.
+    pub text: String,
+}
+
+/// A room as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRoom {
+    /// The name as its creator spelled it.
+    pub name: String,
+    /// The id the room's next post gets.
+    pub next_post_id: u64,
+    /// Its last posts, oldest first.
+    pub posts: Vec<StoredPost>,
+    /// Its last messages, oldest first.
+    pub history: Vec<StoredMessage>,
+}
+
+/// One change to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    /// A new post in `room`; the room keeps its last `retain` posts.
+    Post {
+        /// The room's name.
+        room: String,
+        /// The post.
+        post: StoredPost,
+        /// Posts the room keeps.
+        retain: usize,
+    },
+    /// A message in `room`; the room keeps its last `keep` messages.
+    Message {
+        /// The room's name.
+        room: String,
+        /// The message.
+        message: StoredMessage,
+        /// Messages the room keeps.
+        keep: usize,
+    },
+    /// `room` was removed (no members and no posts left): its history goes too.
+    RoomRemoved {
+        /// The room's name.
+        room: String,
+    },
+}
