@@ -197,6 +197,12 @@ pub fn name_kinds(first: &str) -> NameKinds {
         Input::Command(verb, _) => Some(verb),
         _ => None,
     };
+    if is_history(first) {
+        return NameKinds {
+            users: false,
+            rooms: true,
+        };
+    }
     let (users, rooms) = match verb {
         Some(Verb::Msg) => (true, false),
         Some(
@@ -214,9 +220,19 @@ pub fn name_kinds(first: &str) -> NameKinds {
 }
 
 /// Whether `word` is a command word or alias the server knows, in any case.
-#[cfg(test)]
 pub fn is_command_word(word: &str) -> bool {
     matches!(grammar::parse(word), Input::Command(..))
+}
+
+/// Whether `first` is `/history` (PROTOCOL.md, "Stored state"), whether or not the
+/// library's grammar knows that command yet: until it does, the line is sent as
+/// typed like any unknown command, and only completion needs to know what it is.
+fn is_history(first: &str) -> bool {
+    match grammar::parse(first) {
+        Input::Command(verb, _) => grammar::command_word(verb) == "history",
+        Input::Unknown => first.eq_ignore_ascii_case("/history"),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -264,6 +280,10 @@ mod tests {
         assert_eq!(plan("/name bob"), Plan::Name);
         assert_eq!(plan("/users"), Plan::Send);
         assert_eq!(plan("/unknown thing"), Plan::Send);
+        // Sent as typed, whether or not the grammar knows it yet.
+        assert_eq!(plan("/history"), Plan::Send);
+        assert_eq!(plan("/history rust 5"), Plan::Send);
+        assert_eq!(plan("/HISTORY  rust"), Plan::Send);
         assert_eq!(plan("%groups"), Plan::Send);
     }
 
@@ -344,6 +364,9 @@ mod tests {
         assert_eq!(name_kinds("%groupjoin"), kinds(false, true));
         assert_eq!(name_kinds("/create"), kinds(true, true));
         assert_eq!(name_kinds("hello"), kinds(true, true));
+        assert_eq!(name_kinds("/history"), kinds(false, true));
+        assert_eq!(name_kinds("/History"), kinds(false, true));
+        assert_eq!(name_kinds("/histories"), kinds(true, true));
         assert!(is_command_word("/join_group") && !is_command_word("/frob"));
     }
 }
