@@ -635,8 +635,8 @@ fn a_refused_connection_exits_non_zero_with_one_line() {
     );
 }
 
-/// A scripted server for what a real one never sends: it answers `/name`, `/ping`
-/// and `/quit`, and reports every line the client sends.
+/// A scripted server for what a real one never sends (or does not send yet): it
+/// answers `/name`, `/ping` and `/quit`, and reports every line the client sends.
 struct FakeServer {
     writer: Arc<Mutex<TcpStream>>,
     from_client: Receiver<String>,
@@ -645,6 +645,17 @@ struct FakeServer {
 impl FakeServer {
     /// Accepts the client on `listener` and starts answering.
     fn accept(listener: &TcpListener) -> FakeServer {
+        FakeServer::accept_answering(listener, &[])
+    }
+
+    /// Like [`FakeServer::accept`], and also answers each line the client sends
+    /// that is one of `answers`' first halves with the second half (whole lines,
+    /// each ending in `\n`), at once, as a real server answers a command.
+    fn accept_answering(listener: &TcpListener, answers: &[(&str, &str)]) -> FakeServer {
+        let answers: Vec<(String, String)> = answers
+            .iter()
+            .map(|(line, reply)| ((*line).to_owned(), (*reply).to_owned()))
+            .collect();
         let (socket, _) = listener.accept().expect("accept client");
         let writer = Arc::new(Mutex::new(socket.try_clone().expect("clone socket")));
         let (tx, from_client) = mpsc::channel();
@@ -663,6 +674,8 @@ impl FakeServer {
                 } else if line.starts_with("/quit") {
                     send("BYE quit bye\n");
                     break;
+                } else if let Some((_, reply)) = answers.iter().find(|(l, _)| *l == line) {
+                    send(reply);
                 }
                 if tx.send(line).is_err() {
                     break;
@@ -725,4 +738,72 @@ fn hostile_server_text_is_shown_safely_and_pings_are_answered() {
     client.expect("* bye");
     let (status, _) = client.expect_exit();
     assert!(status.success());
+}
+
+/// `HH:MM` of `secs` in UTC (the time zone the tests give the client).
+fn utc_time_of_day(secs: u64) -> String {
+    format!("{:02}:{:02}", secs % 86_400 / 3600, secs % 3600 / 60)
+}
+
+#[test]
+fn history_replies_are_shown_with_their_times_in_script_order() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    let history = format!(
+        "HISTORY rust 3\n\
+         OLD 1700000000 MSG rust bob hello \x1b[2Jthere\n\
+         OLD {now} MSG rust alice today\n\
+         OLD {now} FROB rust x\n"
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let mut client = Client::start(listener.local_addr().expect("addr"), &["--name", "alice"]);
+    let fake = FakeServer::accept_answering(
+        &listener,
+        &[
+            ("/history rust 3", &history),
+            ("/history", "HISTORY lobby 0\n"),
+            (
+                "/history broken",
+                "ERR store-failed Could not read the history\n",
+            ),
+            (
+                "after",
+                // Not a real reply (a room message is not echoed); it shows where
+                // the client's own line comes: after it, as typed.
+                "OLD 1700000000 PRIV carol stored psst\n",
+            ),
+        ],
+    );
+    client.expect_login("alice");
+    // Typed all at once: a script's transcript keeps the input's order.
+    client.send("/history rust 3");
+    client.send("/history");
+    client.send("/history broken");
+    client.send("after");
+    fake.expect_from_client("/history rust 3");
+    client.expect("* last 3 messages in rust");
+    client.expect("[rust] 2023-11-14 22:13 bob: hello ^[[2Jthere");
+    let today = client.line();
+    let time = utc_time_of_day(now);
+    // The date shows only if the day changed just now.
+    assert!(
+        today == format!("[rust] {time} alice: today")
+            || (today.starts_with("[rust] 2") && today.ends_with(&format!(" {time} alice: today"))),
+        "{today:?}"
+    );
+    client.expect(&format!("? OLD {now} FROB rust x"));
+    client.expect("* no messages in lobby");
+    client.expect("! Could not read the history (store-failed)");
+    client.expect("(private) 2023-11-14 22:13 carol: stored psst");
+    client.expect("[lobby] alice: after");
+    fake.expect_from_client("/history");
+    fake.expect_from_client("/history broken");
+    client.close_stdin();
+    client.expect("* bye");
+    let (status, stderr) = client.expect_exit();
+    // The store-failed refusal counts like any other refused line.
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr, "parley-client: 1 input line was refused\n");
 }

@@ -367,7 +367,10 @@ const HELP: &[(&str, &str)] = &[
     ),
     ("/list [room]", "a room's board"),
     ("/read <room> <id>", "read a post"),
-    ("/history [room [count]]", "a room's last messages"),
+    (
+        "/history [room [count]]",
+        "a room's last messages (default: the current room)",
+    ),
     ("/ping [token]", "check the connection"),
     ("/help <command>", "the server's help for a command"),
     ("/quit [message]", "leave (also Ctrl-D)"),
@@ -379,7 +382,7 @@ fn help(session: &Session, keys: bool) -> String {
     session.render(|v| {
         let widest = HELP.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
         let mut out = render::notice(v, "commands:");
-        for (command, what) in HELP {
+        for (command, what) in HELP.iter() {
             out.push_str("\n  ");
             out.push_str(&v.painter.paint(Style::Info, &format!("{command:<widest$}")));
             out.push_str("  ");

@@ -43,6 +43,25 @@ extern "C" {
     fn tzset();
 }
 
+/// The current time in unix seconds (0 if the system clock is before 1970).
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// `secs` as `clock` shows it, without the date when that is the date of `now`
+/// (`HH:MM` for today, `YYYY-MM-DD HH:MM` otherwise): for replayed chat, where
+/// most times are recent.
+pub fn brief(clock: Clock, secs: i64, now: i64) -> String {
+    let full = clock(secs);
+    let today = clock(now);
+    match (full.split_once(' '), today.split_once(' ')) {
+        (Some((date, time)), Some((today, _))) if date == today => time.to_owned(),
+        _ => full,
+    }
+}
+
 /// Formats `secs` in UTC without the C library (days-to-civil conversion).
 pub fn utc(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
@@ -80,6 +99,23 @@ mod tests {
         assert_eq!(utc(1_700_000_000), "2023-11-14 22:13");
         assert_eq!(utc(951_782_400), "2000-02-29 00:00");
         assert_eq!(utc(-60), "1969-12-31 23:59");
+    }
+
+    #[test]
+    fn brief_times_leave_out_today() {
+        let now = 1_700_000_000; // 2023-11-14 22:13 UTC
+        assert_eq!(brief(utc, now, now), "22:13");
+        assert_eq!(brief(utc, 1_699_920_000, now), "00:00");
+        assert_eq!(brief(utc, 1_699_919_999, now), "2023-11-13 23:59");
+        assert_eq!(brief(utc, now + 86_400, now), "2023-11-15 22:13");
+        assert_eq!(brief(utc, 0, now), "1970-01-01 00:00");
+        // A clock whose text has no date part is shown whole.
+        assert_eq!(brief(|_| "soon".to_owned(), 5, 5), "soon");
+    }
+
+    #[test]
+    fn now_is_after_the_epoch() {
+        assert!(now() > 1_700_000_000);
     }
 
     #[test]

@@ -206,7 +206,8 @@ pub fn name_kinds(first: &str) -> NameKinds {
             | Verb::List
             | Verb::Read
             | Verb::Post
-            | Verb::Users,
+            | Verb::Users
+            | Verb::History,
         ) => (false, true),
         _ => (true, true),
     };
@@ -264,6 +265,10 @@ mod tests {
         assert_eq!(plan("/name bob"), Plan::Name);
         assert_eq!(plan("/users"), Plan::Send);
         assert_eq!(plan("/unknown thing"), Plan::Send);
+        // Sent as typed, whether or not the grammar knows it yet.
+        assert_eq!(plan("/history"), Plan::Send);
+        assert_eq!(plan("/history rust 5"), Plan::Send);
+        assert_eq!(plan("/HISTORY  rust"), Plan::Send);
         assert_eq!(plan("%groups"), Plan::Send);
     }
 
@@ -344,6 +349,9 @@ mod tests {
         assert_eq!(name_kinds("%groupjoin"), kinds(false, true));
         assert_eq!(name_kinds("/create"), kinds(true, true));
         assert_eq!(name_kinds("hello"), kinds(true, true));
+        assert_eq!(name_kinds("/history"), kinds(false, true));
+        assert_eq!(name_kinds("/History"), kinds(false, true));
+        assert_eq!(name_kinds("/histories"), kinds(true, true));
         assert!(is_command_word("/join_group") && !is_command_word("/frob"));
     }
 }

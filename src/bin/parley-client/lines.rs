@@ -75,6 +75,7 @@ impl Frontend for LineFrontend {
                         painter: self.painter,
                         width: None,
                         clock: crate::clock::utc,
+                        now: 0,
                     };
                     self.output.show(&render::render_error(
                         &view,

@@ -21,6 +21,27 @@ pub struct PostHeader {
     pub subject: String,
 }
 
+/// What an `OLD <t> ...` line replays from the server's store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Replayed {
+    /// `MSG <room> <from> <text...>`: a room message from `/history`.
+    Msg {
+        /// The room it was written to.
+        room: String,
+        /// The sender.
+        from: String,
+        /// The message.
+        text: String,
+    },
+    /// `PRIV <from> <text...>`: a private message stored while we were offline.
+    Priv {
+        /// The sender.
+        from: String,
+        /// The message.
+        text: String,
+    },
+}
+
 /// One line from the server, parsed by its type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ServerLine {
@@ -128,6 +149,20 @@ pub enum ServerLine {
         id: u64,
         /// The body text.
         text: String,
+    },
+    /// `HISTORY <room> <count>`: `count` `OLD ... MSG` lines follow, oldest first.
+    History {
+        /// The room whose messages follow.
+        room: String,
+        /// How many `OLD` lines follow.
+        count: u64,
+    },
+    /// `OLD <unix-seconds> <kind> ...`: a stored message, replayed.
+    Old {
+        /// When it was first sent, in unix seconds (the server's clock).
+        time: i64,
+        /// The message as it was sent then.
+        what: Replayed,
     },
     /// `PING <token>`: the server checks that we are alive.
     Ping {
@@ -293,6 +328,27 @@ impl ServerLine {
                 id: f.number()?,
                 text: f.text(),
             },
+            "HISTORY" => ServerLine::History {
+                room: s(f.next()?),
+                count: f.number()?,
+            },
+            "OLD" => {
+                let time = f.number()?;
+                // Kinds this client does not know yet stay raw (Unknown).
+                let what = match f.next()? {
+                    "MSG" => Replayed::Msg {
+                        room: s(f.next()?),
+                        from: s(f.next()?),
+                        text: f.text(),
+                    },
+                    "PRIV" => Replayed::Priv {
+                        from: s(f.next()?),
+                        text: f.text(),
+                    },
+                    _ => return None,
+                };
+                ServerLine::Old { time, what }
+            }
             "PING" => ServerLine::Ping {
                 token: s(f.next()?),
             },
@@ -473,6 +529,84 @@ mod tests {
                 text: "Server going down".into()
             }
         );
+    }
+
+    #[test]
+    fn history_and_replayed_messages() {
+        assert_eq!(
+            p("HISTORY rust 3"),
+            ServerLine::History {
+                room: "rust".into(),
+                count: 3
+            }
+        );
+        assert_eq!(
+            p("HISTORY rust 0"),
+            ServerLine::History {
+                room: "rust".into(),
+                count: 0
+            }
+        );
+        assert_eq!(
+            p("OLD 1700000000 MSG rust alice hello  there "),
+            ServerLine::Old {
+                time: 1_700_000_000,
+                what: Replayed::Msg {
+                    room: "rust".into(),
+                    from: "alice".into(),
+                    text: "hello  there ".into()
+                }
+            }
+        );
+        assert_eq!(
+            p("OLD 60 MSG rust alice"),
+            ServerLine::Old {
+                time: 60,
+                what: Replayed::Msg {
+                    room: "rust".into(),
+                    from: "alice".into(),
+                    text: String::new()
+                }
+            }
+        );
+        assert_eq!(
+            p("OLD 1700000000 PRIV bob psst, you"),
+            ServerLine::Old {
+                time: 1_700_000_000,
+                what: Replayed::Priv {
+                    from: "bob".into(),
+                    text: "psst, you".into()
+                }
+            }
+        );
+    }
+
+    #[test]
+    fn malformed_history_lines_are_kept_raw() {
+        for raw in [
+            "HISTORY",
+            "HISTORY rust",
+            "HISTORY rust many",
+            "HISTORY rust -1",
+            "HISTORY  3",
+            "OLD",
+            "OLD 1700000000",
+            "OLD soon MSG rust alice hi",
+            "OLD 1.5 MSG rust alice hi",
+            "OLD 99999999999999999999 MSG rust alice hi",
+            "OLD 1700000000 MSG",
+            "OLD 1700000000 MSG rust",
+            "OLD 1700000000 MSG rust  hi",
+            "OLD 1700000000 PRIV",
+            "OLD 1700000000  MSG rust alice hi",
+            // Kinds this client does not know (yet), and lowercase ones.
+            "OLD 1700000000 BCAST bob all",
+            "OLD 1700000000 JOIN rust bob",
+            "OLD 1700000000 msg rust alice hi",
+            "OLD 1700000000 OLD 1 MSG rust alice hi",
+        ] {
+            assert_eq!(p(raw), ServerLine::Unknown { raw: raw.into() }, "{raw:?}");
+        }
     }
 
     #[test]

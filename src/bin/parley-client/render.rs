@@ -5,8 +5,8 @@
 //! is pinned down by the unit tests below. Text from the network is sanitised here,
 //! at the last step before display.
 
-use crate::clock::Clock;
-use crate::protocol::{PostHeader, ServerLine};
+use crate::clock::{self, Clock};
+use crate::protocol::{PostHeader, Replayed, ServerLine};
 use crate::style::{display_width, sanitize, Painter, Style};
 
 /// What the renderer needs to know besides the line itself.
@@ -20,6 +20,9 @@ pub struct View<'a> {
     pub width: Option<usize>,
     /// How to show post times.
     pub clock: Clock,
+    /// The current time in unix seconds: replayed messages from today are shown
+    /// without their date.
+    pub now: i64,
 }
 
 impl View<'_> {
@@ -174,6 +177,15 @@ pub fn render(line: &ServerLine, view: &View<'_>, read_reply: bool) -> Option<St
             render_board(view, room, *count, &[])
         }
         ServerLine::Body { text: t, .. } => format!("    {}", text(t)),
+        ServerLine::History { room, count } => {
+            let what = match count {
+                0 => "no messages in ".to_owned(),
+                1 => "last message in ".to_owned(),
+                n => format!("last {n} messages in "),
+            };
+            view.status(&[Plain(&what), Painted(p.room(room))])
+        }
+        ServerLine::Old { time, what } => render_old(view, *time, what),
         ServerLine::Ping { .. } => return None,
         ServerLine::Pong { token } => view.status(&[Plain("pong "), Painted(text(token))]),
         ServerLine::Info { text: t } => p.paint(Style::Info, &format!("  {}", text(t))),
@@ -208,6 +220,33 @@ pub fn room_message(view: &View<'_>, room: &str, from: &str, text: &str) -> Stri
         from,
         sanitize(text)
     )
+}
+
+/// A replayed message with the time it was first sent: `[rust] 14:02 alice: text`
+/// or `(private) 14:02 alice: text`, the date added when it is not today.
+fn render_old(view: &View<'_>, time: i64, what: &Replayed) -> String {
+    let p = view.painter;
+    let when = p.paint(Style::Dim, &clock::brief(view.clock, time, view.now));
+    match what {
+        Replayed::Msg { room, from, text } => {
+            let from = if view.is_me(from) {
+                p.paint(Style::Bold, &sanitize(from))
+            } else {
+                p.name(from)
+            };
+            format!(
+                "{} {when} {from}: {}",
+                p.paint(Style::Dim, &format!("[{}]", sanitize(room))),
+                sanitize(text)
+            )
+        }
+        Replayed::Priv { from, text } => format!(
+            "{} {when} {}: {}",
+            p.paint(Style::Private, "(private)"),
+            p.name(from),
+            sanitize(text)
+        ),
+    }
 }
 
 /// Our own private message as we see it: `(private to bob) alice: text`.
@@ -452,8 +491,12 @@ mod tests {
             painter: Painter { colour: false },
             width: None,
             clock: utc,
+            now: NOW,
         }
     }
+
+    /// "Now" in these tests: 2023-11-15 08:00 UTC.
+    const NOW: i64 = 1_700_035_200;
 
     fn show(line: &str) -> String {
         render(&ServerLine::parse(line), &view(Some("alice")), false).expect("shown")
@@ -584,6 +627,77 @@ mod tests {
             Some("[rust #3] bob, 2023-11-14 22:13 — News")
         );
         assert_eq!(show("BODY rust 3 the body"), "    the body");
+    }
+
+    #[test]
+    fn history() {
+        assert_eq!(show("HISTORY rust 0"), "* no messages in rust");
+        assert_eq!(show("HISTORY rust 1"), "* last message in rust");
+        assert_eq!(show("HISTORY rust 3"), "* last 3 messages in rust");
+        // Today's messages show the time only; older ones the date too.
+        assert_eq!(
+            show("OLD 1700035200 MSG rust bob hi there"),
+            "[rust] 08:00 bob: hi there"
+        );
+        assert_eq!(
+            show("OLD 1700006400 MSG rust bob early"),
+            "[rust] 00:00 bob: early"
+        );
+        assert_eq!(
+            show("OLD 1700000000 MSG rust bob yesterday"),
+            "[rust] 2023-11-14 22:13 bob: yesterday"
+        );
+        assert_eq!(
+            show("OLD 1700035200 MSG rust alice mine"),
+            "[rust] 08:00 alice: mine"
+        );
+        assert_eq!(show("OLD 1700035200 MSG rust bob"), "[rust] 08:00 bob: ");
+        assert_eq!(
+            show("OLD 1700035260 PRIV carol psst"),
+            "(private) 08:01 carol: psst"
+        );
+        assert_eq!(
+            show("OLD 1699999999 PRIV carol old news"),
+            "(private) 2023-11-14 22:13 carol: old news"
+        );
+        // Kinds this client does not know, and malformed lines, are shown raw.
+        assert_eq!(
+            show("OLD 1700035200 BCAST dave all"),
+            "? OLD 1700035200 BCAST dave all"
+        );
+        assert_eq!(show("OLD x MSG rust bob hi"), "? OLD x MSG rust bob hi");
+        assert_eq!(show("HISTORY rust"), "? HISTORY rust");
+        assert_eq!(
+            show("ERR store-failed Could not store that"),
+            "! Could not store that (store-failed)"
+        );
+    }
+
+    #[test]
+    fn replayed_text_is_sanitised() {
+        assert_eq!(
+            show("OLD 1700035200 MSG r\x1bust b\x07ob \x1b[2Jgone"),
+            "[r^[ust] 08:00 b^Gob: ^[[2Jgone"
+        );
+        assert_eq!(
+            show("OLD 1700035200 PRIV m\u{9b}x \u{202E}olleh"),
+            "(private) 08:00 m<U+009B>x: \u{202E}olleh\u{202C}"
+        );
+    }
+
+    #[test]
+    fn replayed_messages_in_colour() {
+        let v = View {
+            painter: Painter { colour: true },
+            ..view(Some("alice"))
+        };
+        let line = ServerLine::parse("OLD 1700035200 MSG rust bob hi");
+        let text = render(&line, &v, false).expect("shown");
+        assert!(text.contains(&v.painter.name("bob")), "{text:?}");
+        assert_eq!(visible_text(&text, v.painter), "[rust] 08:00 bob: hi");
+        let line = ServerLine::parse("OLD 1700035200 PRIV bob hi");
+        let text = render(&line, &v, false).expect("shown");
+        assert_eq!(visible_text(&text, v.painter), "(private) 08:00 bob: hi");
     }
 
     #[test]

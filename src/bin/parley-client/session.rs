@@ -371,6 +371,7 @@ impl Shared {
             painter: self.painter,
             width: (self.width)(),
             clock: self.clock,
+            now: crate::clock::now(),
         }
     }
 

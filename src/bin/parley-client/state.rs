@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use crate::protocol::{PostHeader, ServerLine};
+use crate::protocol::{PostHeader, Replayed, ServerLine};
 use crate::render::{self, View};
 
 /// Where the connection stands.
@@ -228,6 +228,14 @@ impl ClientState {
             ServerLine::Priv { from, .. } | ServerLine::Bcast { from, .. } => {
                 self.remember_user(from);
             }
+            ServerLine::History { room, .. } => self.remember_room(room),
+            ServerLine::Old { what, .. } => match what {
+                Replayed::Msg { room, from, .. } => {
+                    self.remember_room(room);
+                    self.remember_user(from);
+                }
+                Replayed::Priv { from, .. } => self.remember_user(from),
+            },
             ServerLine::Users { names, .. } => {
                 for name in names {
                     self.remember_user(name);
@@ -342,6 +350,7 @@ mod tests {
             painter: Painter { colour: false },
             width: None,
             clock: utc,
+            now: 0,
         }
     }
 
@@ -453,6 +462,42 @@ mod tests {
             shown(&mut state, "BODY rust 3 text").as_deref(),
             Some("    text")
         );
+    }
+
+    #[test]
+    fn history_is_shown_line_by_line() {
+        let mut state = named("alice");
+        assert_eq!(
+            shown(&mut state, "HISTORY Rust 2").as_deref(),
+            Some("* last 2 messages in Rust")
+        );
+        assert_eq!(
+            shown(&mut state, "OLD 0 MSG Rust bob first").as_deref(),
+            Some("[Rust] 00:00 bob: first")
+        );
+        assert_eq!(
+            shown(&mut state, "OLD 86400 MSG Rust alice second").as_deref(),
+            Some("[Rust] 1970-01-02 00:00 alice: second")
+        );
+        assert_eq!(
+            shown(&mut state, "OLD 60 PRIV carol psst").as_deref(),
+            Some("(private) 00:01 carol: psst")
+        );
+        assert_eq!(
+            shown(&mut state, "OLD 60 FROB x").as_deref(),
+            Some("? OLD 60 FROB x")
+        );
+        // Replayed names are offered for completion; history is no listing.
+        assert!(state.known_rooms.contains_key("rust"));
+        assert!(state.known_users.contains_key("bob"));
+        assert!(state.known_users.contains_key("carol"));
+        assert_eq!(state.current_room(), Some("lobby"));
+        assert_eq!(
+            shown(&mut state, "HISTORY empty 0").as_deref(),
+            Some("* no messages in empty")
+        );
+        feed(&mut state, "ERR store-failed Could not store that");
+        assert_eq!(state.refused_commands(), 1);
     }
 
     #[test]
