@@ -47,6 +47,25 @@ pub enum ScenarioCmd {
     /// Fanout in which a fraction of the members never read: they must be dropped
     /// (sendq) while the others lose nothing.
     Slow(SlowArgs),
+    /// Posters spread over --rooms rooms post to their room's board: measures the time
+    /// from each post to its POSTED and the committed posts per second, and checks that
+    /// every post is answered once with ids that only go up.
+    #[command(
+        mut_arg("rate", |a| a.help(
+            "Open loop: posts per second in total, sent at their scheduled times whatever the server does (default 1000 unless --max)"
+        )),
+        mut_arg("max", |a| a.help(
+            "Closed loop: every poster posts as fast as its --window allows"
+        )),
+        mut_arg("window", |a| a.default_value("16").help(
+            "With --max: most posts one poster has awaiting their POSTED; 0 for none"
+        )),
+        mut_arg("size", |a| a.help("Bytes of each post's body")),
+        mut_arg("drain", |a| a.help(
+            "Longest wait after posting stops for the POSTED lines and post notices still on their way"
+        )),
+    )]
+    Board(BoardArgs),
 }
 
 /// Options of `fanout`.
@@ -136,6 +155,19 @@ pub struct SlowArgs {
     /// the readers here kept the documented share of it.
     #[arg(long)]
     all_reading_rate: Option<f64>,
+}
+
+/// Options of `board`.
+#[derive(Args, Debug, Clone)]
+pub struct BoardArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    traffic: Traffic,
+    /// Rooms the posters are spread over, each with a board of its own (at most
+    /// --clients).
+    #[arg(long, default_value_t = 10)]
+    rooms: usize,
 }
 
 /// Options of every scenario: the server, the clients and their setup, the report.
@@ -244,6 +276,7 @@ struct Parts {
     all_reading_rate: Option<f64>,
     batch: usize,
     release_rate: Option<f64>,
+    rooms: usize,
 }
 
 impl Parts {
@@ -259,6 +292,7 @@ impl Parts {
             all_reading_rate: None,
             batch: 1,
             release_rate: None,
+            rooms: 0,
         }
     }
 
@@ -297,6 +331,10 @@ impl Parts {
                 all_reading_rate: a.all_reading_rate,
                 ..Parts::new(Kind::Slow, a.common, a.traffic)
             },
+            ScenarioCmd::Board(a) => Parts {
+                rooms: a.rooms,
+                ..Parts::new(Kind::Board, a.common, a.traffic)
+            },
         }
     }
 }
@@ -322,6 +360,8 @@ pub enum Kind {
     Queue,
     /// Some members never read.
     Slow,
+    /// Posters post to their rooms' boards.
+    Board,
 }
 
 impl Kind {
@@ -335,15 +375,22 @@ impl Kind {
             Kind::Idle => "idle",
             Kind::Queue => "queue",
             Kind::Slow => "slow",
+            Kind::Board => "board",
         }
     }
 
-    /// Whether the scenario sends and checks messages.
+    /// Whether the scenario sends chat messages and checks their delivery.
     pub fn has_traffic(self) -> bool {
         matches!(
             self,
             Kind::Fanout | Kind::Rooms | Kind::Private | Kind::Slow
         )
+    }
+
+    /// Whether the scenario sends at all, open loop or closed: chat messages, or posts
+    /// (board).
+    pub fn sends(self) -> bool {
+        self.has_traffic() || self == Kind::Board
     }
 }
 
@@ -408,6 +455,8 @@ pub struct Config {
     pub batch: usize,
     /// Slots freed per second (queue).
     pub release_rate: Option<f64>,
+    /// Rooms the posters are spread over (board).
+    pub rooms: usize,
 }
 
 impl Config {
@@ -423,6 +472,7 @@ impl Config {
             all_reading_rate,
             batch,
             release_rate,
+            rooms,
         } = Parts::of(cli.scenario);
         let usage = |m: String| Err(Error::Usage(m));
         if !common.addr.ip().is_loopback() {
@@ -457,6 +507,9 @@ impl Config {
         }
         if kind == Kind::Rooms && room_size < 2 {
             return usage("--room-size must be at least 2".into());
+        }
+        if kind == Kind::Board && !(1..=common.clients).contains(&rooms) {
+            return usage("--rooms must be from 1 to --clients".into());
         }
         if kind == Kind::Slow && !(0.0..1.0).contains(&stuck) {
             return usage("--stuck must be a fraction from 0 up to (not including) 1".into());
@@ -493,6 +546,7 @@ impl Config {
             all_reading_rate,
             batch,
             release_rate,
+            rooms,
         })
     }
 }
@@ -679,7 +733,7 @@ mod tests {
         let traffic = [
             "duration", "rate", "max", "window", "size", "warmup", "drain", "senders",
         ];
-        let cases: [(&str, Vec<&str>); 7] = [
+        let cases: [(&str, Vec<&str>); 8] = [
             ("fanout", [&common[..], &traffic].concat()),
             ("rooms", [&common[..], &traffic, &["room-size"]].concat()),
             ("private", [&common[..], &traffic].concat()),
@@ -690,6 +744,7 @@ mod tests {
                 "slow",
                 [&common[..], &traffic, &["stuck", "all-reading-rate"]].concat(),
             ),
+            ("board", [&common[..], &traffic[..7], &["rooms"]].concat()),
         ];
         let cli = Cli::command();
         for (name, mut want) in cases {
@@ -713,5 +768,33 @@ mod tests {
                 "{foreign} in join-storm --help:\n{help}"
             );
         }
+    }
+
+    #[test]
+    fn board_has_its_own_defaults() {
+        let cfg =
+            Config::from_cli(Cli::try_parse_from(["parley-loadgen", "board"]).unwrap()).unwrap();
+        assert_eq!(cfg.kind, Kind::Board);
+        assert_eq!((cfg.clients, cfg.rooms, cfg.size), (100, 10, 100));
+        assert_eq!(cfg.mode, Mode::Rate(1000.0));
+        assert_eq!(cfg.window, 16, "a poster's window is its own");
+        let fanout =
+            Config::from_cli(Cli::try_parse_from(["parley-loadgen", "fanout"]).unwrap()).unwrap();
+        assert_eq!(fanout.window, 1000, "the other scenarios keep theirs");
+        let cli = Cli::try_parse_from(["parley-loadgen", "board", "--max", "--window", "4"]);
+        let cfg = Config::from_cli(cli.unwrap()).unwrap();
+        assert_eq!((cfg.mode, cfg.window), (Mode::Max, 4));
+        for rooms in ["0", "101"] {
+            let cli = Cli::try_parse_from(["parley-loadgen", "board", "--rooms", rooms]);
+            assert!(matches!(
+                Config::from_cli(cli.unwrap()),
+                Err(Error::Usage(_))
+            ));
+        }
+        let help = Cli::try_parse_from(["parley-loadgen", "board", "--help"])
+            .unwrap_err()
+            .to_string();
+        assert!(help.contains("posts per second"), "{help}");
+        assert!(help.contains("[default: 16]"), "{help}");
     }
 }

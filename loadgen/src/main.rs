@@ -6,6 +6,7 @@
 //! which), 2 when it could not run at all.
 
 mod args;
+mod board;
 mod check;
 mod clock;
 mod conn;

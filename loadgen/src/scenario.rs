@@ -1,6 +1,6 @@
 //! Who does what in each scenario: the groups clients are put in (a room, or a private
-//! pair), which members send, which never read, and the order of the open-loop send
-//! schedule. The event loop in `driver` is shared; only this plan differs.
+//! pair), which members send (or post), which never read, and the order of the
+//! open-loop send schedule. The event loop in `driver` is shared; only this plan differs.
 
 use crate::args::{Config, Kind};
 use crate::error::Error;
@@ -40,6 +40,10 @@ pub struct Plan {
     /// Sending clients interleaved across groups: open-loop message k is sent by
     /// `schedule[k % len]`, which spreads the total rate evenly over all senders.
     pub schedule: Vec<u32>,
+    /// Senders post to their room's board (board scenario): each post is answered to
+    /// its poster (`POSTED`), so what a sender has in flight is counted against those
+    /// answers, not against deliveries to the members.
+    pub board: bool,
 }
 
 impl Plan {
@@ -100,6 +104,15 @@ impl Plan {
                     groups.push(room_group(start, n, per_room));
                 }
             }
+            Kind::Board => {
+                // Config checked 1 <= rooms <= clients: no room is empty, and sizes
+                // differ by at most one.
+                let rooms = cfg.rooms;
+                for g in 0..rooms {
+                    let (start, end) = (g * n / rooms, (g + 1) * n / rooms);
+                    groups.push(room_group(start, end, end - start));
+                }
+            }
             Kind::Private => {
                 if n < 2 || n & 1 != 0 {
                     return usage("private needs an even number of clients (pairs)");
@@ -140,13 +153,14 @@ impl Plan {
                 }
             }
         }
-        if cfg.kind.has_traffic() && schedule.is_empty() {
+        if cfg.kind.sends() && schedule.is_empty() {
             return usage("nobody would send: check --senders");
         }
         Ok(Plan {
             groups,
             roles,
             schedule,
+            board: cfg.kind == Kind::Board,
         })
     }
 
@@ -225,6 +239,18 @@ mod tests {
         assert_eq!(p.groups[1].members, vec![2, 3]);
         assert_eq!(p.groups[1].senders, vec![2]);
         assert!(plan(&["private", "--clients", "5"]).is_err());
+    }
+
+    #[test]
+    fn board_spreads_every_client_as_a_poster_over_the_rooms() {
+        let p = plan(&["board", "--clients", "11", "--rooms", "3"]).unwrap();
+        assert!(p.board);
+        let sizes: Vec<usize> = p.groups.iter().map(|g| g.members.len()).collect();
+        assert_eq!(sizes, vec![3, 4, 4]);
+        assert!(p.groups.iter().all(|g| g.room && g.senders == g.members));
+        assert_eq!(p.schedule.len(), 11);
+        assert_eq!(&p.schedule[..4], &[0, 3, 7, 1]);
+        assert!(!plan(&["rooms", "--clients", "10"]).unwrap().board);
     }
 
     #[test]

@@ -28,9 +28,9 @@ pub struct Stats {
     /// differ by the loadgen's own lateness).
     pub record_sent_latency: bool,
     /// Delivery latency from the scheduled send time, of messages scheduled in the
-    /// window.
+    /// window (board: from a post's scheduled time to its `POSTED`).
     pub latency: Histogram<u64>,
-    /// Delivery latency from the actual send time.
+    /// Delivery latency from the actual send time (board: to the `POSTED`).
     pub latency_sent: Histogram<u64>,
     /// How late the loadgen handed open-loop messages to the socket.
     pub send_lag: Histogram<u64>,

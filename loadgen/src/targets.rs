@@ -1,6 +1,7 @@
 //! The performance targets documented in the README (`README.md`, section
-//! "Performance", the table of targets 1 to 6; `loadgen/README.md` points there), and
-//! the check of a run against those that apply to it.
+//! "Performance", the table of targets 1 to 6; `loadgen/README.md` points there), the
+//! board's own targets (documented in `loadgen/README.md`, "Targets"), and the check of
+//! a run against those that apply to it.
 //!
 //! A target applies only to a run of its documented shape (scenario, members, senders,
 //! message size, pacing), since a figure measured in another shape says nothing about
@@ -34,6 +35,14 @@ pub const QUEUE_MAX_ORDER_VIOLATIONS: u64 = 0;
 /// Target 6: `queue`: position updates closer than a second to the previous one to the
 /// same client, at most.
 pub const QUEUE_MAX_UPDATES_TOO_SOON: u64 = 0;
+/// Board target: `board --max` (100 posters in 10 rooms, 100-byte bodies) commits at
+/// least this many posts per second (`POSTED` lines received in the window). The
+/// figure is meant to hold once the server answers `POSTED` only after its SQLite
+/// commit.
+pub const BOARD_MAX_MIN_POSTED_PER_S: f64 = 50_000.0;
+/// Board target: `board --rate 1000` of the same shape: `POSTED` p99 at most this (ns),
+/// from each post's scheduled time.
+pub const BOARD_RATE_1000_MAX_P99_NS: u64 = 10_000_000;
 
 /// The README measures every target with this many senders...
 const SENDERS: usize = 10;
@@ -49,6 +58,12 @@ const RATE: f64 = 2_000.0;
 const JOIN_STORM_CLIENTS: usize = 10_000;
 /// Fraction of non-readers of target 5.
 const SLOW_STUCK: f64 = 0.1;
+/// Posters of the board targets.
+const BOARD_POSTERS: usize = 100;
+/// Rooms of the board targets.
+const BOARD_ROOMS: usize = 10;
+/// Open-loop rate of the board's latency target, posts per second in total.
+const BOARD_RATE: f64 = 1_000.0;
 /// Fewest clients at which `idle`'s memory per connection is judged. The target's
 /// shape is 100,000, more than this sandbox's open-file limit allows (the README's run
 /// holds 19,000); below some thousands, the server's fixed allocations and page
@@ -63,7 +78,10 @@ pub struct Run<'a> {
     pub senders: usize,
     /// Deliveries per second received in the window.
     pub deliveries_per_s: f64,
-    /// Delivery latency of the messages sent in the window.
+    /// `POSTED` lines per second received in the window (board).
+    pub posted_per_s: f64,
+    /// Latency of the messages (board: posts) sent in the window: to their delivery
+    /// (board: to their `POSTED`).
     pub latency: LatSummary,
     /// From the first connect until every client was named; `None` if not all were.
     pub time_to_all_named: Option<u64>,
@@ -133,6 +151,7 @@ pub fn judge(run: &Run) -> Vec<Check> {
         Kind::JoinStorm => join_storm(run),
         Kind::Slow => slow(run),
         Kind::Queue => queue(run),
+        Kind::Board => board(run),
         Kind::Rooms | Kind::Private => Vec::new(),
     }
 }
@@ -270,6 +289,33 @@ fn queue(run: &Run) -> Vec<Check> {
     ]
 }
 
+/// The board targets: committed posts/s under `--max`, `POSTED` p99 at 1,000 posts/s.
+fn board(run: &Run) -> Vec<Check> {
+    let cfg = run.cfg;
+    if cfg.clients != BOARD_POSTERS || cfg.rooms != BOARD_ROOMS || cfg.size != SIZE {
+        return Vec::new();
+    }
+    match cfg.mode {
+        Mode::Max => vec![Check::floor(
+            "target_board_posted",
+            "committed posts",
+            run.posted_per_s,
+            BOARD_MAX_MIN_POSTED_PER_S,
+            0,
+            "/s",
+        )],
+        Mode::Rate(r) if r == BOARD_RATE => vec![Check::ceiling(
+            "target_board_p99",
+            "POSTED p99",
+            run.latency.p99 as f64 / 1e6,
+            BOARD_RATE_1000_MAX_P99_NS as f64 / 1e6,
+            1,
+            " ms",
+        )],
+        Mode::Rate(_) => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,6 +333,7 @@ mod tests {
             cfg,
             senders: cfg.senders.unwrap_or(10),
             deliveries_per_s: 0.0,
+            posted_per_s: 0.0,
             latency: LatSummary::default(),
             time_to_all_named: None,
             bytes_per_connection: None,
@@ -348,6 +395,36 @@ mod tests {
         let checks = judge(&r);
         assert!(!checks[0].met);
         assert_eq!(checks[0].text, "deliveries 5.95 M/s < 9 M/s");
+    }
+
+    #[test]
+    fn board_targets_apply_at_their_shape() {
+        let max = cfg(&["board", "--max"]);
+        let mut r = run(&max);
+        r.posted_per_s = 61_234.4;
+        assert_eq!(
+            judge(&r),
+            vec![Check {
+                key: "target_board_posted",
+                met: true,
+                text: "committed posts 61234/s >= 50000/s".into(),
+            }]
+        );
+        let rate = cfg(&["board", "--rate", "1000"]);
+        let mut r = run(&rate);
+        r.latency.p99 = 10_400_000;
+        let checks = judge(&r);
+        assert_eq!(checks.len(), 1);
+        assert!(!checks[0].met);
+        assert_eq!(checks[0].text, "POSTED p99 10.4 ms > 10 ms");
+        for other in [
+            cfg(&["board", "--rate", "2000"]),
+            cfg(&["board", "--max", "--rooms", "5"]),
+            cfg(&["board", "--max", "--clients", "200"]),
+            cfg(&["board", "--max", "--size", "200"]),
+        ] {
+            assert!(judge(&run(&other)).is_empty(), "{other:?}");
+        }
     }
 
     #[test]

@@ -66,6 +66,23 @@ pub enum ServerLine<'a> {
         /// Why the server closes.
         reason: &'a [u8],
     },
+    /// `POSTED <room> <id>`: the answer to our own `/post`.
+    Posted {
+        /// The room posted to.
+        room: &'a [u8],
+        /// The post's id; 0 when it does not parse (ids count from 1).
+        id: u64,
+    },
+    /// `POST <room> <id> <author> <unix-seconds> <subject...>`: another member's new
+    /// post (only the fields the loadgen checks).
+    Post {
+        /// The room posted to.
+        room: &'a [u8],
+        /// The post's id; 0 when it does not parse.
+        id: u64,
+        /// Who posted.
+        author: &'a [u8],
+    },
     /// Anything else (INFO, USERS, ROOMS, ...): not needed by the loadgen.
     Other,
 }
@@ -120,6 +137,23 @@ pub fn parse_line(line: &[u8]) -> ServerLine<'_> {
         b"BYE" => ServerLine::Bye {
             reason: split_field(rest).0,
         },
+        b"POSTED" => {
+            let (room, rest) = split_field(rest);
+            ServerLine::Posted {
+                room,
+                id: parse_u64(rest).unwrap_or(0),
+            }
+        }
+        b"POST" => {
+            let (room, rest) = split_field(rest);
+            let (id, rest) = split_field(rest);
+            let (author, _) = split_field(rest);
+            ServerLine::Post {
+                room,
+                id: parse_u64(id).unwrap_or(0),
+                author,
+            }
+        }
         _ => ServerLine::Other,
     }
 }
@@ -367,6 +401,25 @@ mod tests {
         assert_eq!(
             parse_line(b"BYE sendq you are too slow\r"),
             ServerLine::Bye { reason: b"sendq" }
+        );
+        assert_eq!(
+            parse_line(b"POSTED r1 42"),
+            ServerLine::Posted {
+                room: b"r1",
+                id: 42
+            }
+        );
+        assert_eq!(
+            parse_line(b"POSTED r1 42 extra"),
+            ServerLine::Posted { room: b"r1", id: 0 }
+        );
+        assert_eq!(
+            parse_line(b"POST r1 7 bob 1764620000 load"),
+            ServerLine::Post {
+                room: b"r1",
+                id: 7,
+                author: b"bob"
+            }
         );
         assert_eq!(parse_line(b"INFO hi"), ServerLine::Other);
         assert_eq!(parse_line(b""), ServerLine::Other);

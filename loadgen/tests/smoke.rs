@@ -1,6 +1,7 @@
 //! Smoke tests for CI: the real server binary against the real loadgen binary, a few
 //! hundred clients for about two seconds, checking that nothing was lost, duplicated
-//! or reordered and that messages were actually delivered.
+//! or reordered and that messages were actually delivered (and, on the boards, that
+//! every post was answered once).
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
@@ -173,6 +174,62 @@ fn flooding_senders_all_get_their_share() {
     assert!(json.contains("\"passed\":true"), "{json}");
 }
 
+/// The `count` of the latency summary under `key` in the JSON report.
+fn lat_count(json: &str, key: &str) -> f64 {
+    num(json, &format!("{key}\":{{\"count"))
+}
+
+#[test]
+fn board_answers_every_post_once() {
+    let server = start_server(&[]);
+    let addr = server.addr.to_string();
+    let json = passing_run(&[
+        "board",
+        "--addr",
+        &addr,
+        "--clients",
+        "20",
+        "--rooms",
+        "4",
+        "--rate",
+        "200",
+        "--warmup",
+        "300ms",
+        "--duration",
+        "2s",
+        "--drain",
+        "10s",
+        "--timeout",
+        "60s",
+        "--json",
+        "--quiet",
+    ]);
+    for key in [
+        "missing_posted",
+        "unexpected_posted",
+        "repeated_ids",
+        "ids_not_increasing",
+        "notice_ids_not_increasing",
+        "ids_out_of_range",
+        "notices_missing",
+        "misrouted",
+        "garbled",
+        "unexpected_disconnects",
+    ] {
+        assert_eq!(num(&json, key), 0.0, "{key} in {json}");
+    }
+    // The open-loop schedule puts exactly 200/s x 2 s of posts in the window, and
+    // each of them has its POSTED (one latency sample).
+    assert_eq!(num(&json, "posts"), 400.0, "{json}");
+    assert_eq!(lat_count(&json, "posted_latency"), 400.0, "{json}");
+    let total = num(&json, "posts_total");
+    assert_eq!(num(&json, "posted_total"), total, "{json}");
+    // Five members a room: every post is heard by the four others.
+    assert_eq!(num(&json, "post_notices_total"), total * 4.0, "{json}");
+    assert!(num(&json, "posted_per_s") > 0.0, "{json}");
+    assert!(json.contains("\"passed\":true"), "{json}");
+}
+
 #[test]
 fn queue_admits_in_arrival_order() {
     let server = start_server(&["--max-clients", "40"]);
@@ -229,8 +286,10 @@ fn a_server_that_is_not_running_is_said_in_the_first_line() {
 }
 
 /// A tiny stand-in server that speaks just enough of the protocol for `fanout` and
-/// relays room messages with deliberate faults: per receiver, a sender's message 3 is
-/// dropped, message 5 is sent twice and messages 7 and 8 swap places.
+/// `board`, with deliberate faults. It relays room messages so that, per receiver, a
+/// sender's message 3 is dropped, message 5 is sent twice and messages 7 and 8 swap
+/// places; it numbers each connection's posts 1, 2, 3, 3, 5, 6, ...: the fourth post
+/// gets the third's id again.
 fn faulty_server() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("local addr").to_string();
@@ -250,7 +309,7 @@ fn serve_faulty(stream: TcpStream, members: Arc<Mutex<Vec<TcpStream>>>) {
     let reader = BufReader::new(stream);
     let _ = out.write_all(b"HELLO parley 1 faulty\n");
     let (mut name, mut room) = (String::new(), String::new());
-    let (mut n, mut held) = (0u64, None::<String>);
+    let (mut n, mut held, mut posts) = (0u64, None::<String>, 0u64);
     for line in reader.lines() {
         let Ok(line) = line else { break };
         let mut words = line.split(' ');
@@ -268,6 +327,11 @@ fn serve_faulty(stream: TcpStream, members: Arc<Mutex<Vec<TcpStream>>>) {
                 format!("JOIN {room} {name}\n")
             }
             ("/leave", Some("lobby")) => format!("LEAVE lobby {name} left\n"),
+            ("/post", Some(r)) => {
+                posts += 1;
+                let id = if posts == 4 { 3 } else { posts };
+                format!("POSTED {r} {id}\n")
+            }
             (w, _) if w.starts_with('/') => String::new(),
             _ => {
                 let msg = format!("MSG {room} {name} {line}\n");
@@ -328,5 +392,50 @@ fn loss_duplicates_and_reordering_are_reported() {
     assert_eq!(num(&json, "duplicates"), 3.0, "{json}");
     assert_eq!(num(&json, "reordered"), 3.0, "{json}");
     assert_eq!(num(&json, "not_arrived"), 0.0, "{json}");
+    assert!(json.contains("\"passed\":false"), "{json}");
+}
+
+#[test]
+fn a_repeated_post_id_is_reported() {
+    let addr = faulty_server();
+    let out = loadgen(&[
+        "board",
+        "--addr",
+        &addr,
+        "--clients",
+        "1",
+        "--rooms",
+        "1",
+        "--rate",
+        "100",
+        "--warmup",
+        "0s",
+        "--duration",
+        "500ms",
+        "--drain",
+        "2s",
+        "--timeout",
+        "30s",
+        "--json",
+        "--quiet",
+    ]);
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "a faulty run must fail: {json}");
+    assert_eq!(num(&json, "repeated_ids"), 1.0, "{json}");
+    // Every post still got exactly one answer, and no other check is tripped.
+    for key in [
+        "missing_posted",
+        "unexpected_posted",
+        "ids_not_increasing",
+        "ids_out_of_range",
+    ] {
+        assert_eq!(num(&json, key), 0.0, "{key} in {json}");
+    }
+    assert_eq!(
+        num(&json, "posted_total"),
+        num(&json, "posts_total"),
+        "{json}"
+    );
+    assert!(json.contains("\"repeated_ids\":\"1 POSTED ids"), "{json}");
     assert!(json.contains("\"passed\":false"), "{json}");
 }

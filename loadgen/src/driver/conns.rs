@@ -68,7 +68,8 @@ impl Conns {
 }
 
 /// One client per role of the plan. A sender learns how many members read its
-/// messages, which its `--window` is counted against.
+/// messages, which its `--window` is counted against (a poster: its one `POSTED` per
+/// post).
 pub(super) fn clients_for(plan: &Plan) -> Vec<Client> {
     let mut clients: Vec<Client> = plan
         .roles
@@ -82,6 +83,13 @@ pub(super) fn clients_for(plan: &Plan) -> Vec<Client> {
             Client::new(role, slots)
         })
         .collect();
+    if plan.board {
+        // A post's one answer is its POSTED.
+        for c in clients.iter_mut().filter(|c| c.role.slot != NONE) {
+            c.receivers = 1;
+        }
+        return clients;
+    }
     for g in &plan.groups {
         let readers = g
             .members
@@ -174,6 +182,9 @@ impl Driver {
             let unsent = c.unsent_lines().min(c.sent);
             c.sent -= unsent;
             stats.sent -= unsent.min(stats.sent);
+            if let Some(b) = self.board.as_mut() {
+                b.forget_unsent(i, c.role.group as usize, unsent);
+            }
         }
         c.out = Vec::new();
         c.out_pos = 0;

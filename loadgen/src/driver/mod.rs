@@ -10,9 +10,10 @@
 //! The loop's state is kept in parts, each in its own module with the code that works
 //! on it: the connection set ([`conns`]), setup progress ([`setup`]), the traffic and
 //! its open-loop schedule ([`traffic`], [`open_loop`]), the phases ([`phases`], and
-//! [`release`] for the queue scenario), what is read ([`reading`]) and what is measured
-//! ([`measure`]). [`Outcome`] is what a finished run hands to the report.
+//! [`release`] for the queue scenario), what is read ([`reading`]), the board
+//! scenario's answers and notices ([`board`]) and what is measured ([`measure`]). [`Outcome`] is what a finished run hands to the report.
 
+mod board;
 mod conns;
 mod measure;
 mod open_loop;
@@ -29,6 +30,7 @@ use std::time::Duration;
 use mio::{Events, Poll};
 
 use crate::args::{Config, Kind, Mode};
+use crate::board::BoardRun;
 use crate::clock::{now_ns, ns};
 use crate::conn::{self, ConnectState, Reason, State};
 use crate::error::Error;
@@ -69,6 +71,8 @@ pub struct Driver {
     traffic: Traffic,
     /// The queue scenario's bookkeeping.
     queue: Option<QueueRun>,
+    /// The board scenario's bookkeeping.
+    board: Option<BoardRun>,
     /// The current phase and the drain.
     timeline: Timeline,
     /// Counters, histograms, CPU and memory.
@@ -90,7 +94,7 @@ impl Driver {
         }
         let poll = Poll::new().map_err(|e| Error::io("creating the poll", e))?;
         let open_loop = match cfg.mode {
-            Mode::Rate(_) if cfg.kind.has_traffic() => Some(OpenLoop::new(poll.registry())?),
+            Mode::Rate(_) if cfg.kind.sends() => Some(OpenLoop::new(poll.registry())?),
             _ => None,
         };
         let conns = Conns::new(poll, &plan);
@@ -98,6 +102,7 @@ impl Driver {
         let setup = Setup::new(&cfg, plan.groups.len());
         let queue =
             (cfg.kind == Kind::Queue).then(|| QueueRun::new(n, cfg.batch, cfg.release_rate));
+        let board = (cfg.kind == Kind::Board).then(|| BoardRun::new(&plan));
         let measure = Measure::new(&cfg);
         let progress = Progress::new(cfg.progress);
         Ok(Driver {
@@ -107,6 +112,7 @@ impl Driver {
             setup,
             traffic,
             queue,
+            board,
             timeline: Timeline::new(),
             measure,
             notes: Notes::default(),
@@ -290,6 +296,7 @@ impl Driver {
             clients: self.conns.clients,
             stats: self.measure.stats,
             queue: self.queue,
+            board: self.board,
             usage: self.measure.usage,
             setup: self.setup.times,
             drain: self.timeline.drain,

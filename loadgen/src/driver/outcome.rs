@@ -2,6 +2,7 @@
 //! readings taken at the edges of its phases, and the notes gathered on the way.
 
 use crate::args::Config;
+use crate::board::BoardRun;
 use crate::conn::Client;
 use crate::queue::QueueRun;
 use crate::scenario::Plan;
@@ -22,6 +23,8 @@ pub struct Outcome {
     pub stats: Stats,
     /// Queue scenario findings.
     pub queue: Option<QueueRun>,
+    /// Board scenario findings.
+    pub board: Option<BoardRun>,
     /// CPU over the measured part.
     pub usage: Usage,
     /// When setup began and ended.
@@ -41,6 +44,7 @@ impl Outcome {
     pub fn before_start(cfg: Config, plan: Plan) -> Outcome {
         Outcome {
             clients: super::conns::clients_for(&plan),
+            board: (cfg.kind == crate::args::Kind::Board).then(|| BoardRun::new(&plan)),
             cfg,
             plan,
             stats: Stats::new(),

@@ -165,7 +165,7 @@ impl Driver {
                 let c = &self.conns.clients[s as usize];
                 c.state != State::Closed && c.pending() > 0
             });
-            if !unsent && self.all_delivered() {
+            if !unsent && self.all_arrived() {
                 self.timeline.drain.complete = true;
             }
             // In the slow scenario, also give the server the time to drop the
@@ -196,7 +196,9 @@ impl Driver {
                 };
             }
             Kind::Queue => self.begin_release(now),
-            Kind::Fanout | Kind::Rooms | Kind::Private | Kind::Slow => self.start_traffic(now),
+            Kind::Fanout | Kind::Rooms | Kind::Private | Kind::Slow | Kind::Board => {
+                self.start_traffic(now)
+            }
         }
     }
 }

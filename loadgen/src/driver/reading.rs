@@ -174,6 +174,8 @@ impl Driver {
             ServerLine::Bye { reason } => {
                 self.conns.clients[i].bye = Some(Reason::from_bye(reason));
             }
+            ServerLine::Posted { room, id } => self.on_posted(i, room, id, now),
+            ServerLine::Post { room, id, author } => self.on_post_notice(i, room, id, author, now),
         }
     }
 

@@ -1,5 +1,5 @@
-//! The scenario's traffic: sending test messages (open loop on the schedule, or
-//! `--max` within each sender's window) and checking every delivery exactly once and
+//! The scenario's traffic: sending test messages or posts (open loop on the schedule,
+//! or `--max` within each sender's window) and checking every delivery exactly once and
 //! in order.
 
 use crate::args::{Config, Mode};
@@ -22,6 +22,8 @@ const BATCHES_PER_TURN: usize = 4;
 const BACKLOG_CAP: usize = 8 << 20;
 /// Most open-loop messages emitted in one pass before polling again.
 const SEND_BUDGET: usize = 100_000;
+/// The subject of every post (one word).
+const POST_SUBJECT: &str = "load";
 
 /// What the senders need to write messages, and whether they may.
 pub struct Traffic {
@@ -29,9 +31,10 @@ pub struct Traffic {
     pub sending: bool,
     /// The non-reading clients have stopped reading (from the start of traffic).
     pub stuck_active: bool,
-    /// Per client: what precedes the message text (`/msg <partner> ` for pairs).
+    /// Per client: what precedes the message text (`/msg <partner> ` for pairs,
+    /// `/post <room> <subject> ` for posters).
     send_prefix: Vec<Vec<u8>>,
-    /// Message text length (`--size` minus the newline).
+    /// Message text length (`--size` minus the newline; a post's body: `--size`).
     text_len: usize,
     /// The `--rate` schedule; `None` under `--max` or without traffic.
     pub open_loop: Option<OpenLoop>,
@@ -49,11 +52,22 @@ impl Traffic {
                 }
             }
         }
+        let mut text_len = cfg.size - 1;
+        if plan.board {
+            // The body is the payload text, padded to --size bytes.
+            for (gi, g) in plan.groups.iter().enumerate() {
+                for &s in &g.senders {
+                    send_prefix[s as usize] =
+                        format!("/post {}r{} {} ", cfg.prefix, gi, POST_SUBJECT).into_bytes();
+                }
+            }
+            text_len = cfg.size;
+        }
         Traffic {
             sending: false,
             stuck_active: false,
             send_prefix,
-            text_len: cfg.size - 1,
+            text_len,
             open_loop,
         }
     }
@@ -132,7 +146,7 @@ impl Driver {
     /// Whether `--max` sender `s` may send, keeping its in-flight count under
     /// window/`divisor` (the divisor gives hysteresis when reopening).
     #[inline]
-    fn window_open(&self, s: usize, divisor: u64) -> bool {
+    pub(super) fn window_open(&self, s: usize, divisor: u64) -> bool {
         let w = self.cfg.window;
         let c = &self.conns.clients[s];
         if w == 0 || c.receivers == 0 {
@@ -172,6 +186,9 @@ impl Driver {
         if stats.in_window(sched) {
             c.sent_in_window += 1;
             stats.sent_window += 1;
+        }
+        if let Some(b) = self.board.as_mut() {
+            b.on_sent(s, c.role.group as usize, sched, now);
         }
         true
     }
@@ -265,8 +282,18 @@ impl Driver {
         self.conns.push_again(i);
     }
 
+    /// Everything sent has arrived: every message at every live reader, or (board)
+    /// every answer and post notice.
+    pub(super) fn all_arrived(&self) -> bool {
+        if self.board.is_some() {
+            self.all_answered()
+        } else {
+            self.all_delivered()
+        }
+    }
+
     /// Every live reader has received everything its senders sent.
-    pub(super) fn all_delivered(&self) -> bool {
+    fn all_delivered(&self) -> bool {
         for (i, c) in self.conns.clients.iter().enumerate() {
             if c.state == State::Closed || c.role.stuck || c.role.group == NONE {
                 continue;

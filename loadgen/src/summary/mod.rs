@@ -5,6 +5,7 @@
 //! Each section of the report has its own module, which builds the section and adds
 //! what it found wrong to the [`Findings`]; [`summarize`] puts them in order.
 
+mod board;
 mod errors;
 mod idle;
 mod join_storm;
@@ -131,6 +132,14 @@ fn scenario_section(o: &Outcome, counts: &setup::SetupCounts, report: &mut Obj, 
             let fate = slow::StuckFate::of(o);
             report.obj("slow", slow::section(o, &fate));
             slow::check(&fate, f);
+        }
+        Kind::Board => {
+            if let Some(b) = &o.board {
+                let tally = board::Tally::of(o, b);
+                report.obj("board", board::section(o, b, f));
+                report.obj("checks", board::checks_section(o, b, &tally));
+                board::check(o, b, &tally, f);
+            }
         }
         Kind::Fanout | Kind::Rooms | Kind::Private => {}
     }

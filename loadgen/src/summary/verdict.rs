@@ -8,7 +8,7 @@ use crate::stats::LatSummary;
 use crate::targets::{self, Check};
 
 use super::setup::SetupCounts;
-use super::{idle, join_storm, per_s, slow, traffic};
+use super::{board, idle, join_storm, per_s, slow, traffic};
 
 /// Checks the run against the targets whose shape it has.
 pub fn checks(o: &Outcome, counts: &SetupCounts) -> Vec<Check> {
@@ -17,6 +17,7 @@ pub fn checks(o: &Outcome, counts: &SetupCounts) -> Vec<Check> {
         cfg: &o.cfg,
         senders: o.plan.schedule.len(),
         deliveries_per_s: per_s(s.delivered_window, traffic::window(s)),
+        posted_per_s: board::posted_per_s(o),
         latency: LatSummary::of(&s.latency),
         time_to_all_named: join_storm::time_to_all_named(o),
         bytes_per_connection: idle::bytes_per_connection(o, counts.ready),
@@ -47,6 +48,7 @@ fn pass_means(kind: Kind) -> &'static str {
         Kind::Slow => "readers exactly-once, in order; non-readers dropped",
         Kind::Queue => "admitted in arrival order",
         Kind::JoinStorm | Kind::Idle => "every client set up",
+        Kind::Board => "every post answered once, ids rising",
     }
 }
 
@@ -142,6 +144,46 @@ mod tests {
         );
         assert!(s.report.0.iter().all(|(k, _)| k != "targets"));
         assert!(matches!(s.report.0.last(), Some((k, Val::Bool(true))) if k == "passed"));
+    }
+
+    #[test]
+    fn board_targets_are_told_beside_pass() {
+        let mut o = clean_run(
+            &[
+                "board",
+                "--clients",
+                "100",
+                "--rooms",
+                "10",
+                "--rate",
+                "1000",
+            ],
+            12_000_000,
+        );
+        if let Some(b) = o.board.as_mut() {
+            b.posted_window = 1_000;
+        }
+        let s = summarize(&o);
+        assert!(s.passed, "{}", to_json(&s.report));
+        assert_eq!(
+            s.title,
+            "parley-loadgen board against 127.0.0.1:7777: PASS (every post answered once, ids rising); \
+             target missed: POSTED p99 12.0 ms > 10 ms"
+        );
+        let json = to_json(&s.report);
+        assert!(
+            json.contains(r#""board":{"posted":1000,"posted_per_s":1000,"posted_latency_from":"#),
+            "{json}"
+        );
+        assert!(json.contains(r#""p99_us":12001.279"#), "{json}");
+        assert!(
+            json.contains(r#""targets":{"target_board_p99":"missed: POSTED p99 12.0 ms > 10 ms"}"#),
+            "{json}"
+        );
+        let unanswered = clean_run(&["board", "--rate", "1000"], 1_000);
+        let s = summarize(&unanswered);
+        assert!(!s.passed, "nothing answered in the window is a failure");
+        assert!(to_json(&s.report).contains(r#""nothing_posted":"#));
     }
 
     #[test]
