@@ -14,9 +14,13 @@ shift
 ulimit -Sn "$(ulimit -Hn)"
 cargo build --release --workspace --quiet
 log=$(mktemp)
+# Each run gets a fresh database of its own (the server's default keeps parley.db in
+# the working directory), unless the flags name one.
+data=$(mktemp -d)
+case " ${server_flags[*]} " in *" --data "*) ;; *) server_flags+=(--data "$data/chat.db") ;; esac
 taskset -c 0 target/release/parley-server --listen 127.0.0.1:0 "${server_flags[@]}" 2>"$log" &
 server=$!
-trap 'kill -TERM $server 2>/dev/null || true; rm -f "$log"' EXIT
+trap 'kill -TERM $server 2>/dev/null || true; rm -f "$log"; rm -rf "$data"' EXIT
 addr=""
 for _ in $(seq 100); do
   addr=$(sed -n 's/.*listening on \([0-9.:]*\).*/\1/p' "$log")

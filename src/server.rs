@@ -89,11 +89,11 @@ pub const LISTEN_BACKLOG: i32 = 4096;
 /// Pause in accepting after the process ran out of file descriptors.
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// Requests that may wait for the store at once; beyond it they fail with
-/// `store-failed` rather than block the loop.
-pub const STORE_QUEUE: usize = 65_536;
-/// Most requests the store commits in one transaction.
-pub const STORE_BATCH: usize = 4096;
+/// Loop turns' worth of requests that may wait for the store at once; beyond it they
+/// fail with `store-failed` rather than block the loop.
+pub const STORE_QUEUE: usize = 4096;
+/// Most turns' worth of requests the store commits in one transaction.
+pub const STORE_BATCH: usize = 64;
 
 /// Why the server could not start.
 #[derive(Debug)]
@@ -177,8 +177,8 @@ pub struct Server {
     /// Where each worker hands back its completions; a worker wakes the loop with
     /// `waker` when it has.
     completions: Vec<Results<(Option<ClientId>, Completion)>>,
-    /// The store's thread, fed the core's requests.
-    store: Worker<(Option<ClientId>, Request)>,
+    /// The store's thread, fed the core's requests, one turn's worth at a time.
+    store: Worker<Vec<(Option<ClientId>, Request)>>,
     hub: Hub,
     table: ConnTable,
     limits: IoLimits,
@@ -248,7 +248,7 @@ impl Server {
                 .map_err(StartError::Store)?;
         }
         let rooms = store
-            .load(config.board_retain, config.history, &[LOBBY])
+            .load(config.board_retain, &[LOBBY])
             .map_err(StartError::Store)?;
         let posts: usize = rooms.iter().map(|room| room.posts.len()).sum();
         info!(
@@ -263,7 +263,7 @@ impl Server {
             STORE_QUEUE,
             STORE_BATCH,
             Arc::clone(&waker),
-            move |jobs| store.serve(jobs),
+            move |turns: Vec<Vec<_>>| store.serve(turns.into_iter().flatten().collect()),
         )
         .map_err(StartError::Poll)?;
         let mut table = ConnTable::new(
@@ -522,12 +522,20 @@ impl Server {
     /// Hands the requests the core made to the store. One the store cannot take (its
     /// queue is full) fails at once, as a failed write does: nothing waits forever.
     fn run_requests(&mut self, now: Instant) {
-        for (client, request) in std::mem::take(&mut self.table.requests) {
-            let Err(refused) = self.store.submit((client, request)) else {
-                continue;
-            };
-            let (SubmitError::Full((_, request)) | SubmitError::Stopped((_, request))) = refused;
-            warn!("the store's queue is full; a request failed");
+        if self.table.requests.is_empty() {
+            return;
+        }
+        // One hand-over per turn: the store thread is woken once, not per request.
+        let requests = std::mem::take(&mut self.table.requests);
+        let Err(refused) = self.store.submit(requests) else {
+            return;
+        };
+        let (SubmitError::Full(requests) | SubmitError::Stopped(requests)) = refused;
+        warn!(
+            "the store's queue is full; {} requests failed",
+            requests.len()
+        );
+        for (client, request) in requests {
             let failed = match request {
                 Request::Store(write) => Completion::StoreFailed(write),
                 Request::History { .. } => Completion::HistoryFailed,

@@ -56,9 +56,9 @@ impl<J: Send + 'static> Worker<J> {
     }
 
     /// Like [`Worker::start`], but `run` takes every job that waited, up to `batch`,
-    /// at once and returns one result per job, in order: the store commits a batch in
-    /// one transaction, so a busy server makes few, large commits. The loop is woken
-    /// once per batch.
+    /// at once and returns their results, in order: the store commits a batch in one
+    /// transaction, so a busy server makes few, large commits. The loop is woken once
+    /// per batch.
     pub fn start_batched<R: Send + 'static>(
         name: &str,
         queue: usize,

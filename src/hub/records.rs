@@ -37,8 +37,6 @@ pub struct StoredRoom {
     pub next_post_id: u64,
     /// Its last posts, oldest first.
     pub posts: Vec<StoredPost>,
-    /// Its last messages, oldest first.
-    pub history: Vec<StoredMessage>,
 }
 
 /// One change to store.

@@ -690,7 +690,6 @@ fn restored_rooms_keep_their_posts_and_count_on() {
         name: "Rust".into(),
         next_post_id: 8,
         posts: vec![post(6), post(7)],
-        history: Vec::new(),
     }]);
     b.login(1, "al");
     assert_eq!(b.ask(1, "/rooms"), ["ROOMS 2 lobby:1 Rust:0"]);

@@ -11,7 +11,7 @@
 
 mod schema;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -88,7 +88,14 @@ pub struct Store {
     conn: Connection,
     /// When a failure was last logged.
     last_report: Option<Instant>,
+    /// Messages stored per room since its history was last trimmed.
+    untrimmed: HashMap<String, usize>,
 }
+
+/// Messages a room's history may gain beyond what it keeps before it is trimmed (or
+/// twice what it keeps, if that is less): the trim costs a query, so it runs once per
+/// that many messages, not per batch. Reads take the last `count`, never the excess.
+pub const HISTORY_SLACK: usize = 256;
 
 /// The shortest time between two log lines about failed writes.
 pub const ERROR_LOG_EVERY: Duration = Duration::from_secs(60);
@@ -134,18 +141,31 @@ impl Store {
         Ok(Store {
             conn,
             last_report: None,
+            untrimmed: HashMap::new(),
         })
     }
 
-    /// The stored rooms, each with at most its last `board_retain` posts and
-    /// `history` messages. Rooms without posts come back only for their history
-    /// when they are `always` (the lobby).
+    /// The stored rooms, each with at most its last `board_retain` posts (history
+    /// stays on disk: `/history` reads it there). Rooms without posts come back only
+    /// when they are `always` (the lobby); the history of the others is deleted, so
+    /// that a room created later under the same name starts without it.
     pub fn load(
-        &self,
+        &mut self,
         board_retain: usize,
-        history: usize,
         always: &[&str],
     ) -> Result<Vec<StoredRoom>, StoreError> {
+        let kept: Vec<String> = always
+            .iter()
+            .map(|name| name.to_ascii_lowercase())
+            .collect();
+        let placeholders = vec!["?"; kept.len()].join(",");
+        self.conn.execute(
+            &format!(
+                "DELETE FROM history WHERE room NOT IN (SELECT room FROM posts)
+                 AND room NOT IN ({placeholders})"
+            ),
+            rusqlite::params_from_iter(&kept),
+        )?;
         let mut rooms: BTreeMap<String, StoredRoom> = BTreeMap::new();
         let mut stmt = self
             .conn
@@ -163,7 +183,6 @@ impl Store {
                 name,
                 next_post_id: next as u64,
                 posts: self.posts(&key, board_retain)?,
-                history: Vec::new(),
             };
             if !room.posts.is_empty() || always.iter().any(|a| a.eq_ignore_ascii_case(&key)) {
                 rooms.insert(key, room);
@@ -175,11 +194,7 @@ impl Store {
                 name: (*name).to_owned(),
                 next_post_id: 1,
                 posts: Vec::new(),
-                history: Vec::new(),
             });
-        }
-        for (key, room) in &mut rooms {
-            room.history = self.history(key, history)?;
         }
         Ok(rooms.into_values().collect())
     }
@@ -265,7 +280,12 @@ impl Store {
                             message.from,
                             message.text
                         ])?;
-                        trim_history.insert(key, *keep);
+                        let untrimmed = self.untrimmed.entry(key.clone()).or_default();
+                        *untrimmed += 1;
+                        if *untrimmed >= HISTORY_SLACK.min(*keep.max(&1) * 2) {
+                            *untrimmed = 0;
+                            trim_history.insert(key, *keep);
+                        }
                     }
                     Write::RoomRemoved { room } => {
                         let key = room.to_ascii_lowercase();

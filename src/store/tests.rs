@@ -67,8 +67,8 @@ fn posts_and_their_ids_survive_a_reopen_within_retention() {
     let writes: Vec<Write> = (1..=5).map(|id| post_write("Rust", id, 3)).collect();
     store.commit(&writes).unwrap();
     drop(store);
-    let store = Store::open(&path, Sync::Full).unwrap();
-    let rooms = store.load(1000, 100, &["lobby"]).unwrap();
+    let mut store = Store::open(&path, Sync::Full).unwrap();
+    let rooms = store.load(1000, &["lobby"]).unwrap();
     let rust = rooms
         .iter()
         .find(|r| r.name == "Rust")
@@ -81,7 +81,7 @@ fn posts_and_their_ids_survive_a_reopen_within_retention() {
         rooms.iter().any(|r| r.name == "lobby"),
         "the lobby always comes back"
     );
-    let fewer = store.load(2, 100, &[]).unwrap();
+    let fewer = store.load(2, &[]).unwrap();
     assert_eq!(
         fewer[0].posts.len(),
         2,
@@ -90,7 +90,7 @@ fn posts_and_their_ids_survive_a_reopen_within_retention() {
 }
 
 #[test]
-fn history_keeps_the_last_messages_of_rooms_that_come_back() {
+fn history_keeps_the_last_messages_and_goes_with_rooms_that_do_not_come_back() {
     let dir = TempDir::new();
     let path = dir.file("h.db");
     let mut store = Store::open(&path, Sync::Normal).unwrap();
@@ -98,16 +98,29 @@ fn history_keeps_the_last_messages_of_rooms_that_come_back() {
     writes.push(message_write("gone", 1, 4));
     store.commit(&writes).unwrap();
     store.commit(&[message_write("lobby", 11, 4)]).unwrap();
-    let rooms = store.load(1000, 100, &["lobby"]).unwrap();
+    let texts: Vec<String> = store
+        .history("lobby", 4)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(texts, ["line 8", "line 9", "line 10", "line 11"]);
+    assert_eq!(store.history("lobby", 2).unwrap().len(), 2);
+    let rooms = store.load(1000, &["lobby"]).unwrap();
     assert_eq!(
         rooms.len(),
         1,
         "a room without posts does not come back: {rooms:?}"
     );
-    let texts: Vec<&str> = rooms[0].history.iter().map(|m| &*m.text).collect();
-    assert_eq!(texts, ["line 8", "line 9", "line 10", "line 11"]);
-    let bounded = store.load(1000, 2, &["lobby"]).unwrap();
-    assert_eq!(bounded[0].history.len(), 2);
+    assert!(
+        store.history("gone", 10).unwrap().is_empty(),
+        "its history went with it"
+    );
+    assert_eq!(
+        store.history("lobby", 4).unwrap().len(),
+        4,
+        "the lobby's stays"
+    );
 }
 
 #[test]
@@ -119,7 +132,7 @@ fn a_removed_room_takes_its_posts_and_history_with_it() {
     store
         .commit(&[Write::RoomRemoved { room: "R".into() }])
         .unwrap();
-    assert!(store.load(10, 10, &[]).unwrap().is_empty());
+    assert!(store.load(10, &[]).unwrap().is_empty());
 }
 
 #[test]
@@ -127,8 +140,8 @@ fn memory_keeps_nothing() {
     let mut store = Store::open(":memory:", Sync::Normal).unwrap();
     store.commit(&[post_write("r", 1, 10)]).unwrap();
     drop(store);
-    let store = Store::open(":memory:", Sync::Normal).unwrap();
-    assert!(store.load(10, 10, &[]).unwrap().is_empty());
+    let mut store = Store::open(":memory:", Sync::Normal).unwrap();
+    assert!(store.load(10, &[]).unwrap().is_empty());
 }
 
 #[test]
@@ -198,7 +211,7 @@ fn a_failed_commit_changes_nothing() {
         .collect();
     let err = store.commit(&big).unwrap_err();
     assert!(matches!(err, StoreError::Sqlite(_)), "{err}");
-    let rooms = store.load(1000, 10, &[]).unwrap();
+    let rooms = store.load(1000, &[]).unwrap();
     assert_eq!(rooms[0].posts.len(), 1, "none of the failed batch was kept");
     assert_eq!(rooms[0].next_post_id, 2);
 }
@@ -236,4 +249,20 @@ fn a_batch_is_served_in_order_and_one_bad_write_fails_alone() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn history_is_trimmed_to_what_rooms_keep_plus_a_bounded_slack() {
+    let mut store = Store::open(":memory:", Sync::Normal).unwrap();
+    for n in 0..2000 {
+        store.commit(&[message_write("lobby", n, 10)]).unwrap();
+    }
+    let rows: i64 = store
+        .conn
+        .query_row("SELECT count(*) FROM history", [], |row| row.get(0))
+        .unwrap();
+    assert!(rows <= 10 + 20, "{rows} rows kept for 10");
+    let kept = store.history("lobby", 10).unwrap();
+    let last: Vec<u64> = kept.iter().map(|m| m.unix_secs).collect();
+    assert_eq!(last, (1990..2000).collect::<Vec<_>>());
 }
