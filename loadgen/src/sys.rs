@@ -76,7 +76,11 @@ pub fn rss_bytes(pid: u32) -> Option<u64> {
 /// CPU time (user + system) used so far by process `pid` in nanoseconds, from
 /// /proc/PID/stat.
 pub fn proc_cpu_ns(pid: u32) -> Option<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat_cpu_ns(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// User plus system CPU in nanoseconds from the text of a /proc stat file.
+fn stat_cpu_ns(stat: &str) -> Option<u64> {
     // The command name is in parentheses and may hold spaces: count fields after it.
     let rest = &stat[stat.rfind(')')? + 1..];
     let mut fields = rest.split_whitespace();
@@ -87,6 +91,27 @@ pub fn proc_cpu_ns(pid: u32) -> Option<u64> {
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     let hz = if hz > 0 { hz as u64 } else { 100 };
     Some((utime + stime) * 1_000_000_000 / hz)
+}
+
+/// The name of parley-server's store thread, as /proc shows it.
+pub const STORE_THREAD: &str = "parley-store";
+
+/// CPU time used so far by the store thread of server `pid` (its boards and history
+/// on disk), in nanoseconds; `None` when the server has no such thread.
+pub fn store_cpu_ns(pid: u32) -> Option<u64> {
+    for task in fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
+        let comm = fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim_end() == STORE_THREAD {
+            let tid: u32 = task.file_name().to_str()?.parse().ok()?;
+            return task_cpu_ns(pid, tid);
+        }
+    }
+    None
+}
+
+/// CPU time of thread `tid` of process `pid`, from its task stat.
+fn task_cpu_ns(pid: u32, tid: u32) -> Option<u64> {
+    stat_cpu_ns(&fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?)
 }
 
 /// Asks the kernel to fire our timers within `ns` nanoseconds of their deadline instead
@@ -163,6 +188,24 @@ impl Timer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_a_thread_by_the_store_threads_name() {
+        let pid = std::process::id();
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name(STORE_THREAD.to_owned())
+            .spawn(move || {
+                ready_tx.send(()).unwrap();
+                let _ = rx.recv();
+            })
+            .unwrap();
+        ready_rx.recv().unwrap();
+        assert!(store_cpu_ns(pid).is_some());
+        drop(tx);
+        thread.join().unwrap();
+    }
 
     #[test]
     fn reads_own_process_from_proc() {

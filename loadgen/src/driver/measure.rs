@@ -101,6 +101,7 @@ impl Measure {
         self.usage.user.0 = u;
         self.usage.sys.0 = s;
         self.usage.server.0 = self.server_pid.and_then(sys::proc_cpu_ns);
+        self.usage.server_store.0 = self.server_pid.and_then(sys::store_cpu_ns);
         self.usage.spin.0 = self.spin.spun_ns;
     }
 
@@ -112,6 +113,7 @@ impl Measure {
         self.usage.user.1 = u;
         self.usage.sys.1 = s;
         self.usage.server.1 = self.server_pid.and_then(sys::proc_cpu_ns);
+        self.usage.server_store.1 = self.server_pid.and_then(sys::store_cpu_ns);
         self.usage.spin.1 = self.spin.spun_ns;
     }
 }

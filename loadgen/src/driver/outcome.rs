@@ -103,6 +103,9 @@ pub struct Usage {
     pub sys: (u64, u64),
     /// Server CPU ns at start and end, with --server-pid.
     pub server: (Option<u64>, Option<u64>),
+    /// CPU ns of the server's store thread at start and end, with --server-pid: what
+    /// keeping boards and history costs.
+    pub server_store: (Option<u64>, Option<u64>),
     /// CPU ns spent in polls that found nothing while spinning (`--spin`), at start
     /// and end: CPU that did no work.
     pub spin: (u64, u64),

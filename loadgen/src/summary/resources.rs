@@ -39,6 +39,12 @@ pub fn section(o: &Outcome, f: &mut Findings) -> Obj {
         if let (Some(a), Some(b)) = u.server {
             res.num("server_cpu_cores", b.saturating_sub(a) as f64 / wall as f64);
         }
+        if let (Some(a), Some(b)) = u.server_store {
+            res.num(
+                "server_store_cpu_cores",
+                b.saturating_sub(a) as f64 / wall as f64,
+            );
+        }
     }
     if let Some(rss) = crate::sys::rss_bytes(std::process::id()) {
         res.int("loadgen_rss_bytes", rss);
