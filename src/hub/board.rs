@@ -24,6 +24,9 @@ pub struct Board {
     posts: VecDeque<Post>,
     /// The id the next post gets.
     next_id: u64,
+    /// Posts whose ids are handed out but that are not stored yet: the room must not
+    /// go away under them.
+    in_flight: u32,
 }
 
 impl Board {
@@ -32,6 +35,7 @@ impl Board {
         Board {
             posts: VecDeque::new(),
             next_id: 1,
+            in_flight: 0,
         }
     }
 
@@ -42,6 +46,7 @@ impl Board {
         Board {
             posts,
             next_id: next_id.max(after_last),
+            in_flight: 0,
         }
     }
 
@@ -72,11 +77,13 @@ impl Board {
     pub fn reserve_id(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
+        self.in_flight += 1;
         id
     }
 
     /// Gives back an id whose post was not stored, if no later id was handed out.
     pub fn release_id(&mut self, id: u64) {
+        self.in_flight = self.in_flight.saturating_sub(1);
         if id + 1 == self.next_id {
             self.next_id = id;
         }
@@ -84,6 +91,7 @@ impl Board {
 
     /// Adds a stored post (with a reserved id), dropping the oldest beyond `retain`.
     pub fn insert(&mut self, post: Post, retain: usize) {
+        self.in_flight = self.in_flight.saturating_sub(1);
         self.next_id = self.next_id.max(post.id + 1);
         let at = self.posts.partition_point(|p| p.id < post.id);
         if self.posts.get(at).is_some_and(|p| p.id == post.id) {
@@ -98,6 +106,12 @@ impl Board {
     /// True while the board holds no post (a room with posts outlives its members).
     pub fn is_empty(&self) -> bool {
         self.posts.is_empty()
+    }
+
+    /// True when the board holds no post and none is being stored: only then may its
+    /// room go away.
+    pub fn is_unused(&self) -> bool {
+        self.posts.is_empty() && self.in_flight == 0
     }
 
     /// The first id visible to someone joining now: the last `backlog` posts made before

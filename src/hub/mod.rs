@@ -254,8 +254,12 @@ impl Hub {
                 self.posted(here.then_some(client), &room, post, out);
             }
             Completion::StoreFailed(Write::Post { room, post, .. }) => {
-                if let Some(room) = self.rooms.find(&room) {
-                    self.rooms[room].board.release_id(post.id);
+                if let Some(id) = self.rooms.find(&room) {
+                    self.rooms[id].board.release_id(post.id);
+                    // The room was kept only for this post: it may go now.
+                    if self.rooms.remove_if_unused(id) && self.limits.history > 0 {
+                        out.persist(Write::RoomRemoved { room });
+                    }
                 }
                 if here {
                     out.send(client, &Event::Error(ErrorCode::StoreFailed.into()));

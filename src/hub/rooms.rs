@@ -75,10 +75,11 @@ impl Rooms {
         id
     }
 
-    /// Removes `id` if nobody is in it and its board is empty; never the lobby.
+    /// Removes `id` if nobody is in it and its board is empty with no post being
+    /// stored; never the lobby.
     pub fn remove_if_unused(&mut self, id: RoomId) -> bool {
         let room = &self.rooms[id.0];
-        if id == self.lobby || !room.members.is_empty() || !room.board.is_empty() {
+        if id == self.lobby || !room.members.is_empty() || !room.board.is_unused() {
             return false;
         }
         let room = self.rooms.remove(id.0);

@@ -19,6 +19,8 @@ struct Recorder {
     history: HashMap<String, Vec<StoredMessage>>,
     /// When set, every write fails (a full disk).
     failing: bool,
+    /// Rooms the core told the store were removed.
+    removed: Vec<String>,
 }
 
 impl Recorder {
@@ -70,6 +72,9 @@ impl Effects for Recorder {
         self.pending.push((Some(client), request));
     }
     fn persist(&mut self, write: Write) {
+        if let Write::RoomRemoved { room } = &write {
+            self.removed.push(room.clone());
+        }
         self.pending.push((None, Request::Store(write)));
     }
 }
@@ -700,4 +705,57 @@ fn restored_rooms_keep_their_posts_and_count_on() {
         "the last two before joining"
     );
     assert_eq!(b.ask(1, "/post rust new body"), ["POSTED Rust 8"]);
+}
+
+#[test]
+fn a_room_stays_while_its_only_post_is_being_stored() {
+    let mut b = Bench::new(limits());
+    b.login(1, "al");
+    b.login(2, "bo");
+    b.ask(1, "/create r");
+    b.hub.receive(
+        b.cid(1),
+        grammar::parse("/post r hi body"),
+        b.now,
+        &mut b.out,
+    );
+    let al = b.cid(1);
+    b.hub
+        .disconnect(al, Departure::Disconnected, b.now, &mut b.out);
+    b.settle();
+    b.take(2);
+    assert!(
+        b.out.removed.is_empty(),
+        "the store was not told to drop r and its post"
+    );
+    assert_eq!(
+        b.ask(2, "/rooms"),
+        ["ROOMS 2 lobby:1 r:0"],
+        "kept for its post"
+    );
+    b.ask(2, "/join r");
+    assert_eq!(b.ask(2, "/list")[0], "LIST r 1");
+
+    // A post that fails to be stored no longer keeps its room.
+    b.login(3, "cy");
+    b.ask(3, "/create s");
+    b.out.failing = true;
+    b.hub.receive(
+        b.cid(3),
+        grammar::parse("/post s hi body"),
+        b.now,
+        &mut b.out,
+    );
+    let cy = b.cid(3);
+    b.hub
+        .disconnect(cy, Departure::Disconnected, b.now, &mut b.out);
+    b.settle();
+    b.out.failing = false;
+    b.take(2);
+    assert_eq!(b.out.removed, ["s"]);
+    assert_eq!(
+        b.ask(2, "/rooms"),
+        ["ROOMS 2 lobby:1 r:1"],
+        "s went once its post failed"
+    );
 }

@@ -104,22 +104,41 @@ impl Store {
     /// Opens (or creates) the database at `path` (`:memory:` keeps nothing), checks it
     /// is parley's and not newer than this build, and brings its schema up to date.
     pub fn open(path: &str, sync: Sync) -> Result<Store, StoreError> {
+        let not_parley = || StoreError::NotParley {
+            path: path.to_owned(),
+        };
+        let identify = |conn: &Connection| {
+            schema::identity(conn).map_err(|e| match e.sqlite_error_code() {
+                Some(ErrorCode::NotADatabase) => not_parley(),
+                _ => StoreError::Sqlite(e),
+            })
+        };
         let conn = if path == ":memory:" {
             Connection::open_in_memory()?
         } else {
+            // An existing file is judged through a read-only connection first, so not
+            // even a recovery of its journal can touch a file that is not parley's.
+            if Path::new(path).exists() {
+                let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let reader = Connection::open_with_flags(Path::new(path), flags)?;
+                match identify(&reader)? {
+                    schema::Identity::Other => return Err(not_parley()),
+                    schema::Identity::Parley(found) if found > SCHEMA_VERSION => {
+                        return Err(StoreError::Newer {
+                            path: path.to_owned(),
+                            found,
+                            supported: SCHEMA_VERSION,
+                        })
+                    }
+                    _ => {}
+                }
+            }
             let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX;
             Connection::open_with_flags(Path::new(path), flags)?
         };
-        let not_parley = || StoreError::NotParley {
-            path: path.to_owned(),
-        };
-        // Only reads until the file is known to be parley's (or new and empty).
-        let identity = schema::identity(&conn).map_err(|e| match e.sqlite_error_code() {
-            Some(ErrorCode::NotADatabase) => not_parley(),
-            _ => StoreError::Sqlite(e),
-        })?;
+        let identity = identify(&conn)?;
         match identity {
             schema::Identity::Parley(version) if version > SCHEMA_VERSION => {
                 return Err(StoreError::Newer {
@@ -239,7 +258,7 @@ impl Store {
     pub fn commit(&mut self, writes: &[Write]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         // Retention is applied once per room and batch, not once per write.
-        let mut trim_posts: BTreeMap<String, (u64, usize)> = BTreeMap::new();
+        let mut trim_posts: BTreeMap<String, usize> = BTreeMap::new();
         let mut trim_history: BTreeMap<String, usize> = BTreeMap::new();
         {
             let mut room_upsert = tx.prepare_cached(
@@ -266,7 +285,7 @@ impl Store {
                             post.subject,
                             post.body
                         ])?;
-                        trim_posts.insert(key, (post.id, *retain));
+                        trim_posts.insert(key, *retain);
                     }
                     Write::Message {
                         room,
@@ -294,15 +313,17 @@ impl Store {
                         tx.execute("DELETE FROM rooms WHERE key = ?1", params![key])?;
                         trim_posts.remove(&key);
                         trim_history.remove(&key);
+                        self.untrimmed.remove(&key);
                     }
                 }
             }
         }
-        for (key, (last_id, retain)) in trim_posts {
-            let oldest_kept = (last_id + 1).saturating_sub(retain as u64);
+        // By count, as the board in memory keeps them: ids may have gaps.
+        for (key, retain) in trim_posts {
             tx.execute(
-                "DELETE FROM posts WHERE room = ?1 AND id < ?2",
-                params![key, oldest_kept as i64],
+                "DELETE FROM posts WHERE room = ?1 AND id <= (SELECT id FROM posts
+                 WHERE room = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+                params![key, retain as i64],
             )?;
         }
         for (key, keep) in trim_history {

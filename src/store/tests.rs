@@ -266,3 +266,20 @@ fn history_is_trimmed_to_what_rooms_keep_plus_a_bounded_slack() {
     let last: Vec<u64> = kept.iter().map(|m| m.unix_secs).collect();
     assert_eq!(last, (1990..2000).collect::<Vec<_>>());
 }
+
+#[test]
+fn retention_counts_posts_when_a_failed_post_left_a_gap() {
+    let mut store = Store::open(":memory:", Sync::Normal).unwrap();
+    let writes: Vec<Write> = [1, 2, 4, 5]
+        .iter()
+        .map(|&id| post_write("r", id, 3))
+        .collect();
+    store.commit(&writes).unwrap();
+    let rooms = store.load(10, &[]).unwrap();
+    let ids: Vec<u64> = rooms[0].posts.iter().map(|p| p.id).collect();
+    assert_eq!(
+        ids,
+        [2, 4, 5],
+        "the last three, as the board in memory keeps them"
+    );
+}
