@@ -234,21 +234,22 @@ impl Hub {
         }
     }
 
-    /// Work asked for with [`Effects::request`] has completed, at `now`. Stored state
-    /// is applied whoever asked; replies go only to a client that is still here (a
-    /// completion for one that has gone, by its id's generation, answers nobody).
+    /// Work asked for with [`Effects::request`] has completed, at `_now` (the time
+    /// comes with every input; no completion needs it yet). Stored state is applied
+    /// whoever asked; replies go only to a client that is still here (a completion for
+    /// one that has gone, by its id's generation, answers nobody).
     pub fn complete(
         &mut self,
         client: ClientId,
         completion: Completion,
-        now: Instant,
+        _now: Instant,
         out: &mut impl Effects,
     ) {
         let here = self.sessions.get(client).is_some();
         if !here {
-            debug!("a completion for a client that has gone: {completion:?}");
+            // Not the completion itself: it may hold what someone wrote.
+            debug!("a completion arrived for a client that has gone");
         }
-        let _ = now;
         match completion {
             Completion::Stored(Write::Post { room, post, .. }) => {
                 self.posted(here.then_some(client), &room, post, out);
