@@ -21,27 +21,6 @@ pub struct PostHeader {
     pub subject: String,
 }
 
-/// What an `OLD <t> ...` line replays from the server's store.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Replayed {
-    /// `MSG <room> <from> <text...>`: a room message from `/history`.
-    Msg {
-        /// The room it was written to.
-        room: String,
-        /// The sender.
-        from: String,
-        /// The message.
-        text: String,
-    },
-    /// `PRIV <from> <text...>`: a private message stored while we were offline.
-    Priv {
-        /// The sender.
-        from: String,
-        /// The message.
-        text: String,
-    },
-}
-
 /// One line from the server, parsed by its type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ServerLine {
@@ -157,12 +136,13 @@ pub enum ServerLine {
         /// How many `OLD` lines follow.
         count: u64,
     },
-    /// `OLD <unix-seconds> <kind> ...`: a stored message, replayed.
+    /// `OLD <unix-seconds> <line>`: a stored `MSG` or `PRIV` line, replayed as it
+    /// was sent then.
     Old {
         /// When it was first sent, in unix seconds (the server's clock).
         time: i64,
-        /// The message as it was sent then.
-        what: Replayed,
+        /// The line as it was sent then: a [`ServerLine::Msg`] or [`ServerLine::Priv`].
+        line: Box<ServerLine>,
     },
     /// `PING <token>`: the server checks that we are alive.
     Ping {
@@ -334,20 +314,16 @@ impl ServerLine {
             },
             "OLD" => {
                 let time = f.number()?;
-                // Kinds this client does not know yet stay raw (Unknown).
-                let what = match f.next()? {
-                    "MSG" => Replayed::Msg {
-                        room: s(f.next()?),
-                        from: s(f.next()?),
-                        text: f.text(),
-                    },
-                    "PRIV" => Replayed::Priv {
-                        from: s(f.next()?),
-                        text: f.text(),
-                    },
-                    _ => return None,
-                };
-                ServerLine::Old { time, what }
+                // The rest is a line of its own; kinds that may not be replayed (or
+                // that this client does not know yet) keep the whole line raw.
+                let line = Self::parse_known(f.rest?)?;
+                if !matches!(line, ServerLine::Msg { .. } | ServerLine::Priv { .. }) {
+                    return None;
+                }
+                ServerLine::Old {
+                    time,
+                    line: Box::new(line),
+                }
             }
             "PING" => ServerLine::Ping {
                 token: s(f.next()?),
@@ -551,32 +527,32 @@ mod tests {
             p("OLD 1700000000 MSG rust alice hello  there "),
             ServerLine::Old {
                 time: 1_700_000_000,
-                what: Replayed::Msg {
+                line: Box::new(ServerLine::Msg {
                     room: "rust".into(),
                     from: "alice".into(),
                     text: "hello  there ".into()
-                }
+                })
             }
         );
         assert_eq!(
             p("OLD 60 MSG rust alice"),
             ServerLine::Old {
                 time: 60,
-                what: Replayed::Msg {
+                line: Box::new(ServerLine::Msg {
                     room: "rust".into(),
                     from: "alice".into(),
                     text: String::new()
-                }
+                })
             }
         );
         assert_eq!(
             p("OLD 1700000000 PRIV bob psst, you"),
             ServerLine::Old {
                 time: 1_700_000_000,
-                what: Replayed::Priv {
+                line: Box::new(ServerLine::Priv {
                     from: "bob".into(),
                     text: "psst, you".into()
-                }
+                })
             }
         );
     }

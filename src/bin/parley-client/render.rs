@@ -6,7 +6,7 @@
 //! at the last step before display.
 
 use crate::clock::{self, Clock};
-use crate::protocol::{PostHeader, Replayed, ServerLine};
+use crate::protocol::{PostHeader, ServerLine};
 use crate::style::{display_width, sanitize, Painter, Style};
 
 /// What the renderer needs to know besides the line itself.
@@ -100,14 +100,7 @@ pub fn render(line: &ServerLine, view: &View<'_>, read_reply: bool) -> Option<St
             from,
             text: t,
         } => room_message(view, room, from, t),
-        ServerLine::Priv { from, text: t } => {
-            format!(
-                "{} {}: {}",
-                p.paint(Style::Private, "(private)"),
-                p.name(from),
-                text(t)
-            )
-        }
+        ServerLine::Priv { from, text: t } => private_message(view, from, t, None),
         ServerLine::Bcast { from, text: t } => {
             format!(
                 "{} {}: {}",
@@ -185,7 +178,19 @@ pub fn render(line: &ServerLine, view: &View<'_>, read_reply: bool) -> Option<St
             };
             view.status(&[Plain(&what), Painted(p.room(room))])
         }
-        ServerLine::Old { time, what } => render_old(view, *time, what),
+        ServerLine::Old { time, line } => {
+            let when = p.paint(Style::Dim, &clock::brief(view.clock, *time, view.now));
+            match &**line {
+                ServerLine::Msg {
+                    room,
+                    from,
+                    text: t,
+                } => room_message_at(view, room, from, t, Some(&when)),
+                ServerLine::Priv { from, text: t } => private_message(view, from, t, Some(&when)),
+                // The parser replays nothing else.
+                other => return render(other, view, read_reply),
+            }
+        }
         ServerLine::Ping { .. } => return None,
         ServerLine::Pong { token } => view.status(&[Plain("pong "), Painted(text(token))]),
         ServerLine::Info { text: t } => p.paint(Style::Info, &format!("  {}", text(t))),
@@ -208,6 +213,18 @@ pub fn render(line: &ServerLine, view: &View<'_>, read_reply: bool) -> Option<St
 
 /// `[room] from: text`, for others' messages and our own.
 pub fn room_message(view: &View<'_>, room: &str, from: &str, text: &str) -> String {
+    room_message_at(view, room, from, text, None)
+}
+
+/// A room message, with the time it was first sent when it is replayed:
+/// `[rust] 14:02 alice: text`.
+fn room_message_at(
+    view: &View<'_>,
+    room: &str,
+    from: &str,
+    text: &str,
+    when: Option<&str>,
+) -> String {
     let p = view.painter;
     let from = if view.is_me(from) {
         p.paint(Style::Bold, &sanitize(from))
@@ -215,38 +232,30 @@ pub fn room_message(view: &View<'_>, room: &str, from: &str, text: &str) -> Stri
         p.name(from)
     };
     format!(
-        "{} {}: {}",
+        "{}{} {}: {}",
         p.paint(Style::Dim, &format!("[{}]", sanitize(room))),
+        at(when),
         from,
         sanitize(text)
     )
 }
 
-/// A replayed message with the time it was first sent: `[rust] 14:02 alice: text`
-/// or `(private) 14:02 alice: text`, the date added when it is not today.
-fn render_old(view: &View<'_>, time: i64, what: &Replayed) -> String {
+/// A private message to us, with the time it was first sent when it is replayed:
+/// `(private) 14:02 alice: text`.
+fn private_message(view: &View<'_>, from: &str, text: &str, when: Option<&str>) -> String {
     let p = view.painter;
-    let when = p.paint(Style::Dim, &clock::brief(view.clock, time, view.now));
-    match what {
-        Replayed::Msg { room, from, text } => {
-            let from = if view.is_me(from) {
-                p.paint(Style::Bold, &sanitize(from))
-            } else {
-                p.name(from)
-            };
-            format!(
-                "{} {when} {from}: {}",
-                p.paint(Style::Dim, &format!("[{}]", sanitize(room))),
-                sanitize(text)
-            )
-        }
-        Replayed::Priv { from, text } => format!(
-            "{} {when} {}: {}",
-            p.paint(Style::Private, "(private)"),
-            p.name(from),
-            sanitize(text)
-        ),
-    }
+    format!(
+        "{}{} {}: {}",
+        p.paint(Style::Private, "(private)"),
+        at(when),
+        p.name(from),
+        sanitize(text)
+    )
+}
+
+/// ` <when>` for a replayed line, nothing for a live one.
+fn at(when: Option<&str>) -> String {
+    when.map(|when| format!(" {when}")).unwrap_or_default()
 }
 
 /// Our own private message as we see it: `(private to bob) alice: text`.

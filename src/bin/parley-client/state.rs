@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use crate::protocol::{PostHeader, Replayed, ServerLine};
+use crate::protocol::{PostHeader, ServerLine};
 use crate::render::{self, View};
 
 /// Where the connection stands.
@@ -186,6 +186,20 @@ impl ClientState {
 
     /// Updates the state for one server line and says what to show and answer.
     /// `view` supplies colour, width and clock; its `me` is filled in from here.
+    /// Remembers who spoke, and in which room, for completion.
+    fn remember_speaker(&mut self, line: &ServerLine) {
+        match line {
+            ServerLine::Msg { room, from, .. } => {
+                self.remember_room(room);
+                self.remember_user(from);
+            }
+            ServerLine::Priv { from, .. } | ServerLine::Bcast { from, .. } => {
+                self.remember_user(from);
+            }
+            _ => {}
+        }
+    }
+
     pub fn apply(&mut self, line: &ServerLine, view: View<'_>) -> Reaction {
         let mut reaction = Reaction::default();
         let mut read_reply = false;
@@ -221,21 +235,11 @@ impl ClientState {
                     self.rooms.retain(|r| !r.eq_ignore_ascii_case(room));
                 }
             }
-            ServerLine::Msg { room, from, .. } => {
-                self.remember_room(room);
-                self.remember_user(from);
-            }
-            ServerLine::Priv { from, .. } | ServerLine::Bcast { from, .. } => {
-                self.remember_user(from);
+            ServerLine::Msg { .. } | ServerLine::Priv { .. } | ServerLine::Bcast { .. } => {
+                self.remember_speaker(line);
             }
             ServerLine::History { room, .. } => self.remember_room(room),
-            ServerLine::Old { what, .. } => match what {
-                Replayed::Msg { room, from, .. } => {
-                    self.remember_room(room);
-                    self.remember_user(from);
-                }
-                Replayed::Priv { from, .. } => self.remember_user(from),
-            },
+            ServerLine::Old { line, .. } => self.remember_speaker(line),
             ServerLine::Users { names, .. } => {
                 for name in names {
                     self.remember_user(name);
