@@ -5,31 +5,15 @@
 mod common;
 
 use std::fs;
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use common::{TestClient, TestServer};
 
-/// A fresh temporary folder, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("parley-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn file(&self, name: &str) -> String {
-        self.0.join(name).to_str().unwrap().to_owned()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
+/// A fresh temporary folder (removed when dropped) and a database path in it.
+fn temp_data() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chat.db").to_str().unwrap().to_owned();
+    (dir, path)
 }
 
 /// Stops a server gracefully and waits for it.
@@ -58,8 +42,7 @@ fn post(client: &mut TestClient, room: &str, subject: &str) -> u64 {
 
 #[test]
 fn posts_rooms_ids_and_history_survive_a_restart() {
-    let dir = TempDir::new("restart");
-    let data = dir.file("chat.db");
+    let (_dir, data) = temp_data();
     let server = TestServer::start(&["--data", &data]);
     let mut alice = server.login("alice");
     alice.send("/create Rust");
@@ -113,8 +96,8 @@ fn memory_keeps_nothing() {
 
 #[test]
 fn a_file_that_is_not_parleys_is_refused_and_left_unchanged() {
-    let dir = TempDir::new("foreign");
-    let data = dir.file("users.txt");
+    let (dir, _) = temp_data();
+    let data = dir.path().join("users.txt").to_str().unwrap().to_owned();
     let text = b"alice:secret\nbob:hunter2\n".repeat(100);
     fs::write(&data, &text).unwrap();
     let output = refused_start(&data);
@@ -125,8 +108,7 @@ fn a_file_that_is_not_parleys_is_refused_and_left_unchanged() {
 
 #[test]
 fn a_database_from_a_newer_version_is_refused_and_left_unchanged() {
-    let dir = TempDir::new("newer");
-    let data = dir.file("chat.db");
+    let (_dir, data) = temp_data();
     stop(TestServer::start(&["--data", &data]));
     let conn = rusqlite::Connection::open(&data).unwrap();
     let version: i64 = conn
@@ -145,8 +127,7 @@ fn a_database_from_a_newer_version_is_refused_and_left_unchanged() {
 
 #[test]
 fn every_post_confirmed_before_a_sigkill_is_there_after_it() {
-    let dir = TempDir::new("sigkill");
-    let data = dir.file("chat.db");
+    let (_dir, data) = temp_data();
     let server = TestServer::start(&["--data", &data]);
     let mut posters: Vec<TestClient> = (0..4).map(|n| server.login(&format!("p{n}"))).collect();
     let mut confirmed = Vec::new();
@@ -196,8 +177,7 @@ fn try_read_posted(client: &mut TestClient) -> Option<u64> {
 
 #[test]
 fn a_full_database_answers_store_failed_and_chat_goes_on() {
-    let dir = TempDir::new("full");
-    let data = dir.file("chat.db");
+    let (_dir, data) = temp_data();
     let server = TestServer::start(&["--data", &data, "--max-data", "64KiB"]);
     let mut alice = server.login("alice");
     let mut bob = server.login("bob");

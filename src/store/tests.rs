@@ -1,32 +1,14 @@
 //! The store against real SQLite files in a temporary folder.
 
 use std::fs;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::*;
 
-/// A fresh temporary folder, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("parley-store-{}-{n}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn file(&self, name: &str) -> String {
-        self.0.join(name).to_str().unwrap().to_owned()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
+/// A fresh temporary folder (removed when dropped) and a file path in it.
+fn temp_file(name: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name).to_str().unwrap().to_owned();
+    (dir, path)
 }
 
 fn post(id: u64, subject: &str) -> StoredPost {
@@ -61,8 +43,7 @@ fn message_write(room: &str, n: u64, keep: usize) -> Write {
 
 #[test]
 fn posts_and_their_ids_survive_a_reopen_within_retention() {
-    let dir = TempDir::new();
-    let path = dir.file("p.db");
+    let (_dir, path) = temp_file("p.db");
     let mut store = Store::open(&path, Sync::Normal).unwrap();
     let writes: Vec<Write> = (1..=5).map(|id| post_write("Rust", id, 3)).collect();
     store.commit(&writes).unwrap();
@@ -91,8 +72,7 @@ fn posts_and_their_ids_survive_a_reopen_within_retention() {
 
 #[test]
 fn history_keeps_the_last_messages_and_goes_with_rooms_that_do_not_come_back() {
-    let dir = TempDir::new();
-    let path = dir.file("h.db");
+    let (_dir, path) = temp_file("h.db");
     let mut store = Store::open(&path, Sync::Normal).unwrap();
     let mut writes: Vec<Write> = (1..=10).map(|n| message_write("lobby", n, 4)).collect();
     writes.push(message_write("gone", 1, 4));
@@ -146,8 +126,7 @@ fn memory_keeps_nothing() {
 
 #[test]
 fn a_file_that_is_not_sqlite_is_refused_and_left_unchanged() {
-    let dir = TempDir::new();
-    let path = dir.file("notes.txt");
+    let (_dir, path) = temp_file("notes.txt");
     let text = b"alice:secret\nbob:hunter2\n".repeat(200);
     fs::write(&path, &text).unwrap();
     let err = Store::open(&path, Sync::Normal).unwrap_err();
@@ -157,8 +136,7 @@ fn a_file_that_is_not_sqlite_is_refused_and_left_unchanged() {
 
 #[test]
 fn another_programs_database_is_refused_and_left_unchanged() {
-    let dir = TempDir::new();
-    let path = dir.file("other.db");
+    let (_dir, path) = temp_file("other.db");
     let other = Connection::open(&path).unwrap();
     other
         .execute_batch("CREATE TABLE accounts (name TEXT); INSERT INTO accounts VALUES ('x');")
@@ -172,8 +150,7 @@ fn another_programs_database_is_refused_and_left_unchanged() {
 
 #[test]
 fn a_database_from_a_newer_version_is_refused_and_left_unchanged() {
-    let dir = TempDir::new();
-    let path = dir.file("newer.db");
+    let (_dir, path) = temp_file("newer.db");
     drop(Store::open(&path, Sync::Normal).unwrap());
     let conn = Connection::open(&path).unwrap();
     conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
@@ -190,8 +167,7 @@ fn a_database_from_a_newer_version_is_refused_and_left_unchanged() {
 
 #[test]
 fn a_failed_commit_changes_nothing() {
-    let dir = TempDir::new();
-    let path = dir.file("full.db");
+    let (_dir, path) = temp_file("full.db");
     let mut store = Store::open(&path, Sync::Normal).unwrap();
     store.commit(&[post_write("r", 1, 1000)]).unwrap();
     let pages: i64 = store
