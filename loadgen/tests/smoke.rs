@@ -361,17 +361,14 @@ fn serve_faulty(stream: TcpStream, members: Arc<Mutex<Vec<TcpStream>>>) {
     }
 }
 
-#[test]
-fn loss_duplicates_and_reordering_are_reported() {
+/// Runs `scenario` (its name and options) briefly against a fresh faulty stand-in
+/// server, expects the run to fail, and returns its JSON report.
+fn failed_faulty_run(scenario: &[&str]) -> String {
     let addr = faulty_server();
-    let out = loadgen(&[
-        "fanout",
+    let mut args = scenario.to_vec();
+    args.extend([
         "--addr",
         &addr,
-        "--clients",
-        "4",
-        "--senders",
-        "1",
         "--rate",
         "100",
         "--warmup",
@@ -385,8 +382,15 @@ fn loss_duplicates_and_reordering_are_reported() {
         "--json",
         "--quiet",
     ]);
-    let json = String::from_utf8_lossy(&out.stdout);
+    let out = loadgen(&args);
+    let json = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(1), "a faulty run must fail: {json}");
+    json
+}
+
+#[test]
+fn loss_duplicates_and_reordering_are_reported() {
+    let json = failed_faulty_run(&["fanout", "--clients", "4", "--senders", "1"]);
     // Three receivers, each missing one message, getting one twice and two swapped.
     assert_eq!(num(&json, "lost"), 3.0, "{json}");
     assert_eq!(num(&json, "duplicates"), 3.0, "{json}");
@@ -397,30 +401,7 @@ fn loss_duplicates_and_reordering_are_reported() {
 
 #[test]
 fn a_repeated_post_id_is_reported() {
-    let addr = faulty_server();
-    let out = loadgen(&[
-        "board",
-        "--addr",
-        &addr,
-        "--clients",
-        "1",
-        "--rooms",
-        "1",
-        "--rate",
-        "100",
-        "--warmup",
-        "0s",
-        "--duration",
-        "500ms",
-        "--drain",
-        "2s",
-        "--timeout",
-        "30s",
-        "--json",
-        "--quiet",
-    ]);
-    let json = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "a faulty run must fail: {json}");
+    let json = failed_faulty_run(&["board", "--clients", "1", "--rooms", "1"]);
     assert_eq!(num(&json, "repeated_ids"), 1.0, "{json}");
     // Every post still got exactly one answer, and no other check is tripped.
     for key in [
