@@ -536,15 +536,10 @@ impl Server {
             requests.len()
         );
         for (client, request) in requests {
-            let failed = match request {
-                Request::Store(write) => Completion::StoreFailed(write),
-                Request::History { .. } => Completion::HistoryFailed,
-                #[cfg(test)]
-                Request::Echo(token) => Completion::Echo(token),
-            };
             if let Some(client) = client {
                 self.table.completed(client);
-                self.hub.complete(client, failed, now, &mut self.table);
+                self.hub
+                    .complete(client, request.failed(), now, &mut self.table);
             }
         }
     }

@@ -72,6 +72,18 @@ pub enum Request {
     Echo(u64),
 }
 
+impl Request {
+    /// The completion of this request when it could not be carried out at all.
+    pub fn failed(self) -> Completion {
+        match self {
+            Request::Store(write) => Completion::StoreFailed(write),
+            Request::History { .. } => Completion::HistoryFailed,
+            #[cfg(test)]
+            Request::Echo(token) => Completion::Echo(token),
+        }
+    }
+}
+
 /// The result of a [`Request`], or of a [`Effects::persist`] that failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Completion {

@@ -1,6 +1,6 @@
 //! Names and rooms: naming, user and room lists, creating, joining and leaving rooms.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use log::{debug, info};
 
@@ -20,9 +20,9 @@ impl Hub {
             return Ok(());
         };
         self.names.insert(key.as_str().into(), client);
-        let name: Rc<str> = name.into();
+        let name: Arc<str> = name.into();
         session.phase = Phase::Named(User {
-            name: Rc::clone(&name),
+            name: Arc::clone(&name),
             joined: Vec::new(),
         });
         info!("#{} is now {name}", session.serial);
@@ -184,7 +184,7 @@ impl Hub {
         let leaver = (reason == LeaveReason::Left).then_some(who);
         let members = if announce { &room.members[..] } else { &[] };
         out.send_each(leaver.into_iter().chain(members.iter().copied()), &event);
-        let name = room.name.to_string();
+        let name = Arc::clone(&room.name);
         if self.rooms.remove_if_unused(room_id) {
             debug!("room {name} removed: its last member left and its board is empty");
             if self.limits.history > 0 {

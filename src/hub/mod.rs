@@ -28,7 +28,7 @@ mod session;
 mod talk;
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use log::debug;
@@ -378,7 +378,7 @@ impl Hub {
             }
             Phase::Named(user) => Me {
                 id: client,
-                name: Rc::clone(&user.name),
+                name: Arc::clone(&user.name),
             },
         };
         match input {

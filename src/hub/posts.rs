@@ -1,5 +1,6 @@
 //! Bulletin boards: posting, listing what a member may see, and reading a post.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::board::Post;
@@ -37,7 +38,7 @@ impl Hub {
             body: body.to_owned(),
         };
         let write = Write::Post {
-            room: room.name.to_string(),
+            room: Arc::clone(&room.name),
             post,
             retain,
         };

@@ -1,6 +1,9 @@
 //! What the core stores and gets back: records of posts, room messages and rooms, and
 //! the writes it asks the store for. Plain data, so that any store (SQLite today, a
-//! shared one later) can keep them without the core knowing which.
+//! shared one later) can keep them without the core knowing which. Names are shared
+//! (`Arc<str>`): a room message's record costs the loop one allocation, its text.
+
+use std::sync::Arc;
 
 /// A stored post.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +26,7 @@ pub struct StoredMessage {
     /// When, in seconds since the Unix epoch.
     pub unix_secs: u64,
     /// Who said it.
-    pub from: String,
+    pub from: Arc<str>,
     /// What was said.
     pub text: String,
 }
@@ -45,7 +48,7 @@ pub enum Write {
     /// A new post in `room`; the room keeps its last `retain` posts.
     Post {
         /// The room's name.
-        room: String,
+        room: Arc<str>,
         /// The post.
         post: StoredPost,
         /// Posts the room keeps.
@@ -54,7 +57,7 @@ pub enum Write {
     /// A message in `room`; the room keeps its last `keep` messages.
     Message {
         /// The room's name.
-        room: String,
+        room: Arc<str>,
         /// The message.
         message: StoredMessage,
         /// Messages the room keeps.
@@ -63,6 +66,6 @@ pub enum Write {
     /// `room` was removed (no members and no posts left): its history goes too.
     RoomRemoved {
         /// The room's name.
-        room: String,
+        room: Arc<str>,
     },
 }

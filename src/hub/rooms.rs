@@ -1,6 +1,7 @@
 //! Rooms: their members and boards, found by name ignoring case.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use slab::Slab;
 
@@ -19,7 +20,7 @@ pub struct RoomId(usize);
 #[derive(Debug)]
 pub struct Room {
     /// The name as its creator spelled it.
-    pub name: Box<str>,
+    pub name: Arc<str>,
     /// Members in no particular order; each member's membership records its slot here,
     /// so leaving is O(1) and fan-out walks a dense array.
     pub members: Vec<ClientId>,

@@ -1,7 +1,7 @@
 //! What the core knows of each connection: where it is in its life, and for a named
 //! user, its name and rooms.
 
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::effects::ClientId;
@@ -48,7 +48,7 @@ pub(super) struct Waiting {
 pub(super) struct User {
     /// Shared with each command's [`Me`], so a handler can name its caller without
     /// holding a borrow of the session table.
-    pub name: Rc<str>,
+    pub name: Arc<str>,
     /// Rooms in the order they were joined: the last one is the current room.
     pub joined: Vec<Membership>,
 }
@@ -68,7 +68,7 @@ pub(super) struct Membership {
 #[derive(Debug, Clone)]
 pub(super) struct Me {
     pub id: ClientId,
-    pub name: Rc<str>,
+    pub name: Arc<str>,
 }
 
 /// Every session, by slot.

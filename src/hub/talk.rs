@@ -1,5 +1,6 @@
 //! Messages: to a room, to one user, and to everyone.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::rooms::RoomId;
@@ -27,10 +28,10 @@ impl Hub {
         out.send_each(others, &event);
         if self.limits.history > 0 {
             out.persist(Write::Message {
-                room: room.name.to_string(),
+                room: Arc::clone(&room.name),
                 message: StoredMessage {
                     unix_secs: self.unix_secs(now),
-                    from: me.name.to_string(),
+                    from: Arc::clone(&me.name),
                     text: text.to_owned(),
                 },
                 keep: self.limits.history,

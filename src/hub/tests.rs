@@ -73,7 +73,7 @@ impl Effects for Recorder {
     }
     fn persist(&mut self, write: Write) {
         if let Write::RoomRemoved { room } = &write {
-            self.removed.push(room.clone());
+            self.removed.push(room.to_string());
         }
         self.pending.push((None, Request::Store(write)));
     }
