@@ -218,12 +218,11 @@ impl Store {
         Ok(rooms.into_values().collect())
     }
 
+    /// A room's last `limit` posts, oldest first.
     fn posts(&self, key: &str, limit: usize) -> Result<Vec<StoredPost>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, author, unix_secs, subject, body FROM posts WHERE room = ?1
-             ORDER BY id DESC LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![key, limit as i64], |row| {
+        let sql = "SELECT id, author, unix_secs, subject, body FROM posts WHERE room = ?1
+                   ORDER BY id DESC LIMIT ?2";
+        self.last_rows(sql, key, limit, |row| {
             Ok(StoredPost {
                 id: row.get::<_, i64>(0)? as u64,
                 author: row.get(1)?,
@@ -231,27 +230,36 @@ impl Store {
                 subject: row.get(3)?,
                 body: row.get(4)?,
             })
-        })?;
-        let mut posts = rows.collect::<Result<Vec<_>, _>>()?;
-        posts.reverse();
-        Ok(posts)
+        })
     }
 
+    /// A room's last `limit` messages, oldest first.
     fn history(&self, key: &str, limit: usize) -> Result<Vec<StoredMessage>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT unix_secs, sender, text FROM history WHERE room = ?1
-             ORDER BY seq DESC LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![key, limit as i64], |row| {
+        let sql = "SELECT unix_secs, sender, text FROM history WHERE room = ?1
+                   ORDER BY seq DESC LIMIT ?2";
+        self.last_rows(sql, key, limit, |row| {
             Ok(StoredMessage {
                 unix_secs: row.get::<_, i64>(0)? as u64,
                 from: row.get(1)?,
                 text: row.get(2)?,
             })
-        })?;
-        let mut messages = rows.collect::<Result<Vec<_>, _>>()?;
-        messages.reverse();
-        Ok(messages)
+        })
+    }
+
+    /// The rows of `sql` (newest first, room `?1`, `LIMIT ?2`) turned oldest first.
+    fn last_rows<T>(
+        &self,
+        sql: &str,
+        key: &str,
+        limit: usize,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut rows = stmt
+            .query_map(params![key, limit as i64], row)?
+            .collect::<Result<Vec<T>, _>>()?;
+        rows.reverse();
+        Ok(rows)
     }
 
     /// Applies `writes` in one transaction: all of them, or (on error) none.
