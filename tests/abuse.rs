@@ -355,7 +355,18 @@ fn head_of(line: &str) -> &str {
 
 #[test]
 fn client_that_never_reads_is_dropped_with_sendq_while_a_reader_gets_every_message_in_order() {
-    let server = TestServer::start(&["--max-sendq", "64KiB", "--soft-sendq", "16KiB"]);
+    // Bob reads as fast as this test can, but a test thread on a busy machine can be
+    // descheduled for longer than the default 100 ms --stall-limit, and a reader that
+    // stalls stops pacing alice and is dropped too. Two seconds leaves carol, who never
+    // reads, stalled and dropped, and bob a margin no ordinary pause reaches.
+    let server = TestServer::start(&[
+        "--max-sendq",
+        "64KiB",
+        "--soft-sendq",
+        "16KiB",
+        "--stall-limit",
+        "2s",
+    ]);
     let [mut alice, mut bob] = server.login_all(["alice", "bob"]);
     let mut carol = server.login_with_recv_buffer("carol", 4096);
     alice.expect_line("JOIN lobby carol");
