@@ -1,6 +1,7 @@
 //! Benchmarks of the sans-IO pieces: framing, parsing, encoding, fan-out through the
 //! chat core, a board listing, and queue admission with many waiting.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -10,6 +11,9 @@ use parley::codec::parley::framer::{Frame, LineFramer, Step};
 use parley::codec::parley::{grammar, Encoder};
 use parley::hub::{ClientId, Departure, Effects, Event, Hub, Limits, Request, Write};
 use parley::outq::OutQueue;
+
+/// Where every benchmarked client connects from.
+const PEER: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 /// Encodes each event once, as the server does, and counts deliveries: measures the
 /// core and the encoding alone.
@@ -82,7 +86,7 @@ fn hub_with_members(members: usize) -> (Hub, Instant) {
     let (mut hub, now) = hub(big_limits());
     let mut sink = Counter::default();
     for i in 0..members {
-        hub.connect(id(i), i as u64, now, &mut sink);
+        hub.connect(id(i), i as u64, PEER, now, &mut sink);
         let name = format!("/name user{i}");
         hub.receive(id(i), grammar::parse(&name), now, &mut sink);
     }
@@ -206,7 +210,7 @@ fn queue_admission(c: &mut Criterion) {
         });
         let mut sink = Counter::default();
         for i in 0..=waiting {
-            hub.connect(id(i), i as u64, now, &mut sink);
+            hub.connect(id(i), i as u64, PEER, now, &mut sink);
         }
         let mut admitted = 0usize;
         let mut next = waiting + 1;
@@ -214,7 +218,7 @@ fn queue_admission(c: &mut Criterion) {
             b.iter(|| {
                 hub.disconnect(id(admitted), Departure::Disconnected, now, &mut sink);
                 admitted = (admitted + 1) % (waiting + 2);
-                hub.connect(id(next), next as u64, now, &mut sink);
+                hub.connect(id(next), next as u64, PEER, now, &mut sink);
                 next = (next + 1) % (waiting + 2);
                 hub.on_timeout(now, &mut sink);
             })

@@ -6,9 +6,10 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::hub::Limits;
 
@@ -114,6 +115,70 @@ pub struct Config {
     /// `ERR store-failed`, as on a full disk.
     #[arg(long, env = "PARLEY_MAX_DATA", default_value = "0", value_parser = parse_size)]
     pub max_data: usize,
+
+    /// Private messages that may wait for one offline account (0: none are stored).
+    #[arg(long, env = "PARLEY_OFFLINE_LIMIT", default_value_t = 100)]
+    pub offline_limit: usize,
+
+    /// Whether `/register`, `/passwd` and `/unregister` work.
+    #[arg(long, env = "PARLEY_REGISTRATION", value_enum, default_value_t = Registration::Open)]
+    pub registration: Registration,
+
+    /// Only accounts may take a name (`/name` gets `login-required`).
+    #[arg(long, env = "PARLEY_REQUIRE_LOGIN")]
+    pub require_login: bool,
+
+    /// A users file of `name:password` lines (a password may be a `$argon2id$` PHC
+    /// hash, which `parley-server hash-password` makes): it alone holds the accounts,
+    /// and is read again on SIGHUP.
+    #[arg(long, env = "PARLEY_ACCOUNTS_FILE")]
+    pub accounts_file: Option<PathBuf>,
+
+    /// Failed password checks from one address (IPv6: one /64) within 60 s after which
+    /// its logins are throttled for 60 s (0: never).
+    #[arg(long, env = "PARLEY_LOGIN_ATTEMPTS", default_value_t = 5)]
+    pub login_attempts: usize,
+
+    /// Threads that check and hash passwords, away from the poll loop.
+    #[arg(long, env = "PARLEY_HASH_WORKERS", default_value_t = 1)]
+    pub hash_workers: usize,
+
+    /// Password checks that may wait for a hashing thread; beyond it `ERR throttled`.
+    #[arg(long, env = "PARLEY_HASH_QUEUE", default_value_t = 256)]
+    pub hash_queue: usize,
+
+    /// Argon2id memory per hash, in KiB (OWASP's recommendation: 19456, 19 MiB).
+    #[arg(long, global = true, env = "PARLEY_HASH_MEMORY", default_value_t = 19_456)]
+    pub hash_memory: u32,
+
+    /// Argon2id passes over that memory.
+    #[arg(long, global = true, env = "PARLEY_HASH_PASSES", default_value_t = 2)]
+    pub hash_passes: u32,
+
+    /// Argon2id lanes.
+    #[arg(long, global = true, env = "PARLEY_HASH_LANES", default_value_t = 1)]
+    pub hash_lanes: u32,
+
+    /// A tool to run instead of the server.
+    #[command(subcommand)]
+    pub tool: Option<Tool>,
+}
+
+/// Tools of `parley-server` that run instead of the server.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Tool {
+    /// Reads a password on standard input and prints its Argon2id PHC hash, for a line
+    /// `name:$argon2id$...` of an `--accounts-file` (the `--hash-*` settings apply).
+    HashPassword,
+}
+
+/// `--registration`: whether accounts may be created, changed and deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Registration {
+    /// They may.
+    Open,
+    /// They may not (`registration-closed`).
+    Closed,
 }
 
 /// Smallest accepted `--max-line`: room for a command with a name and some text.
@@ -173,6 +238,7 @@ impl Config {
             ("board-retain", self.board_retain),
             ("max-sendq", self.max_sendq),
             ("soft-sendq", self.soft_sendq),
+            ("hash-workers", self.hash_workers),
         ];
         if let Some((flag, _)) = counts.iter().find(|(_, n)| *n == 0) {
             return Err(ConfigError::Zero(flag));
@@ -215,6 +281,12 @@ impl Config {
             board_backlog: self.board_backlog,
             board_retain: self.board_retain,
             history: self.history,
+            offline_limit: self.offline_limit,
+            require_login: self.require_login,
+            registration_open: self.registration == Registration::Open,
+            login_attempts: self.login_attempts,
+            hash_workers: self.hash_workers,
+            hash_queue: self.hash_queue,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Connections: each one's transport, codec state, input carry-over, output queue and
 //! flow state, and the table that holds them all and carries out the core's effects.
 
+use std::net::IpAddr;
 use std::collections::VecDeque;
 use std::time::Instant;
 
@@ -81,6 +82,8 @@ pub struct Conn {
     pub id: ClientId,
     /// Sequential number for logs.
     pub serial: u64,
+    /// The address the connection comes from.
+    pub peer: IpAddr,
     /// What carries the bytes.
     pub transport: Transport,
     /// The protocol spoken.
@@ -113,6 +116,7 @@ impl Conn {
     pub fn new(
         id: ClientId,
         serial: u64,
+        peer: IpAddr,
         transport: Transport,
         codec: Codec,
         max_line: usize,
@@ -120,6 +124,7 @@ impl Conn {
         Conn {
             id,
             serial,
+            peer,
             transport,
             codec,
             decoder: codec.decoder(max_line),
@@ -410,7 +415,14 @@ mod tests {
             let entry = table.slab.vacant_entry();
             let id = ClientId::new(entry.key(), n as u32 + 1);
             let transport = Transport::Plain(socket);
-            let mut conn = Conn::new(id, n as u64, transport, Codec::Parley, 4096);
+            let mut conn = Conn::new(
+                id,
+                n as u64,
+                IpAddr::from([127, 0, 0, 1]),
+                transport,
+                Codec::Parley,
+                4096,
+            );
             conn.lifecycle = Lifecycle::Open;
             entry.insert(conn);
             ids.push(id);

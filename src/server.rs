@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use log::{debug, info, warn};
+use log::{debug, error, info, warn};
 use mio::event::Event as Readiness;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -45,12 +45,17 @@ use crate::config::Config;
 use crate::config::SyncMode;
 use crate::conn::{Conn, ConnTable, Lifecycle};
 use crate::flow::SendqLimits;
-use crate::hub::{ByeReason, ClientId, Completion, Departure, Event, Hub, Request, LOBBY};
+use crate::hashing::carry_out;
+use crate::hub::{
+    ByeReason, ClientId, Completion, Departure, Event, HashJob, Hub, Request, LOBBY,
+};
 use crate::limits::MAX_LINGERING;
-use crate::signal::StopSignals;
+use crate::password::{HashError, HashParams, Hasher};
+use crate::signal::{ControlSignals, Signal};
 use crate::store::{Store, StoreError, Sync};
 use crate::timers::Deadlines;
 use crate::transport::{Transport, TransportKind};
+use crate::users_file::{self, UsersFile, UsersFileError};
 use crate::work::{Results, SubmitError, Worker};
 
 const SIGNALS: Token = Token(usize::MAX - 1);
@@ -104,6 +109,10 @@ pub enum StartError {
     Poll(io::Error),
     /// The store could not be opened or read.
     Store(StoreError),
+    /// The password hashing settings are out of range.
+    Hashing(HashError),
+    /// The users file (`--accounts-file`) could not be read or parsed.
+    Accounts(UsersFileError),
 }
 
 impl std::fmt::Display for StartError {
@@ -112,6 +121,8 @@ impl std::fmt::Display for StartError {
             StartError::Listen(e) => write!(f, "cannot listen: {e}"),
             StartError::Poll(e) => write!(f, "cannot set up the poll loop: {e}"),
             StartError::Store(e) => write!(f, "cannot open the store: {e}"),
+            StartError::Hashing(e) => write!(f, "cannot hash passwords: {e}"),
+            StartError::Accounts(e) => write!(f, "cannot read the accounts file: {e}"),
         }
     }
 }
@@ -171,7 +182,7 @@ pub struct Server {
     /// Every listening socket; emptied when shutdown begins.
     listeners: Vec<Listener>,
     local_addr: SocketAddr,
-    signals: Option<StopSignals>,
+    signals: Option<ControlSignals>,
     waker: Arc<Waker>,
     stop_requested: Arc<AtomicBool>,
     /// Where each worker hands back its completions; a worker wakes the loop with
@@ -179,6 +190,10 @@ pub struct Server {
     completions: Vec<Results<(Option<ClientId>, Completion)>>,
     /// The store's thread, fed the core's requests, one turn's worth at a time.
     store: Worker<Vec<(Option<ClientId>, Request)>>,
+    /// The threads that check and hash passwords.
+    hashing: Worker<(ClientId, HashJob)>,
+    /// The thread that reads the users file again on SIGHUP, and its results.
+    reloader: Option<Reloader>,
     hub: Hub,
     table: ConnTable,
     limits: IoLimits,
@@ -198,6 +213,9 @@ pub struct Server {
     stop_deadline: Option<Instant>,
     byes: Byes,
 }
+
+/// The thread that reads the users file on SIGHUP, and where it hands the result.
+type Reloader = (Worker<()>, Results<Result<UsersFile, UsersFileError>>);
 
 /// The goodbyes the loop itself sends, encoded once per codec at start.
 #[derive(Debug)]
@@ -258,6 +276,30 @@ impl Server {
         );
         let mut hub = Hub::new(config.limits(), now, unix);
         hub.restore(rooms);
+        load_accounts(config, &store, &mut hub)?;
+        let params = HashParams {
+            memory_kib: config.hash_memory,
+            passes: config.hash_passes,
+            lanes: config.hash_lanes,
+        };
+        let hasher = Hasher::new(params).map_err(StartError::Hashing)?;
+        let (hashing, hash_results) = Worker::start_pool(
+            "parley-hash",
+            config.hash_workers,
+            config.hash_queue,
+            Arc::clone(&waker),
+            move |(client, job)| (Some(client), Completion::Hashed(carry_out(&hasher, job))),
+        )
+        .map_err(StartError::Poll)?;
+        let reloader = match config.accounts_file.clone() {
+            Some(path) => Some(
+                Worker::start("parley-reload", 1, Arc::clone(&waker), move |()| {
+                    users_file::load(&path)
+                })
+                .map_err(StartError::Poll)?,
+            ),
+            None => None,
+        };
         let (store, store_results) = Worker::start_batched(
             "parley-store",
             STORE_QUEUE,
@@ -281,8 +323,10 @@ impl Server {
             signals: None,
             waker,
             stop_requested: Arc::new(AtomicBool::new(false)),
-            completions: vec![store_results],
+            completions: vec![store_results, hash_results],
             store,
+            hashing,
+            reloader,
             hub,
             byes: Byes::new(&mut table),
             table,
@@ -308,7 +352,7 @@ impl Server {
 
     /// Shuts down gracefully on SIGINT or SIGTERM.
     pub fn stop_on_signals(&mut self) -> io::Result<()> {
-        self.signals = Some(StopSignals::register(self.poll.registry(), SIGNALS)?);
+        self.signals = Some(ControlSignals::register(self.poll.registry(), SIGNALS)?);
         Ok(())
     }
 
@@ -387,8 +431,12 @@ impl Server {
     fn note_event(&mut self, event: &Readiness, now: Instant) {
         match event.token() {
             SIGNALS => {
-                if let Some(name) = self.signals.as_mut().and_then(StopSignals::received) {
-                    self.begin_stop(name, now);
+                let arrived = self.signals.as_mut().map(ControlSignals::received);
+                for signal in arrived.unwrap_or_default() {
+                    match signal {
+                        Signal::Stop(name) => self.begin_stop(name, now),
+                        Signal::Reload => self.reload(),
+                    }
                 }
             }
             WAKER => {
@@ -483,6 +531,7 @@ impl Server {
             entry.insert(Conn::new(
                 id,
                 serial,
+                peer.ip(),
                 transport,
                 codec,
                 self.limits.max_line,
@@ -497,8 +546,8 @@ impl Server {
         let conn = &mut self.table.slab[key];
         if conn.lifecycle == Lifecycle::Opening && conn.transport.is_ready() {
             conn.lifecycle = Lifecycle::Open;
-            let (id, serial) = (conn.id, conn.serial);
-            self.hub.connect(id, serial, now, &mut self.table);
+            let (id, serial, peer) = (conn.id, conn.serial, conn.peer);
+            self.hub.connect(id, serial, peer, now, &mut self.table);
         }
     }
 
@@ -517,30 +566,78 @@ impl Server {
                 }
             }
         }
+        if let Some((_, reloads)) = &self.reloader {
+            for reloaded in reloads.ready() {
+                match reloaded {
+                    Ok(file) => {
+                        warn_clear_text(&file);
+                        let count = file.accounts.len();
+                        self.hub.set_file_accounts(file_accounts(file), &|_| 0);
+                        info!("accounts file reloaded: {count} accounts");
+                    }
+                    Err(e) => error!("accounts file not reloaded, the accounts stay: {e}"),
+                }
+            }
+        }
     }
 
-    /// Hands the requests the core made to the store. One the store cannot take (its
-    /// queue is full) fails at once, as a failed write does: nothing waits forever.
+    /// Hands the requests the core made to the store and the hashing workers. One
+    /// they cannot take (their queue is full) fails at once, as a failed write does:
+    /// nothing waits forever.
     fn run_requests(&mut self, now: Instant) {
         if self.table.requests.is_empty() {
             return;
         }
-        // One hand-over per turn: the store thread is woken once, not per request.
-        let requests = std::mem::take(&mut self.table.requests);
-        let Err(refused) = self.store.submit(requests) else {
-            return;
-        };
-        let (SubmitError::Full(requests) | SubmitError::Stopped(requests)) = refused;
-        warn!(
-            "the store's queue is full; {} requests failed",
-            requests.len()
-        );
-        for (client, request) in requests {
+        let mut requests = std::mem::take(&mut self.table.requests);
+        let mut refused = Vec::new();
+        if requests.iter().any(|(_, r)| matches!(r, Request::Hash(_))) {
+            let mut for_store = Vec::with_capacity(requests.len());
+            for (client, request) in requests {
+                match (client, request) {
+                    (Some(client), Request::Hash(job)) => {
+                        if let Err(SubmitError::Full(job) | SubmitError::Stopped(job)) =
+                            self.hashing.submit((client, job))
+                        {
+                            refused.push((Some(job.0), Request::Hash(job.1)));
+                        }
+                    }
+                    other => for_store.push(other),
+                }
+            }
+            requests = for_store;
+        }
+        if !requests.is_empty() {
+            // One hand-over per turn: the store thread is woken once, not per request.
+            if let Err(SubmitError::Full(requests) | SubmitError::Stopped(requests)) =
+                self.store.submit(requests)
+            {
+                warn!(
+                    "the store's queue is full; {} requests failed",
+                    requests.len()
+                );
+                refused.extend(requests);
+            }
+        }
+        for (client, request) in refused {
             if let Some(client) = client {
                 self.table.completed(client);
                 self.hub
                     .complete(client, request.failed(), now, &mut self.table);
             }
+        }
+    }
+
+    /// SIGHUP: the users file is read again, off the loop; the accounts change when
+    /// it has been read and parsed.
+    fn reload(&mut self) {
+        match &self.reloader {
+            Some((worker, _)) => {
+                info!("SIGHUP: reading the accounts file again");
+                if worker.submit(()).is_err() {
+                    warn!("SIGHUP: a reload is already under way");
+                }
+            }
+            None => info!("SIGHUP: nothing to reload"),
         }
     }
 
@@ -856,6 +953,54 @@ impl Server {
 
 /// One step of Marsaglia's xorshift64: cheap, and with no period a loop could fall into
 /// step with. `state` must not be zero.
+/// Gives the core its accounts: from the users file when there is one (the store
+/// still counts the messages waiting for them), else from the store.
+fn load_accounts(config: &Config, store: &Store, hub: &mut Hub) -> Result<(), StartError> {
+    match &config.accounts_file {
+        Some(path) => {
+            let file = users_file::load(path).map_err(StartError::Accounts)?;
+            warn_clear_text(&file);
+            let waiting = store.waiting_counts().map_err(StartError::Store)?;
+            let waiting = |name: &str| {
+                let key = name.to_ascii_lowercase();
+                waiting.get(&key).copied().unwrap_or(0)
+            };
+            hub.set_file_accounts(file_accounts(file), &waiting);
+            info!(
+                "{}: {} accounts",
+                path.display(),
+                hub.account_count()
+            );
+        }
+        None => {
+            let accounts = store.load_accounts().map_err(StartError::Store)?;
+            hub.restore_accounts(accounts);
+            info!("{}: {} accounts", config.data, hub.account_count());
+        }
+    }
+    // Until a TLS listener exists, every password crosses the network as typed.
+    warn!("passwords (/login, /register, /passwd, /unregister) travel in clear: no TLS");
+    Ok(())
+}
+
+/// The accounts of a users file, as the core takes them.
+fn file_accounts(file: UsersFile) -> Vec<(String, crate::password::Credential)> {
+    file.accounts
+        .into_iter()
+        .map(|account| (account.name, account.credential))
+        .collect()
+}
+
+/// Warns about the clear-text passwords of a users file.
+fn warn_clear_text(file: &UsersFile) {
+    if file.clear_text > 0 {
+        warn!(
+            "the accounts file holds {} clear-text passwords; replace each with the output of `parley-server hash-password`",
+            file.clear_text
+        );
+    }
+}
+
 fn xorshift(mut state: u64) -> u64 {
     state ^= state << 13;
     state ^= state >> 7;

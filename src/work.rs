@@ -6,7 +6,7 @@
 //! same id, and the core drops results for clients that have gone meanwhile.
 
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
 use log::warn;
@@ -25,11 +25,11 @@ impl<R> Results<R> {
     }
 }
 
-/// A worker thread and the queue feeding it.
+/// Worker threads and the queue feeding them.
 #[derive(Debug)]
 pub struct Worker<J> {
     jobs: Option<SyncSender<J>>,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 /// Why a job was not taken.
@@ -86,7 +86,57 @@ impl<J: Send + 'static> Worker<J> {
             })?;
         let worker = Worker {
             jobs: Some(jobs),
-            thread: Some(thread),
+            threads: vec![thread],
+        };
+        Ok((worker, Results { receiver }))
+    }
+
+    /// Starts `threads` threads named `name-1`, `name-2`, ... that share one queue of at
+    /// most `queue` waiting jobs, each running `run` on one job at a time: work that
+    /// takes a core per job (password hashing) goes as fast as there are threads. The
+    /// results come back in the order the jobs finish, each waking `waker`.
+    pub fn start_pool<R: Send + 'static>(
+        name: &str,
+        threads: usize,
+        queue: usize,
+        waker: Arc<Waker>,
+        run: impl Fn(J) -> R + Send + Sync + 'static,
+    ) -> std::io::Result<(Worker<J>, Results<R>)> {
+        let (jobs, incoming) = mpsc::sync_channel::<J>(queue);
+        let (results, receiver): (Sender<R>, Receiver<R>) = mpsc::channel();
+        let incoming = Arc::new(Mutex::new(incoming));
+        let run = Arc::new(run);
+        let mut handles = Vec::with_capacity(threads);
+        for n in 1..=threads.max(1) {
+            let (incoming, results, waker, run) = (
+                Arc::clone(&incoming),
+                results.clone(),
+                Arc::clone(&waker),
+                Arc::clone(&run),
+            );
+            let handle = thread::Builder::new()
+                .name(format!("{name}-{n}"))
+                .spawn(move || loop {
+                    // The lock is held only while taking a job, never while running it.
+                    let next = incoming
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .recv();
+                    let Ok(job) = next else {
+                        return;
+                    };
+                    if results.send(run(job)).is_err() {
+                        return;
+                    }
+                    if let Err(e) = waker.wake() {
+                        warn!("a worker cannot wake the loop: {e}");
+                    }
+                })?;
+            handles.push(handle);
+        }
+        let worker = Worker {
+            jobs: Some(jobs),
+            threads: handles,
         };
         Ok((worker, Results { receiver }))
     }
@@ -104,10 +154,10 @@ impl<J: Send + 'static> Worker<J> {
 }
 
 impl<J> Drop for Worker<J> {
-    /// Lets the queued jobs finish, then joins the thread.
+    /// Lets the queued jobs finish, then joins the threads.
     fn drop(&mut self) {
         self.jobs.take();
-        if let Some(thread) = self.thread.take() {
+        for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
     }
@@ -164,6 +214,31 @@ mod tests {
             sizes.iter().any(|&n| n > 1),
             "jobs that waited went in one batch: {sizes:?}"
         );
+    }
+
+    #[test]
+    fn a_pool_runs_jobs_on_every_thread_at_once() {
+        let poll = Poll::new().unwrap();
+        let waker = Arc::new(Waker::new(poll.registry(), Token(5)).unwrap());
+        // Each job waits at the barrier until all three run at the same time: with
+        // fewer than three threads working at once, it would never open.
+        let barrier = Arc::new(std::sync::Barrier::new(3));
+        let (worker, results) = Worker::start_pool("test", 3, 8, waker, move |n: u32| {
+            barrier.wait();
+            (n, thread::current().name().map(str::to_owned))
+        })
+        .unwrap();
+        for n in 0..3 {
+            worker.submit(n).unwrap();
+        }
+        drop(worker);
+        let mut done: Vec<(u32, Option<String>)> = results.ready().collect();
+        done.sort();
+        assert_eq!(done.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [0, 1, 2]);
+        let mut names: Vec<_> = done.into_iter().filter_map(|(_, name)| name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names, ["test-1", "test-2", "test-3"]);
     }
 
     #[test]

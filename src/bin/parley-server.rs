@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use log::{error, info, warn};
 
-use parley::config::Config;
+use parley::config::{Config, Tool};
+use parley::password::{hash_from_reader, HashParams, Hasher};
 use parley::limits::{fit_capacity, raise_open_file_limit};
 use parley::server::Server;
 
@@ -17,6 +18,9 @@ fn main() -> ExitCode {
     if let Err(e) = config.validate() {
         eprintln!("parley-server: {e}");
         return ExitCode::from(2);
+    }
+    if let Some(Tool::HashPassword) = config.tool {
+        return hash_password(&config);
     }
     fit_open_files(&mut config);
     let mut server = match Server::bind(&config) {
@@ -35,6 +39,28 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             error!("poll loop failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `parley-server hash-password`: reads a password on standard input and prints its
+/// PHC hash, for a users file.
+fn hash_password(config: &Config) -> ExitCode {
+    let params = HashParams {
+        memory_kib: config.hash_memory,
+        passes: config.hash_passes,
+        lanes: config.hash_lanes,
+    };
+    let hashed = Hasher::new(params)
+        .and_then(|hasher| hash_from_reader(&hasher, std::io::stdin().lock()));
+    match hashed {
+        Ok(phc) => {
+            println!("{phc}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("parley-server hash-password: {e}");
             ExitCode::FAILURE
         }
     }

@@ -1,6 +1,7 @@
 //! Connections coming and going: admission, the waiting queue and its position
 //! updates, the login deadline, liveness pings, and departures.
 
+use std::net::IpAddr;
 use std::time::Instant;
 
 use log::{debug, info};
@@ -13,10 +14,17 @@ use super::{
 };
 
 impl Hub {
-    /// A new connection `client` (log number `serial`) whose transport is ready:
-    /// admitted with [`Event::Hello`], queued with [`Event::Queued`], or turned away
-    /// with `Bye(ServerFull)`.
-    pub fn connect(&mut self, client: ClientId, serial: u64, now: Instant, out: &mut impl Effects) {
+    /// A new connection `client` (log number `serial`, from `address`) whose transport
+    /// is ready: admitted with [`Event::Hello`], queued with [`Event::Queued`], or
+    /// turned away with `Bye(ServerFull)`.
+    pub fn connect(
+        &mut self,
+        client: ClientId,
+        serial: u64,
+        address: IpAddr,
+        now: Instant,
+        out: &mut impl Effects,
+    ) {
         let phase = if self.admitted < self.limits.max_clients {
             self.admitted += 1;
             out.send(client, &Event::Hello);
@@ -42,6 +50,7 @@ impl Hub {
         self.sessions.insert(Session {
             id: client,
             serial,
+            address,
             phase,
             last_input: now,
             ping_outstanding: false,

@@ -44,12 +44,27 @@ pub enum Verb {
     Pong,
     /// Leave the server.
     Quit,
+    /// Log in to an account.
+    Login,
+    /// Create an account.
+    Register,
+    /// Change an account's password.
+    Passwd,
+    /// Delete an account.
+    Unregister,
+    /// Change a guest's name.
+    Nick,
 }
 
 impl Verb {
     /// Every command, in the order help lists them.
-    pub const ALL: [Verb; 17] = [
+    pub const ALL: [Verb; 22] = [
         Verb::Name,
+        Verb::Login,
+        Verb::Register,
+        Verb::Passwd,
+        Verb::Unregister,
+        Verb::Nick,
         Verb::Users,
         Verb::Msg,
         Verb::Broadcast,
@@ -72,7 +87,13 @@ impl Verb {
     pub fn allowed_unnamed(self) -> bool {
         matches!(
             self,
-            Verb::Name | Verb::Help | Verb::Ping | Verb::Pong | Verb::Quit
+            Verb::Name
+                | Verb::Login
+                | Verb::Register
+                | Verb::Help
+                | Verb::Ping
+                | Verb::Pong
+                | Verb::Quit
         )
     }
 
@@ -81,6 +102,10 @@ impl Verb {
         matches!(self, Verb::Ping | Verb::Pong | Verb::Quit)
     }
 }
+
+/// The longest password, in bytes: a longer one is `bad-args`, so that nobody can make
+/// a hashing worker read megabytes.
+pub const MAX_PASSWORD_LEN: usize = 1024;
 
 /// Whose names `/users` lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +194,36 @@ pub enum Command<'a> {
     Pong,
     /// Leave the server, with a message for the rooms.
     Quit(Option<&'a str>),
+    /// Log in to the account `name`.
+    Login {
+        /// The account.
+        name: Cow<'a, str>,
+        /// Its password.
+        password: Cow<'a, str>,
+    },
+    /// Create an account: the caller's own name when named (`name` is `None`), or
+    /// `name` before naming. Which form fits is for the core to say; the name is not
+    /// checked here, because the wrong form is `bad-args`, which comes first.
+    Register {
+        /// The name to register, in the form used before naming.
+        name: Option<Cow<'a, str>>,
+        /// The password.
+        password: Cow<'a, str>,
+    },
+    /// Change the caller's account's password.
+    Passwd {
+        /// The password now.
+        old: Cow<'a, str>,
+        /// The password to be.
+        new: Cow<'a, str>,
+    },
+    /// Delete the caller's account.
+    Unregister {
+        /// Its password.
+        password: Cow<'a, str>,
+    },
+    /// Rename a guest.
+    Nick(Cow<'a, str>),
 }
 
 /// Why a command's arguments were refused, in the protocol's order of precedence.

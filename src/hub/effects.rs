@@ -6,8 +6,11 @@
 //! whose [`Completion`] comes back through [`Hub::complete`](super::Hub::complete) with
 //! the time, like every other input.
 
+use std::sync::Arc;
+
 use super::event::Event;
 use super::records::{StoredMessage, Write};
+use crate::password::{Credential, Password};
 
 /// Names one connection for as long as it lives: a slot the server reuses, and a
 /// generation that tells this connection from earlier and later holders of the slot.
@@ -56,7 +59,7 @@ impl PartialOrd for ClientId {
 /// Work the core asks for outside the loop. The client's later input waits until the
 /// work's [`Completion`] has been handed back, so a client's commands take effect in
 /// the order it sent them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Request {
     /// Commit `Write`; the reply to the client waits for the commit.
     Store(Write),
@@ -67,9 +70,40 @@ pub enum Request {
         /// How many messages at most.
         count: usize,
     },
+    /// Password work for a hashing worker.
+    Hash(HashJob),
+    /// Read the private messages waiting for `account`, oldest first.
+    Offline {
+        /// The account.
+        account: Arc<str>,
+    },
     /// A round trip that does nothing (tests of the work path).
     #[cfg(test)]
     Echo(u64),
+}
+
+/// Password work: check a password, then (if the check passed, or there was none) hash
+/// one. With `upgrade`, a password that checks but is held with older parameters or in
+/// clear is hashed again with today's.
+#[derive(Debug)]
+pub struct HashJob {
+    /// Rehash a checked password held with older parameters or in clear (accounts
+    /// the server can update; not those of a users file).
+    pub upgrade: bool,
+    /// The password to check, against what (`None`: an unknown account, which still
+    /// costs a full check so that it cannot be told from a wrong password).
+    pub check: Option<(Option<Credential>, Password)>,
+    /// A new password to hash.
+    pub hash: Option<Password>,
+}
+
+/// What a [`HashJob`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hashed {
+    /// The check passed (true when there was none).
+    pub verified: bool,
+    /// The hash of the new password, or of the checked one if it needed upgrading.
+    pub hash: Option<Box<str>>,
 }
 
 impl Request {
@@ -78,6 +112,8 @@ impl Request {
         match self {
             Request::Store(write) => Completion::StoreFailed(write),
             Request::History { .. } => Completion::HistoryFailed,
+            Request::Hash(_) => Completion::HashRefused,
+            Request::Offline { .. } => Completion::OfflineFailed,
             #[cfg(test)]
             Request::Echo(token) => Completion::Echo(token),
         }
@@ -100,6 +136,19 @@ pub enum Completion {
     },
     /// The history could not be read.
     HistoryFailed,
+    /// A [`HashJob`] is done.
+    Hashed(Hashed),
+    /// The hashing workers' queue was full: the job was not run.
+    HashRefused,
+    /// The messages waiting for `account`, oldest first, each with its number.
+    Offline {
+        /// The account.
+        account: Arc<str>,
+        /// The messages and their numbers.
+        messages: Vec<(u64, StoredMessage)>,
+    },
+    /// The waiting messages could not be read; they stay stored.
+    OfflineFailed,
     /// The answer to [`Request::Echo`].
     #[cfg(test)]
     Echo(u64),

@@ -121,6 +121,37 @@ pub enum Event<'a> {
         /// The message.
         text: &'a str,
     },
+    /// A private message stored while its recipient was offline, with its time.
+    OldPrivate {
+        /// When, in seconds since the Unix epoch.
+        unix_secs: u64,
+        /// The sender.
+        from: &'a str,
+        /// The message.
+        text: &'a str,
+    },
+    /// The client's account `name` was created, or its password changed.
+    Registered {
+        /// The account.
+        name: &'a str,
+    },
+    /// The client's account `name` was deleted.
+    Unregistered {
+        /// The account.
+        name: &'a str,
+    },
+    /// The client's private message was stored for `user`, who is offline.
+    Offline {
+        /// The recipient, as its account spells it.
+        user: &'a str,
+    },
+    /// A user is now called `new`.
+    Nick {
+        /// The name until now.
+        old: &'a str,
+        /// The new name.
+        new: &'a str,
+    },
     /// The server checks that the client is alive.
     Ping {
         /// The token to answer with.
@@ -222,6 +253,24 @@ pub enum ErrorCode {
     Queued,
     /// The change could not be stored (disk full, I/O error); nothing changed.
     StoreFailed,
+    /// Only accounts may take a name here (`--require-login`).
+    LoginRequired,
+    /// The name is a registered account: log in to use it.
+    NameRegistered,
+    /// An unknown account or a wrong password: one code for both.
+    BadLogin,
+    /// Too many failed password checks from this address, or too many checks waiting.
+    Throttled,
+    /// Passwords may not travel in clear from this address.
+    TlsRequired,
+    /// Accounts cannot be created, changed or deleted on this server.
+    RegistrationClosed,
+    /// The caller is logged in to an account already.
+    AlreadyRegistered,
+    /// The caller is not logged in to an account.
+    NotRegistered,
+    /// The password is too short, or is the name.
+    WeakPassword,
 }
 
 /// Why someone left a room.

@@ -10,26 +10,43 @@ use super::session::{Me, Membership, Phase, User};
 use super::{ClientId, Effects, ErrorCode, Event, Hub, LeaveReason, Reply, UsersOf, Write};
 
 impl Hub {
-    /// Names an admitted client and puts it in the lobby.
+    /// `/name`: names an admitted client and puts it in the lobby.
     pub(super) fn name(&mut self, client: ClientId, name: &str, out: &mut impl Effects) -> Reply {
         let key = Folded::new(name).ok_or(ErrorCode::BadName)?;
-        if self.names.contains_key(key.as_str()) {
-            return Err(ErrorCode::NameTaken.into());
-        }
+        self.check_free_name(&key)?;
+        self.take_name(client, name.into(), false, out);
+        Ok(())
+    }
+
+    /// Gives `client` the free name `name` (logged in to its account when `account`),
+    /// and puts it in the lobby.
+    pub(super) fn take_name(
+        &mut self,
+        client: ClientId,
+        name: Arc<str>,
+        account: bool,
+        out: &mut impl Effects,
+    ) {
+        let Some(key) = Folded::new(&name) else {
+            return;
+        };
         let Some(session) = self.sessions.get_mut(client) else {
-            return Ok(());
+            return;
         };
         self.names.insert(key.as_str().into(), client);
-        let name: Arc<str> = name.into();
         session.phase = Phase::Named(User {
             name: Arc::clone(&name),
             joined: Vec::new(),
+            account,
         });
-        info!("#{} is now {name}", session.serial);
+        if account {
+            info!("#{} logged in as {name}", session.serial);
+        } else {
+            info!("#{} is now {name}", session.serial);
+        }
         out.send(client, &Event::Welcome { name: &name });
         let lobby = self.rooms.lobby();
         self.join(&Me { id: client, name }, lobby, out);
-        Ok(())
     }
 
     /// `/users`: the names in a room, or everyone's.

@@ -12,11 +12,13 @@
 //! Handlers live by what they do: [`admission`](self) (connections, the queue,
 //! liveness), `naming`, `rooms` commands, `talk` (messages) and `posts` (boards).
 
+mod accounts;
 mod admission;
 mod board;
 pub mod command;
 pub mod effects;
 pub mod event;
+mod login;
 mod membership;
 pub mod names;
 mod posts;
@@ -27,13 +29,14 @@ pub use rooms::LOBBY;
 mod session;
 mod talk;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use log::debug;
 
 use crate::timers::Deadlines;
+use accounts::{Accounts, Pending, Throttle};
 use queue::WaitQueue;
 use rooms::Rooms;
 use session::{Me, Phase, Sessions};
@@ -42,7 +45,10 @@ pub use board::{Board, Post};
 pub use command::{ArgError, Command, HelpTopic, Input, UsersOf, Verb};
 pub use effects::{ClientId, Completion, Effects, Request};
 pub use event::{ByeReason, Detail, Error, ErrorCode, Event, LeaveReason, PostHeader};
-pub use records::{StoredMessage, StoredPost, StoredRoom, Write};
+pub use accounts::{AddressKey, THROTTLE_WINDOW};
+pub use effects::{HashJob, Hashed};
+pub use login::MIN_PASSWORD_CHARS;
+pub use records::{StoredAccount, StoredMessage, StoredPost, StoredRoom, Write};
 
 /// How often the waiting queue is checked for changed positions while it changes.
 pub const QUEUE_CHECK_EVERY: Duration = Duration::from_millis(250);
@@ -78,6 +84,18 @@ pub struct Limits {
     pub board_retain: usize,
     /// Messages of each room kept for `/history` (0: none).
     pub history: usize,
+    /// Private messages that may wait for one offline account.
+    pub offline_limit: usize,
+    /// Only accounts may take a name.
+    pub require_login: bool,
+    /// `/register`, `/passwd` and `/unregister` work.
+    pub registration_open: bool,
+    /// Failed password checks from one address before it is throttled (0: never).
+    pub login_attempts: usize,
+    /// Hashing workers: password jobs being worked on at once.
+    pub hash_workers: usize,
+    /// Password jobs that may wait for a worker; one more is `throttled`.
+    pub hash_queue: usize,
 }
 
 impl Default for Limits {
@@ -96,6 +114,12 @@ impl Default for Limits {
             board_backlog: 2,
             board_retain: 1000,
             history: 100,
+            offline_limit: 100,
+            require_login: false,
+            registration_open: true,
+            login_attempts: 5,
+            hash_workers: 1,
+            hash_queue: 256,
         }
     }
 }
@@ -150,6 +174,16 @@ pub struct Hub {
     epoch: Instant,
     epoch_unix_secs: u64,
     next_ping_token: u64,
+    accounts: Accounts,
+    /// The accounts come from a users file: they cannot be changed by commands.
+    accounts_fixed: bool,
+    /// Names being registered, by folded name, with who registers them.
+    reserved: HashMap<Box<str>, ClientId>,
+    throttle: Throttle,
+    /// Password jobs handed out and not completed yet.
+    hashing: usize,
+    /// What each client's outstanding password job is for.
+    pending: HashMap<ClientId, Pending>,
 }
 
 /// What a command handler returns: done, or the error to answer with.
@@ -160,7 +194,6 @@ impl Hub {
     /// on the monotonic and the wall clock.
     pub fn new(limits: Limits, epoch: Instant, epoch_unix_secs: u64) -> Hub {
         Hub {
-            limits,
             sessions: Sessions::default(),
             admitted: 0,
             queue: WaitQueue::new(),
@@ -172,6 +205,13 @@ impl Hub {
             epoch,
             epoch_unix_secs,
             next_ping_token: 0,
+            accounts: Accounts::default(),
+            accounts_fixed: false,
+            reserved: HashMap::new(),
+            throttle: Throttle::new(limits.login_attempts),
+            hashing: 0,
+            pending: HashMap::new(),
+            limits,
         }
     }
 
@@ -234,17 +274,19 @@ impl Hub {
         }
     }
 
-    /// Work asked for with [`Effects::request`] has completed, at `_now` (the time
-    /// comes with every input; no completion needs it yet). Stored state is applied
-    /// whoever asked; replies go only to a client that is still here (a completion for
-    /// one that has gone, by its id's generation, answers nobody).
+    /// Work asked for with [`Effects::request`] has completed, at `now`. Stored state
+    /// is applied whoever asked; replies go only to a client that is still here (a
+    /// completion for one that has gone, by its id's generation, answers nobody).
     pub fn complete(
         &mut self,
         client: ClientId,
         completion: Completion,
-        _now: Instant,
+        now: Instant,
         out: &mut impl Effects,
     ) {
+        let Some(completion) = self.complete_accounts(client, completion, now, out) else {
+            return;
+        };
         let here = self.sessions.get(client).is_some();
         if !here {
             // Not the completion itself: it may hold what someone wrote.
@@ -276,8 +318,8 @@ impl Hub {
             Completion::History { .. } | Completion::HistoryFailed => {}
             #[cfg(test)]
             Completion::Echo(token) if here => out.send(client, &Event::Ping { token }),
-            #[cfg(test)]
-            Completion::Echo(_) => {}
+            // Accounts' completions were taken above.
+            _ => {}
         }
     }
 
@@ -366,10 +408,18 @@ impl Hub {
                     Input::Command(verb, _) if !verb.allowed_unnamed() => {
                         Err(ErrorCode::NotNamed.into())
                     }
-                    Input::Command(Verb::Name, args) => match checked(Verb::Name, args)? {
-                        Command::Name(name) => self.name(client, &name, out),
-                        _ => Ok(()),
-                    },
+                    Input::Command(verb @ (Verb::Name | Verb::Login | Verb::Register), args) => {
+                        match checked(verb, args)? {
+                            Command::Name(name) => self.name(client, &name, out),
+                            Command::Login { name, password } => {
+                                self.login(client, &name, &password, now, out)
+                            }
+                            Command::Register { name, password } => {
+                                self.register(client, name.as_deref(), &password, out)
+                            }
+                            _ => Ok(()),
+                        }
+                    }
                     Input::Command(verb, args) => {
                         self.run_any(client, checked(verb, args)?, now, out)
                     }
@@ -387,7 +437,7 @@ impl Hub {
                 self.say(&me, room, text, now, out);
                 Ok(())
             }
-            Input::Command(Verb::Name, _) => Err(ErrorCode::AlreadyNamed.into()),
+            Input::Command(Verb::Name | Verb::Login, _) => Err(ErrorCode::AlreadyNamed.into()),
             Input::Command(verb, args) => self.run_named(&me, checked(verb, args)?, now, out),
             _ => Err(ErrorCode::UnknownCommand.into()),
         }
@@ -403,7 +453,7 @@ impl Hub {
     ) -> Reply {
         match command {
             Command::Users(which) => self.users(me, which, out),
-            Command::Msg { to, text } => self.private(me, &to, text, out),
+            Command::Msg { to, text } => self.private(me, &to, text, now, out),
             Command::Broadcast(text) => {
                 self.broadcast(me, text, out);
                 Ok(())
@@ -441,7 +491,13 @@ impl Hub {
             } => self.post(me, &room, &subject, body, now, out),
             Command::List(room) => self.list_posts(me, room.as_deref(), out),
             Command::Read { room, id } => self.read_post(me, &room, &id, out),
-            Command::Name(_) => Err(ErrorCode::AlreadyNamed.into()),
+            Command::Register { name, password } => {
+                self.register(me.id, name.as_deref(), &password, out)
+            }
+            Command::Passwd { old, new } => self.passwd(me, &old, &new, now, out),
+            Command::Unregister { password } => self.unregister(me, &password, now, out),
+            Command::Nick(name) => self.nick(me, &name, out),
+            Command::Name(_) | Command::Login { .. } => Err(ErrorCode::AlreadyNamed.into()),
             other => self.run_any(me.id, other, now, out),
         }
     }

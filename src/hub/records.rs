@@ -42,6 +42,17 @@ pub struct StoredRoom {
     pub posts: Vec<StoredPost>,
 }
 
+/// An account as stored: its name as first spelled, and its password's PHC hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAccount {
+    /// The name.
+    pub name: String,
+    /// The Argon2id hash of its password, as a PHC string.
+    pub phc: String,
+    /// Private messages waiting for it.
+    pub waiting: usize,
+}
+
 /// One change to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Write {
@@ -67,5 +78,32 @@ pub enum Write {
     RoomRemoved {
         /// The room's name.
         room: Arc<str>,
+    },
+    /// The account `name` was created, or its password changed.
+    Account {
+        /// The account.
+        name: Arc<str>,
+        /// Its password's hash, as a PHC string.
+        phc: Box<str>,
+    },
+    /// The account `name` was deleted, with the messages waiting for it.
+    AccountRemoved {
+        /// The account.
+        name: Arc<str>,
+    },
+    /// A private message for the offline account `to`, until it logs in.
+    Offline {
+        /// The recipient.
+        to: Arc<str>,
+        /// The message.
+        message: StoredMessage,
+    },
+    /// The messages waiting for `to`, up to and including number `through`, were
+    /// handed to its connection.
+    OfflineDelivered {
+        /// The recipient.
+        to: Arc<str>,
+        /// The last message delivered.
+        through: u64,
     },
 }

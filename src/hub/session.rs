@@ -1,6 +1,7 @@
 //! What the core knows of each connection: where it is in its life, and for a named
 //! user, its name and rooms.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,6 +15,8 @@ pub(super) struct Session {
     pub id: ClientId,
     /// Sequential connection number, for logs.
     pub serial: u64,
+    /// Where the connection comes from: failed logins count by address.
+    pub address: IpAddr,
     pub phase: Phase,
     /// When the last unit of input arrived (or the connection opened).
     pub last_input: Instant,
@@ -51,6 +54,8 @@ pub(super) struct User {
     pub name: Arc<str>,
     /// Rooms in the order they were joined: the last one is the current room.
     pub joined: Vec<Membership>,
+    /// Logged in to the account of its name (otherwise a guest).
+    pub account: bool,
 }
 
 /// A user's place in one room.

@@ -39,9 +39,18 @@ impl Hub {
         }
     }
 
-    /// `/msg`: a private message.
-    pub(super) fn private(&self, me: &Me, to: &str, text: &str, out: &mut impl Effects) -> Reply {
-        let to = self.find_user(to)?;
+    /// `/msg`: a private message; for an offline account, stored until it logs in.
+    pub(super) fn private(
+        &mut self,
+        me: &Me,
+        to: &str,
+        text: &str,
+        now: Instant,
+        out: &mut impl Effects,
+    ) -> Reply {
+        let Ok(to) = self.find_user(to) else {
+            return self.store_private(me, to, text, now, out);
+        };
         let event = Event::Private {
             from: &me.name,
             text,

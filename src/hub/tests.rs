@@ -1,9 +1,11 @@
 //! The chat core driven without sockets, on a clock the tests move by hand.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use super::*;
 use crate::codec::parley::{grammar, Encoder};
+use crate::password::Credential;
 
 /// Effects as parley lines per client slot, in order, and a fake store in memory.
 /// (The core's tests read its events in parley's wire form because that is how the
@@ -21,12 +23,54 @@ struct Recorder {
     failing: bool,
     /// Rooms the core told the store were removed.
     removed: Vec<String>,
+    /// The fake store's accounts: lowercase name to password hash.
+    accounts: HashMap<String, String>,
+    /// The fake store's waiting private messages: (number, lowercase recipient, message).
+    offline: Vec<(u64, String, StoredMessage)>,
+    /// Password jobs the fake hasher has run.
+    hash_jobs: usize,
+    /// When set, the fake hashing queue refuses every job.
+    hashing_full: bool,
+}
+
+/// The fake hasher's "hash" of a password: easy to check, never the password as typed.
+fn fake_hash(password: &str) -> Box<str> {
+    format!("fake${}", password.chars().rev().collect::<String>()).into()
 }
 
 impl Recorder {
     /// Carries out one request as a store would.
     fn serve(&mut self, request: Request) -> Completion {
         match request {
+            Request::Hash(_) if self.hashing_full => Completion::HashRefused,
+            Request::Hash(job) => {
+                self.hash_jobs += 1;
+                let verified = match &job.check {
+                    None => true,
+                    Some((None, _)) => false,
+                    Some((Some(Credential::Phc(phc)), password)) => {
+                        **phc == *fake_hash(password.as_str())
+                    }
+                    Some((Some(Credential::Clear(clear)), password)) => {
+                        clear.as_str() == password.as_str()
+                    }
+                };
+                let hash = job.hash.as_ref().map(|p| fake_hash(p.as_str()));
+                Completion::Hashed(Hashed {
+                    verified,
+                    hash: if verified { hash } else { None },
+                })
+            }
+            Request::Offline { account } => {
+                let key = account.to_ascii_lowercase();
+                let messages = self
+                    .offline
+                    .iter()
+                    .filter(|(_, to, _)| *to == key)
+                    .map(|(n, _, m)| (*n, m.clone()))
+                    .collect();
+                Completion::Offline { account, messages }
+            }
             Request::Store(write) if self.failing => Completion::StoreFailed(write),
             Request::Store(write) => {
                 match &write {
@@ -44,6 +88,25 @@ impl Recorder {
                         self.history.remove(&room.to_ascii_lowercase());
                     }
                     Write::Post { .. } => {}
+                    Write::Account { name, phc } => {
+                        self.accounts
+                            .insert(name.to_ascii_lowercase(), phc.to_string());
+                    }
+                    Write::AccountRemoved { name } => {
+                        let key = name.to_ascii_lowercase();
+                        self.accounts.remove(&key);
+                        self.offline.retain(|(_, to, _)| *to != key);
+                    }
+                    Write::Offline { to, message } => {
+                        let n = self.offline.last().map_or(1, |(n, _, _)| n + 1);
+                        self.offline
+                            .push((n, to.to_ascii_lowercase(), message.clone()));
+                    }
+                    Write::OfflineDelivered { to, through } => {
+                        let key = to.to_ascii_lowercase();
+                        self.offline
+                            .retain(|(n, r, _)| *r != key || n > through);
+                    }
                 }
                 Completion::Stored(write)
             }
@@ -110,8 +173,9 @@ impl Bench {
         self.next_serial += 1;
         let client = ClientId::new(id, self.next_serial as u32);
         self.ids.insert(id, client);
+        let address = IpAddr::from([192, 0, 2, (id % 250) as u8]);
         self.hub
-            .connect(client, self.next_serial, self.now, &mut self.out);
+            .connect(client, self.next_serial, address, self.now, &mut self.out);
         self.take(id)
     }
 

@@ -1,8 +1,8 @@
 //! The store: parley's state on disk, in an embedded SQLite database.
 //!
 //! What survives a restart (docs/PROTOCOL.md, "Stored state"): every room whose board
-//! holds posts, with its posts and the id its next post gets, and the last messages of
-//! each such room. The store is written by one thread of its own ([`crate::work`]), in
+//! holds posts, with its posts and the id its next post gets, the last messages of
+//! each such room, accounts, and the private messages waiting for offline accounts. The store is written by one thread of its own ([`crate::work`]), in
 //! batches: [`Store::commit`] applies everything that waited in one transaction.
 //!
 //! A file is parley's when its SQLite `application_id` says so; one that is not, or that
@@ -20,7 +20,7 @@ use log::error;
 
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension};
 
-pub use crate::hub::records::{StoredMessage, StoredPost, StoredRoom, Write};
+pub use crate::hub::records::{StoredAccount, StoredMessage, StoredPost, StoredRoom, Write};
 use crate::hub::{ClientId, Completion, Request};
 
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
@@ -218,6 +218,60 @@ impl Store {
         Ok(rooms.into_values().collect())
     }
 
+    /// Every account, with the count of messages waiting for it.
+    pub fn load_accounts(&self) -> Result<Vec<StoredAccount>, StoreError> {
+        let waiting = self.waiting_counts()?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, name, phc FROM accounts ORDER BY key")?;
+        let rows = stmt.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut accounts = Vec::new();
+        for row in rows {
+            let (key, name, phc) = row?;
+            accounts.push(StoredAccount {
+                waiting: waiting.get(&key).copied().unwrap_or(0),
+                name,
+                phc,
+            });
+        }
+        Ok(accounts)
+    }
+
+    /// How many private messages wait for each recipient, by lowercase name.
+    pub fn waiting_counts(&self) -> Result<HashMap<String, usize>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT recipient, count(*) FROM offline GROUP BY recipient")?;
+        let rows = stmt.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as usize))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The private messages waiting for `account`, oldest first, with their numbers.
+    fn waiting_for(&self, account: &str) -> Result<Vec<(u64, StoredMessage)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, unix_secs, sender, text FROM offline WHERE recipient = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![account.to_ascii_lowercase()], |row| {
+            Ok((
+                row.get::<_, i64>(0)? as u64,
+                StoredMessage {
+                    unix_secs: row.get::<_, i64>(1)? as u64,
+                    from: row.get::<_, String>(2)?.into(),
+                    text: row.get(3)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// A room's last `limit` posts, oldest first.
     fn posts(&self, key: &str, limit: usize) -> Result<Vec<StoredPost>, StoreError> {
         let sql = "SELECT id, author, unix_secs, subject, body FROM posts WHERE room = ?1
@@ -314,6 +368,36 @@ impl Store {
                             trim_history.insert(key, *keep);
                         }
                     }
+                    Write::Account { name, phc } => {
+                        tx.execute(
+                            "INSERT INTO accounts (key, name, phc) VALUES (?1, ?2, ?3)
+                             ON CONFLICT (key) DO UPDATE SET phc = ?3",
+                            params![name.to_ascii_lowercase(), name, phc],
+                        )?;
+                    }
+                    Write::AccountRemoved { name } => {
+                        let key = name.to_ascii_lowercase();
+                        tx.execute("DELETE FROM offline WHERE recipient = ?1", params![key])?;
+                        tx.execute("DELETE FROM accounts WHERE key = ?1", params![key])?;
+                    }
+                    Write::Offline { to, message } => {
+                        tx.prepare_cached(
+                            "INSERT INTO offline (recipient, unix_secs, sender, text)
+                             VALUES (?1, ?2, ?3, ?4)",
+                        )?
+                        .execute(params![
+                            to.to_ascii_lowercase(),
+                            message.unix_secs as i64,
+                            message.from,
+                            message.text
+                        ])?;
+                    }
+                    Write::OfflineDelivered { to, through } => {
+                        tx.execute(
+                            "DELETE FROM offline WHERE recipient = ?1 AND seq <= ?2",
+                            params![to.to_ascii_lowercase(), *through as i64],
+                        )?;
+                    }
                     Write::RoomRemoved { room } => {
                         let key = room.to_ascii_lowercase();
                         tx.execute("DELETE FROM history WHERE room = ?1", params![key])?;
@@ -377,6 +461,19 @@ impl Store {
                     };
                     done.push((client, completion));
                 }
+                Request::Offline { account } => {
+                    self.commit_all(&mut writes, &mut done);
+                    let completion = match self.waiting_for(&account) {
+                        Ok(messages) => Completion::Offline { account, messages },
+                        Err(e) => {
+                            self.report(&e);
+                            Completion::OfflineFailed
+                        }
+                    };
+                    done.push((client, completion));
+                }
+                // Password work is not the store's: whoever sent it here gets a refusal.
+                request @ Request::Hash(_) => done.push((client, request.failed())),
                 #[cfg(test)]
                 Request::Echo(token) => {
                     self.commit_all(&mut writes, &mut done);

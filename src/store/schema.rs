@@ -34,6 +34,20 @@ const MIGRATIONS: &[&str] = &[
          text TEXT NOT NULL
      );
      CREATE INDEX history_by_room ON history (room, seq);",
+    // 2: accounts, and private messages waiting for offline accounts.
+    "CREATE TABLE accounts (
+         key TEXT PRIMARY KEY,        -- the name in lowercase
+         name TEXT NOT NULL,          -- as first spelled
+         phc TEXT NOT NULL            -- the Argon2id hash of the password
+     ) WITHOUT ROWID;
+     CREATE TABLE offline (
+         seq INTEGER PRIMARY KEY,
+         recipient TEXT NOT NULL,     -- the account's key
+         unix_secs INTEGER NOT NULL,
+         sender TEXT NOT NULL,
+         text TEXT NOT NULL
+     );
+     CREATE INDEX offline_by_recipient ON offline (recipient, seq);",
 ];
 
 /// The schema version this build writes.

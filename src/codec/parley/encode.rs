@@ -30,6 +30,15 @@ pub fn error_word(code: ErrorCode) -> &'static str {
         ErrorCode::BadText => "bad-text",
         ErrorCode::Queued => "queued",
         ErrorCode::StoreFailed => "store-failed",
+        ErrorCode::LoginRequired => "login-required",
+        ErrorCode::NameRegistered => "name-registered",
+        ErrorCode::BadLogin => "bad-login",
+        ErrorCode::Throttled => "throttled",
+        ErrorCode::TlsRequired => "tls-required",
+        ErrorCode::RegistrationClosed => "registration-closed",
+        ErrorCode::AlreadyRegistered => "already-registered",
+        ErrorCode::NotRegistered => "not-registered",
+        ErrorCode::WeakPassword => "weak-password",
     }
 }
 
@@ -49,11 +58,20 @@ fn error_text(code: ErrorCode) -> &'static str {
         ErrorCode::NotInRoom => "you are not in that room",
         ErrorCode::AlreadyInRoom => "you are in that room already",
         ErrorCode::NoSuchPost => "no such post",
-        ErrorCode::LimitReached => "too many rooms",
+        ErrorCode::LimitReached => "a limit is reached: rooms, or messages waiting for that user",
         ErrorCode::LineTooLong => "line too long",
         ErrorCode::BadText => "lines must be UTF-8 text without control characters",
         ErrorCode::Queued => "you are waiting in the queue",
         ErrorCode::StoreFailed => "the server could not store that; nothing changed",
+        ErrorCode::LoginRequired => "this server is for accounts only; log in with /login <name> <password>",
+        ErrorCode::NameRegistered => "that name is a registered account; log in with /login <name> <password>",
+        ErrorCode::BadLogin => "unknown name or wrong password",
+        ErrorCode::Throttled => "too many attempts; wait a minute and try again",
+        ErrorCode::TlsRequired => "passwords are accepted only over TLS here",
+        ErrorCode::RegistrationClosed => "accounts cannot be created or changed on this server",
+        ErrorCode::AlreadyRegistered => "you are logged in to an account",
+        ErrorCode::NotRegistered => "you are not logged in to an account",
+        ErrorCode::WeakPassword => "passwords need at least 8 characters and must not be your name",
     }
 }
 
@@ -196,6 +214,21 @@ impl Encoder {
                 .field(from)
                 .text(text)
                 .end(),
+            Event::OldPrivate {
+                unix_secs,
+                from,
+                text,
+            } => self
+                .start("OLD")
+                .number(unix_secs)
+                .field("PRIV")
+                .field(from)
+                .text(text)
+                .end(),
+            Event::Registered { name } => self.start("REGISTERED").field(name).end(),
+            Event::Unregistered { name } => self.start("UNREGISTERED").field(name).end(),
+            Event::Offline { user } => self.start("OFFLINE").field(user).end(),
+            Event::Nick { old, new } => self.start("NICK").field(old).field(new).end(),
             Event::Ping { token } => self.start("PING").number(token).end(),
             Event::Pong { token } => self.start("PONG").field(token).end(),
             Event::Help(None) => {

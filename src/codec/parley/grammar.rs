@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 
 use crate::hub::names::is_valid_name;
+use crate::hub::command::MAX_PASSWORD_LEN;
 use crate::hub::{ArgError, Command, HelpTopic, Input, UsersOf, Verb};
 
 /// The command word of `verb`, without its slash.
@@ -31,6 +32,11 @@ pub fn command_word(verb: Verb) -> &'static str {
         Verb::Ping => "ping",
         Verb::Pong => "pong",
         Verb::Quit => "quit",
+        Verb::Login => "login",
+        Verb::Register => "register",
+        Verb::Passwd => "passwd",
+        Verb::Unregister => "unregister",
+        Verb::Nick => "nick",
     }
 }
 
@@ -237,6 +243,31 @@ fn parse_args<'a>(form: Form, args: &mut Args<'a>) -> Result<Command<'a>, ArgErr
             args.word()?;
             Command::Pong
         }
+        Verb::Login => Command::Login {
+            name: args.word()?,
+            password: args.password()?,
+        },
+        Verb::Register => {
+            let first = args.password()?;
+            match args.optional_word()? {
+                None => Command::Register {
+                    name: None,
+                    password: first,
+                },
+                Some(password) => Command::Register {
+                    name: Some(first),
+                    password: checked_password(password)?,
+                },
+            }
+        }
+        Verb::Passwd => Command::Passwd {
+            old: args.password()?,
+            new: args.password()?,
+        },
+        Verb::Unregister => Command::Unregister {
+            password: args.password()?,
+        },
+        Verb::Nick => Command::Nick(args.word()?),
         Verb::Quit if form.exact => Command::Quit(None),
         Verb::Quit => return Ok(Command::Quit(args.optional_text())),
     };
@@ -261,7 +292,10 @@ fn check_names(command: &Command<'_>) -> Result<(), ArgError> {
         }
     };
     match command {
-        Command::Name(name) | Command::Msg { to: name, .. } => user(name),
+        Command::Name(name)
+        | Command::Msg { to: name, .. }
+        | Command::Login { name, .. }
+        | Command::Nick(name) => user(name),
         Command::Users(UsersOf::Room(name))
         | Command::Create(name)
         | Command::Join(name)
@@ -274,6 +308,15 @@ fn check_names(command: &Command<'_>) -> Result<(), ArgError> {
         }
         | Command::Read { room: name, .. } => room(name),
         _ => Ok(()),
+    }
+}
+
+/// A password argument: at most [`MAX_PASSWORD_LEN`] bytes.
+fn checked_password(word: Cow<'_, str>) -> Result<Cow<'_, str>, ArgError> {
+    if word.len() > MAX_PASSWORD_LEN {
+        Err(ArgError::BadArgs)
+    } else {
+        Ok(word)
     }
 }
 
@@ -294,6 +337,11 @@ impl<'a> Args<'a> {
     /// The next word, which must be there.
     fn word(&mut self) -> Result<Cow<'a, str>, ArgError> {
         self.optional_word()?.ok_or(ArgError::BadArgs)
+    }
+
+    /// The next word as a password.
+    fn password(&mut self) -> Result<Cow<'a, str>, ArgError> {
+        checked_password(self.word()?)
     }
 
     /// The next word, if any; a quoted word may hold spaces.

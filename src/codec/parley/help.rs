@@ -25,6 +25,13 @@ pub fn usage(verb: Verb) -> &'static str {
         Verb::Ping => "/ping [token] - the server answers PONG <token>",
         Verb::Pong => "/pong <token> - answer to the server's PING",
         Verb::Quit => "/quit [message...] - leave the server, telling your rooms why",
+        Verb::Login => "/login <name> <password> - log in to your account",
+        Verb::Register => {
+            "/register [name] <password> - make your name an account (give the name before naming)"
+        }
+        Verb::Passwd => "/passwd <old> <new> - change your account's password",
+        Verb::Unregister => "/unregister <password> - delete your account; you stay as a guest",
+        Verb::Nick => "/nick <name> - change your name (guests only)",
     }
 }
 

@@ -1,0 +1,270 @@
+//! Accounts as the core holds them: who owns which name and with what credential,
+//! which names are being registered, how many messages wait for each account, and the
+//! failed password checks of each address.
+//!
+//! Credentials are data here: the core never hashes or compares a password. It hands
+//! the credential and the password to a hashing worker ([`Request::Hash`]) and acts on
+//! the verdict, so it stays sans-IO and its tests can use a fake hasher.
+//!
+//! [`Request::Hash`]: super::Request::Hash
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::names::Folded;
+use crate::password::Credential;
+
+/// How long failed password checks count against their address.
+pub const THROTTLE_WINDOW: Duration = Duration::from_secs(60);
+
+/// One account.
+#[derive(Debug)]
+pub(super) struct Account {
+    /// The name as first spelled.
+    pub name: Arc<str>,
+    pub credential: Credential,
+    /// Private messages stored for it, waiting for its next login.
+    pub waiting: usize,
+}
+
+/// Every account, by folded name.
+#[derive(Debug, Default)]
+pub(super) struct Accounts {
+    by_key: HashMap<Box<str>, Account>,
+}
+
+impl Accounts {
+    /// The account called `name` (any case), if there is one.
+    pub fn get(&self, name: &str) -> Option<&Account> {
+        self.by_key.get(Folded::new(name)?.as_str())
+    }
+
+    /// The account called `name` (any case), if there is one.
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Account> {
+        self.by_key.get_mut(Folded::new(name)?.as_str())
+    }
+
+    /// True when `name` (any case) is an account.
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Creates the account `name`, or gives it a new credential; the messages waiting
+    /// for it stay.
+    pub fn upsert(&mut self, name: &Arc<str>, credential: Credential) {
+        let Some(key) = Folded::new(name) else {
+            return;
+        };
+        self.by_key
+            .entry(key.as_str().into())
+            .and_modify(|account| account.credential = credential.clone())
+            .or_insert_with(|| Account {
+                name: Arc::clone(name),
+                credential,
+                waiting: 0,
+            });
+    }
+
+    /// Deletes the account `name`.
+    pub fn remove(&mut self, name: &str) -> Option<Account> {
+        self.by_key.remove(Folded::new(name)?.as_str())
+    }
+
+    /// Replaces every account with `accounts`; an account that stays keeps its count
+    /// of waiting messages.
+    pub fn replace(&mut self, accounts: impl IntoIterator<Item = Account>) {
+        let mut old = std::mem::take(&mut self.by_key);
+        for mut account in accounts {
+            let Some(key) = Folded::new(&account.name) else {
+                continue;
+            };
+            if let Some(before) = old.remove(key.as_str()) {
+                account.waiting = account.waiting.max(before.waiting);
+            }
+            self.by_key.insert(key.as_str().into(), account);
+        }
+    }
+
+    /// How many accounts there are.
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+}
+
+/// The unit that failed logins and connection limits count by: an IPv4 address, or
+/// the /64 network of an IPv6 address (one host usually holds a whole /64).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AddressKey(u128);
+
+impl AddressKey {
+    /// The key of `address`. An IPv4 address mapped into IPv6 counts as itself.
+    pub fn of(address: IpAddr) -> AddressKey {
+        match address {
+            IpAddr::V4(v4) => AddressKey(u128::from(v4.to_ipv6_mapped())),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => AddressKey(u128::from(v4.to_ipv6_mapped())),
+                None => AddressKey(u128::from(v6) & !u128::from(u64::MAX)),
+            },
+        }
+    }
+}
+
+/// Failed password checks by address: after `attempts` of them within
+/// [`THROTTLE_WINDOW`], the address is throttled until a window has passed since its
+/// last failure.
+#[derive(Debug)]
+pub(super) struct Throttle {
+    attempts: usize,
+    /// The latest failures of each address (at most `attempts`), oldest first.
+    failures: HashMap<AddressKey, VecDeque<Instant>>,
+    /// Every failure in time order, so that addresses whose failures have all expired
+    /// are forgotten without a scan of the table.
+    expiry: VecDeque<(Instant, AddressKey)>,
+}
+
+impl Throttle {
+    /// Throttles after `attempts` failures (0: never).
+    pub fn new(attempts: usize) -> Throttle {
+        Throttle {
+            attempts,
+            failures: HashMap::new(),
+            expiry: VecDeque::new(),
+        }
+    }
+
+    /// True while `address` may not try a password.
+    pub fn is_throttled(&mut self, address: AddressKey, now: Instant) -> bool {
+        self.forget_expired(now);
+        if self.attempts == 0 {
+            return false;
+        }
+        let Some(times) = self.failures.get(&address) else {
+            return false;
+        };
+        match (times.front(), times.back()) {
+            (Some(&first), Some(&last)) => {
+                times.len() >= self.attempts
+                    && last.duration_since(first) <= THROTTLE_WINDOW
+                    && now < last + THROTTLE_WINDOW
+            }
+            _ => false,
+        }
+    }
+
+    /// A password check from `address` failed at `now`.
+    pub fn failed(&mut self, address: AddressKey, now: Instant) {
+        if self.attempts == 0 {
+            return;
+        }
+        self.forget_expired(now);
+        let times = self.failures.entry(address).or_default();
+        if times.len() == self.attempts {
+            times.pop_front();
+        }
+        times.push_back(now);
+        self.expiry.push_back((now, address));
+    }
+
+    /// Drops failures older than the window, and addresses left with none.
+    fn forget_expired(&mut self, now: Instant) {
+        while let Some(&(at, address)) = self.expiry.front() {
+            if now < at + THROTTLE_WINDOW {
+                break;
+            }
+            self.expiry.pop_front();
+            if let Some(times) = self.failures.get(&address) {
+                if times.back().is_none_or(|&last| now >= last + THROTTLE_WINDOW) {
+                    self.failures.remove(&address);
+                }
+            }
+        }
+    }
+
+    /// Addresses with failures on record, for tests of the bound.
+    #[cfg(test)]
+    pub fn tracked(&self) -> usize {
+        self.failures.len()
+    }
+}
+
+/// Password work a client waits for, kept until its completion arrives (even if the
+/// client has gone meanwhile: a failed check still counts against its address, and a
+/// name being registered stays reserved until the work is done).
+#[derive(Debug)]
+pub(super) enum Pending {
+    /// `/login`: checking the password of `name`.
+    Login {
+        /// The name as typed, for the log.
+        name: Box<str>,
+        address: IpAddr,
+        serial: u64,
+    },
+    /// `/register`: hashing, then storing, the account `name`; `named` when the caller
+    /// registers the name it has.
+    Register { name: Arc<str>, named: bool },
+    /// `/passwd`: checking the old password, then storing the new one.
+    Passwd { address: IpAddr, serial: u64 },
+    /// `/unregister`: checking the password, then deleting the account.
+    Unregister { address: IpAddr, serial: u64 },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(text: &str) -> AddressKey {
+        AddressKey::of(text.parse().unwrap())
+    }
+
+    #[test]
+    fn addresses_count_by_ipv4_host_or_ipv6_64() {
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_ne!(key("10.0.0.1"), key("10.0.0.2"));
+        assert_eq!(key("10.0.0.1"), key("::ffff:10.0.0.1"));
+    }
+
+    #[test]
+    fn throttles_after_the_attempts_until_a_window_after_the_last_failure() {
+        let t0 = Instant::now();
+        let mut throttle = Throttle::new(3);
+        let a = key("192.0.2.1");
+        throttle.failed(a, t0);
+        throttle.failed(a, t0 + Duration::from_secs(20));
+        assert!(!throttle.is_throttled(a, t0 + Duration::from_secs(21)));
+        throttle.failed(a, t0 + Duration::from_secs(40));
+        assert!(throttle.is_throttled(a, t0 + Duration::from_secs(41)));
+        assert!(!throttle.is_throttled(key("192.0.2.2"), t0 + Duration::from_secs(41)));
+        // The first failure expires at 60 s, but the throttle lasts until 60 s after
+        // the last one.
+        assert!(throttle.is_throttled(a, t0 + Duration::from_secs(99)));
+        assert!(!throttle.is_throttled(a, t0 + Duration::from_secs(100)));
+        assert_eq!(throttle.tracked(), 0, "expired addresses are forgotten");
+    }
+
+    #[test]
+    fn failures_spread_wider_than_the_window_do_not_throttle() {
+        let t0 = Instant::now();
+        let mut throttle = Throttle::new(2);
+        let a = key("192.0.2.1");
+        throttle.failed(a, t0);
+        throttle.failed(a, t0 + Duration::from_secs(61));
+        assert!(!throttle.is_throttled(a, t0 + Duration::from_secs(62)));
+        throttle.failed(a, t0 + Duration::from_secs(62));
+        assert!(throttle.is_throttled(a, t0 + Duration::from_secs(63)));
+    }
+
+    #[test]
+    fn zero_attempts_never_throttles() {
+        let t0 = Instant::now();
+        let mut throttle = Throttle::new(0);
+        let a = key("192.0.2.1");
+        for _ in 0..10 {
+            throttle.failed(a, t0);
+        }
+        assert!(!throttle.is_throttled(a, t0));
+        assert_eq!(throttle.tracked(), 0);
+    }
+}

@@ -1,0 +1,632 @@
+//! Accounts' commands: `/login`, `/register`, `/passwd`, `/unregister`, `/nick`, the
+//! rules accounts add to `/name`, and the private messages stored for offline accounts.
+//!
+//! Every command that needs a password checked or hashed asks a hashing worker
+//! ([`Request::Hash`]) and finishes in [`Hub::complete`]; a change to an account is
+//! acknowledged only once the store has committed it.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use log::{info, warn};
+
+use super::accounts::{AddressKey, Pending};
+use super::effects::{HashJob, Hashed};
+use super::names::Folded;
+use super::session::{Me, Phase};
+use super::{
+    ClientId, Completion, Effects, Error, ErrorCode, Event, Hub, Reply, Request, StoredAccount,
+    StoredMessage, Write,
+};
+use crate::password::{Credential, Password};
+
+/// The fewest characters (code points) a password may have.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+impl Hub {
+    /// Loads the accounts kept by the store, with the counts of messages waiting for
+    /// each. Accounts may change with `/register`, `/passwd` and `/unregister`.
+    pub fn restore_accounts(&mut self, accounts: Vec<StoredAccount>) {
+        self.accounts_fixed = false;
+        self.accounts.replace(accounts.into_iter().map(|stored| {
+            super::accounts::Account {
+                name: stored.name.into(),
+                credential: Credential::Phc(stored.phc.into()),
+                waiting: stored.waiting,
+            }
+        }));
+    }
+
+    /// Sets the accounts from a users file (`--accounts-file`), at start or on reload:
+    /// the file alone holds the accounts, so commands that would change them get
+    /// `registration-closed`. `waiting` counts the messages stored for each account
+    /// (by name, any case); an account that stays keeps its own count. Users logged in
+    /// to an account that the file no longer has stay online until they leave.
+    pub fn set_file_accounts(
+        &mut self,
+        accounts: Vec<(String, Credential)>,
+        waiting: &dyn Fn(&str) -> usize,
+    ) {
+        self.accounts_fixed = true;
+        self.accounts.replace(accounts.into_iter().map(|(name, credential)| {
+            super::accounts::Account {
+                waiting: waiting(&name),
+                name: name.into(),
+                credential,
+            }
+        }));
+    }
+
+    /// How many accounts there are.
+    pub fn account_count(&self) -> usize {
+        self.accounts.len()
+    }
+
+    /// The checks accounts add to `/name` (and to a first plain line taken as a name),
+    /// after `already-named` and `bad-name`.
+    pub(super) fn check_free_name(&self, key: &Folded) -> Reply {
+        if self.limits.require_login {
+            return Err(ErrorCode::LoginRequired.into());
+        }
+        if self.name_in_use(key) {
+            return Err(ErrorCode::NameTaken.into());
+        }
+        if self.accounts.contains(key.as_str()) {
+            return Err(ErrorCode::NameRegistered.into());
+        }
+        Ok(())
+    }
+
+    /// True when `key` is online, or is being registered by someone.
+    fn name_in_use(&self, key: &Folded) -> bool {
+        self.names.contains_key(key.as_str()) || self.reserved.contains_key(key.as_str())
+    }
+
+    /// `registration-closed`: accounts cannot change here.
+    fn check_registration_open(&self) -> Reply {
+        if self.accounts_fixed || !self.limits.registration_open {
+            Err(ErrorCode::RegistrationClosed.into())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// `weak-password`: too short, or the name itself.
+    fn check_strength(name: &str, password: &str) -> Reply {
+        if password.chars().count() < MIN_PASSWORD_CHARS || password.eq_ignore_ascii_case(name)
+        {
+            Err(ErrorCode::WeakPassword.into())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// `throttled` for lack of room: as many password jobs as the hashing workers and
+    /// their queue hold are out already.
+    fn check_hash_room(&self) -> Reply {
+        if self.hashing >= self.limits.hash_workers + self.limits.hash_queue {
+            Err(ErrorCode::Throttled.into())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// `throttled` for an address with too many failed checks, or for lack of room.
+    fn check_throttle(&mut self, address: IpAddr, now: Instant) -> Reply {
+        if self.throttle.is_throttled(AddressKey::of(address), now) {
+            return Err(ErrorCode::Throttled.into());
+        }
+        self.check_hash_room()
+    }
+
+    /// Hands `job` to a hashing worker for `client`, remembering what it was for.
+    fn hash(&mut self, client: ClientId, job: HashJob, pending: Pending, out: &mut impl Effects) {
+        self.hashing += 1;
+        self.pending.insert(client, pending);
+        out.request(client, Request::Hash(job));
+    }
+
+    /// The address and log number of `client`.
+    fn origin(&self, client: ClientId) -> Option<(IpAddr, u64)> {
+        self.sessions
+            .get(client)
+            .map(|session| (session.address, session.serial))
+    }
+
+    /// `/login <name> <password>` (not named yet: the caller has checked).
+    pub(super) fn login(
+        &mut self,
+        client: ClientId,
+        name: &str,
+        password: &str,
+        now: Instant,
+        out: &mut impl Effects,
+    ) -> Reply {
+        let Some((address, serial)) = self.origin(client) else {
+            return Ok(());
+        };
+        self.check_throttle(address, now)?;
+        // An unknown name is checked against nothing, at the cost of a real check.
+        let credential = self
+            .accounts
+            .get(name)
+            .map(|account| account.credential.clone());
+        let job = HashJob {
+            upgrade: !self.accounts_fixed,
+            check: Some((credential, Password::new(password.to_owned()))),
+            hash: None,
+        };
+        let pending = Pending::Login {
+            name: name.into(),
+            address,
+            serial,
+        };
+        self.hash(client, job, pending, out);
+        Ok(())
+    }
+
+    /// `/register`: the caller's own name when named, or `name` before naming.
+    pub(super) fn register(
+        &mut self,
+        client: ClientId,
+        name: Option<&str>,
+        password: &str,
+        out: &mut impl Effects,
+    ) -> Reply {
+        let Some(session) = self.sessions.get(client) else {
+            return Ok(());
+        };
+        let (name, named) = match (&session.phase, name) {
+            (Phase::Named(user), None) => {
+                self.check_registration_open()?;
+                if user.account {
+                    return Err(ErrorCode::AlreadyRegistered.into());
+                }
+                (Arc::clone(&user.name), true)
+            }
+            (Phase::Greeted, Some(name)) => {
+                let key = Folded::new(name).ok_or(ErrorCode::BadName)?;
+                self.check_registration_open()?;
+                if self.name_in_use(&key) {
+                    return Err(ErrorCode::NameTaken.into());
+                }
+                if self.accounts.contains(key.as_str()) {
+                    return Err(ErrorCode::NameRegistered.into());
+                }
+                (Arc::from(name), false)
+            }
+            _ => {
+                return Err(Error {
+                    code: ErrorCode::BadArgs,
+                    detail: super::Detail::Usage(super::Verb::Register),
+                })
+            }
+        };
+        Hub::check_strength(&name, password)?;
+        self.check_hash_room()?;
+        if !named {
+            let key = Folded::new(&name).expect("checked above");
+            self.reserved.insert(key.as_str().into(), client);
+        }
+        let job = HashJob {
+            upgrade: false,
+            check: None,
+            hash: Some(Password::new(password.to_owned())),
+        };
+        self.hash(client, job, Pending::Register { name, named }, out);
+        Ok(())
+    }
+
+    /// The caller's account, or `not-registered`.
+    fn own_account(&self, me: &Me) -> Result<Credential, Error> {
+        let logged_in = self.sessions.user(me.id).is_some_and(|user| user.account);
+        match self.accounts.get(&me.name) {
+            Some(account) if logged_in => Ok(account.credential.clone()),
+            _ => Err(ErrorCode::NotRegistered.into()),
+        }
+    }
+
+    /// `/passwd <old> <new>`.
+    pub(super) fn passwd(
+        &mut self,
+        me: &Me,
+        old: &str,
+        new: &str,
+        now: Instant,
+        out: &mut impl Effects,
+    ) -> Reply {
+        self.check_registration_open()?;
+        let credential = self.own_account(me)?;
+        Hub::check_strength(&me.name, new)?;
+        let Some((address, serial)) = self.origin(me.id) else {
+            return Ok(());
+        };
+        self.check_throttle(address, now)?;
+        let job = HashJob {
+            upgrade: false,
+            check: Some((Some(credential), Password::new(old.to_owned()))),
+            hash: Some(Password::new(new.to_owned())),
+        };
+        self.hash(me.id, job, Pending::Passwd { address, serial }, out);
+        Ok(())
+    }
+
+    /// `/unregister <password>`.
+    pub(super) fn unregister(
+        &mut self,
+        me: &Me,
+        password: &str,
+        now: Instant,
+        out: &mut impl Effects,
+    ) -> Reply {
+        self.check_registration_open()?;
+        let credential = self.own_account(me)?;
+        let Some((address, serial)) = self.origin(me.id) else {
+            return Ok(());
+        };
+        self.check_throttle(address, now)?;
+        let job = HashJob {
+            upgrade: false,
+            check: Some((Some(credential), Password::new(password.to_owned()))),
+            hash: None,
+        };
+        self.hash(me.id, job, Pending::Unregister { address, serial }, out);
+        Ok(())
+    }
+
+    /// `/nick <name>`: a guest's new name, announced to it and to the members of its
+    /// rooms that get join and leave notices.
+    pub(super) fn nick(&mut self, me: &Me, name: &str, out: &mut impl Effects) -> Reply {
+        let key = Folded::new(name).ok_or(ErrorCode::BadName)?;
+        let Some(user) = self.sessions.user(me.id) else {
+            return Ok(());
+        };
+        if user.account {
+            return Err(ErrorCode::AlreadyRegistered.into());
+        }
+        let own = Folded::new(&me.name).is_some_and(|k| k.as_str() == key.as_str());
+        if !own && self.name_in_use(&key) {
+            return Err(ErrorCode::NameTaken.into());
+        }
+        if !own && self.accounts.contains(key.as_str()) {
+            return Err(ErrorCode::NameRegistered.into());
+        }
+        if *me.name == *name {
+            return Ok(());
+        }
+        let mut told: Vec<ClientId> = user
+            .joined
+            .iter()
+            .map(|membership| &self.rooms[membership.room])
+            .filter(|room| room.members.len() <= self.limits.announce_limit)
+            .flat_map(|room| room.members.iter().copied())
+            .filter(|&member| member != me.id)
+            .collect();
+        told.sort_unstable();
+        told.dedup();
+        if let Some(old) = Folded::new(&me.name) {
+            self.names.remove(old.as_str());
+        }
+        self.names.insert(key.as_str().into(), me.id);
+        let new: Arc<str> = name.into();
+        if let Some(user) = self.sessions.user_mut(me.id) {
+            user.name = Arc::clone(&new);
+        }
+        info!("{} is now called {new}", me.name);
+        let event = Event::Nick {
+            old: &me.name,
+            new: &new,
+        };
+        out.send(me.id, &event);
+        out.send_each(told, &event);
+        Ok(())
+    }
+
+    /// `/msg` to `to`, who is not online: stored for its account until it logs in.
+    pub(super) fn store_private(
+        &mut self,
+        me: &Me,
+        to: &str,
+        text: &str,
+        now: Instant,
+        out: &mut impl Effects,
+    ) -> Reply {
+        let unix_secs = self.unix_secs(now);
+        let limit = self.limits.offline_limit;
+        let account = self
+            .accounts
+            .get_mut(to)
+            .ok_or(ErrorCode::NoSuchUser)?;
+        if account.waiting >= limit {
+            return Err(ErrorCode::LimitReached.into());
+        }
+        account.waiting += 1;
+        let write = Write::Offline {
+            to: Arc::clone(&account.name),
+            message: StoredMessage {
+                unix_secs,
+                from: Arc::clone(&me.name),
+                text: text.to_owned(),
+            },
+        };
+        out.request(me.id, Request::Store(write));
+        Ok(())
+    }
+
+    /// A password job is done (or was refused for lack of room).
+    pub(super) fn hashed(
+        &mut self,
+        client: ClientId,
+        result: Option<Hashed>,
+        now: Instant,
+        out: &mut impl Effects,
+    ) {
+        self.hashing = self.hashing.saturating_sub(1);
+        let Some(pending) = self.pending.remove(&client) else {
+            return;
+        };
+        let here = self.sessions.get(client).is_some();
+        let Some(result) = result else {
+            if let Pending::Register { name, .. } = &pending {
+                self.release(name, client);
+            }
+            if here {
+                out.send(client, &Event::Error(ErrorCode::Throttled.into()));
+            }
+            return;
+        };
+        match pending {
+            Pending::Login {
+                name,
+                address,
+                serial,
+            } => {
+                if !result.verified {
+                    self.failed_check(&name, address, serial, "login", now);
+                    if here {
+                        out.send(client, &Event::Error(ErrorCode::BadLogin.into()));
+                    }
+                } else if here {
+                    self.logged_in(client, &name, result.hash, out);
+                }
+            }
+            Pending::Register { name, named } => match result.hash {
+                Some(phc) if here => {
+                    let pending = Pending::Register {
+                        name: Arc::clone(&name),
+                        named,
+                    };
+                    self.pending.insert(client, pending);
+                    out.request(client, Request::Store(Write::Account { name, phc }));
+                }
+                _ => {
+                    self.release(&name, client);
+                    if here {
+                        // Hashing itself failed (logged by the worker): nothing changed.
+                        out.send(client, &Event::Error(ErrorCode::StoreFailed.into()));
+                    }
+                }
+            },
+            Pending::Passwd { address, serial } => {
+                if !result.verified {
+                    let name = self.sessions.name_of(client).unwrap_or("?").to_owned();
+                    self.failed_check(&name, address, serial, "password change", now);
+                    if here {
+                        out.send(client, &Event::Error(ErrorCode::BadLogin.into()));
+                    }
+                } else if let Some(name) = self.account_name_of(client) {
+                    if let Some(phc) = result.hash {
+                        self.pending.insert(client, Pending::Passwd { address, serial });
+                        out.request(client, Request::Store(Write::Account { name, phc }));
+                    } else {
+                        out.send(client, &Event::Error(ErrorCode::StoreFailed.into()));
+                    }
+                }
+            }
+            Pending::Unregister { address, serial } => {
+                if !result.verified {
+                    let name = self.sessions.name_of(client).unwrap_or("?").to_owned();
+                    self.failed_check(&name, address, serial, "unregister", now);
+                    if here {
+                        out.send(client, &Event::Error(ErrorCode::BadLogin.into()));
+                    }
+                } else if let Some(name) = self.account_name_of(client) {
+                    self.pending.insert(client, Pending::Unregister { address, serial });
+                    out.request(client, Request::Store(Write::AccountRemoved { name }));
+                }
+            }
+        }
+    }
+
+    /// The name of the account `client` is logged in to, as the account spells it.
+    fn account_name_of(&self, client: ClientId) -> Option<Arc<str>> {
+        let user = self.sessions.user(client).filter(|user| user.account)?;
+        self.accounts
+            .get(&user.name)
+            .map(|account| Arc::clone(&account.name))
+    }
+
+    /// A password check failed: it counts against the address, and the log says who
+    /// tried what from where (never the password).
+    fn failed_check(&mut self, name: &str, address: IpAddr, serial: u64, what: &str, now: Instant) {
+        self.throttle.failed(AddressKey::of(address), now);
+        warn!("#{serial} failed {what} for account {name} from {address}");
+    }
+
+    /// A name reserved for a registration is free again.
+    fn release(&mut self, name: &str, client: ClientId) {
+        if let Some(key) = Folded::new(name) {
+            if self.reserved.get(key.as_str()) == Some(&client) {
+                self.reserved.remove(key.as_str());
+            }
+        }
+    }
+
+    /// `/login` checked out: `client` becomes the account's user, unless it is online
+    /// already; then the messages waiting for it are read for delivery.
+    fn logged_in(
+        &mut self,
+        client: ClientId,
+        name: &str,
+        upgraded: Option<Box<str>>,
+        out: &mut impl Effects,
+    ) {
+        let Some(account) = self.accounts.get_mut(name) else {
+            // Deleted (or dropped from the users file) while its password was checked.
+            out.send(client, &Event::Error(ErrorCode::BadLogin.into()));
+            return;
+        };
+        let key = Folded::new(&account.name).expect("accounts have valid names");
+        if self.names.contains_key(key.as_str()) {
+            out.send(client, &Event::Error(ErrorCode::NameTaken.into()));
+            return;
+        }
+        let name = Arc::clone(&account.name);
+        if let Some(phc) = upgraded {
+            account.credential = Credential::Phc(phc.clone());
+            out.persist(Write::Account {
+                name: Arc::clone(&name),
+                phc,
+            });
+        }
+        self.take_name(client, Arc::clone(&name), true, out);
+        // Read even when none are counted: a count restored from a users file may be
+        // short, and a message left in the store would otherwise never be delivered.
+        out.request(client, Request::Offline { account: name });
+    }
+
+    /// A write that an account command waited for is done.
+    pub(super) fn account_stored(
+        &mut self,
+        client: ClientId,
+        write: Write,
+        ok: bool,
+        out: &mut impl Effects,
+    ) {
+        let here = self.sessions.get(client).is_some();
+        let pending = self.pending.remove(&client);
+        if !ok {
+            match (&write, &pending) {
+                (Write::Offline { to, .. }, _) => {
+                    if let Some(account) = self.accounts.get_mut(to) {
+                        account.waiting = account.waiting.saturating_sub(1);
+                    }
+                }
+                (_, Some(Pending::Register { name, .. })) => {
+                    let name = Arc::clone(name);
+                    self.release(&name, client);
+                }
+                _ => {}
+            }
+            if here {
+                out.send(client, &Event::Error(ErrorCode::StoreFailed.into()));
+            }
+            return;
+        }
+        match write {
+            Write::Account { name, phc } => {
+                self.accounts.upsert(&name, Credential::Phc(phc));
+                if let Some(Pending::Register { named: false, .. }) = pending {
+                    self.release(&name, client);
+                    if here {
+                        self.take_name(client, Arc::clone(&name), true, out);
+                    }
+                } else if let Some(user) = self.sessions.user_mut(client) {
+                    user.account = true;
+                }
+                if here {
+                    out.send(client, &Event::Registered { name: &name });
+                }
+            }
+            Write::AccountRemoved { name } => {
+                self.accounts.remove(&name);
+                if let Some(user) = self.sessions.user_mut(client) {
+                    user.account = false;
+                    info!("account {name} deleted");
+                }
+                if here {
+                    out.send(client, &Event::Unregistered { name: &name });
+                }
+            }
+            Write::Offline { to, .. } if here => {
+                out.send(client, &Event::Offline { user: &to });
+            }
+            _ => {}
+        }
+    }
+
+    /// The messages waiting for `account` were read: they go to its user (if still
+    /// online) and are deleted from the store once handed over.
+    pub(super) fn deliver_offline(
+        &mut self,
+        client: ClientId,
+        account: &Arc<str>,
+        messages: &[(u64, StoredMessage)],
+        out: &mut impl Effects,
+    ) {
+        let Some(&(through, _)) = messages.last() else {
+            return;
+        };
+        let online = self
+            .sessions
+            .user(client)
+            .is_some_and(|user| user.account && user.name.eq_ignore_ascii_case(account));
+        if !online {
+            return;
+        }
+        for (_, message) in messages {
+            out.send(
+                client,
+                &Event::OldPrivate {
+                    unix_secs: message.unix_secs,
+                    from: &message.from,
+                    text: &message.text,
+                },
+            );
+        }
+        if let Some(stored) = self.accounts.get_mut(account) {
+            stored.waiting = stored.waiting.saturating_sub(messages.len());
+        }
+        out.persist(Write::OfflineDelivered {
+            to: Arc::clone(account),
+            through,
+        });
+    }
+
+    /// Routes a completion that belongs to accounts; returns it if it does not.
+    pub(super) fn complete_accounts(
+        &mut self,
+        client: ClientId,
+        completion: Completion,
+        now: Instant,
+        out: &mut impl Effects,
+    ) -> Option<Completion> {
+        match completion {
+            Completion::Hashed(result) => self.hashed(client, Some(result), now, out),
+            Completion::HashRefused => self.hashed(client, None, now, out),
+            Completion::Offline { account, messages } => {
+                self.deliver_offline(client, &account, &messages, out);
+            }
+            Completion::OfflineFailed => {
+                if self.sessions.get(client).is_some() {
+                    out.send(client, &Event::Error(ErrorCode::StoreFailed.into()));
+                }
+            }
+            Completion::Stored(
+                write @ (Write::Account { .. }
+                | Write::AccountRemoved { .. }
+                | Write::Offline { .. }
+                | Write::OfflineDelivered { .. }),
+            ) => self.account_stored(client, write, true, out),
+            Completion::StoreFailed(
+                write @ (Write::Account { .. }
+                | Write::AccountRemoved { .. }
+                | Write::Offline { .. }
+                | Write::OfflineDelivered { .. }),
+            ) => self.account_stored(client, write, false, out),
+            other => return Some(other),
+        }
+        None
+    }
+}
