@@ -45,6 +45,16 @@ impl TestServer {
     /// Starts the server binary at `binary` with the given extra command-line
     /// arguments.
     pub fn start_binary(binary: &Path, args: &[&str]) -> TestServer {
+        TestServer::start_logging(binary, args, "debug")
+    }
+
+    /// Starts this package's server logging at `filter` (a `RUST_LOG` value).
+    pub fn start_with_log(args: &[&str], filter: &str) -> TestServer {
+        let binary = option_env!("CARGO_BIN_EXE_parley-server").expect("the parley package");
+        TestServer::start_logging(Path::new(binary), args, filter)
+    }
+
+    fn start_logging(binary: &Path, args: &[&str], filter: &str) -> TestServer {
         // Tests keep nothing unless they name a database: no parley.db in the tree.
         let data: &[&str] = if args.contains(&"--data") {
             &[]
@@ -55,7 +65,7 @@ impl TestServer {
             .args(["--listen", "127.0.0.1:0"])
             .args(data)
             .args(args)
-            .env("RUST_LOG", "debug")
+            .env("RUST_LOG", filter)
             .env_remove("PARLEY_LISTEN")
             .env_remove("PARLEY_DATA")
             .stdin(Stdio::null())
