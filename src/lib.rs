@@ -15,6 +15,7 @@
 //! | [`conn`] | one connection and the table of all, which carries out the core's effects |
 //! | [`work`] | worker threads for work that would block the loop |
 //! | [`store`] | the SQLite database: what survives a restart, written in batches |
+//! | [`password`] | Argon2id hashing and checking of account passwords, run by hashing workers |
 //! | [`config`] | settings: every limit as a flag with a `PARLEY_*` variable |
 //! | [`server`] | the poll loop: listeners, accept, read, hand input to the core, flush, timers |
 //! | [`signal`] | SIGINT and SIGTERM as an event of the loop |
@@ -32,6 +33,7 @@ pub mod flow;
 pub mod hub;
 pub mod limits;
 pub mod outq;
+pub mod password;
 pub mod server;
 pub mod signal;
 pub mod store;
