@@ -16,6 +16,7 @@
 //! | [`work`] | worker threads for work that would block the loop |
 //! | [`store`] | the SQLite database: what survives a restart, written in batches |
 //! | [`password`] | Argon2id hashing and checking of account passwords, run by hashing workers |
+//! | [`users_file`] | the seed programs' users file (`--accounts-file`) |
 //! | [`config`] | settings: every limit as a flag with a `PARLEY_*` variable |
 //! | [`server`] | the poll loop: listeners, accept, read, hand input to the core, flush, timers |
 //! | [`signal`] | SIGINT and SIGTERM as an event of the loop |
@@ -39,4 +40,5 @@ pub mod signal;
 pub mod store;
 pub mod timers;
 pub mod transport;
+pub mod users_file;
 pub mod work;
