@@ -15,6 +15,8 @@
 //! | [`conn`] | one connection and the table of all, which carries out the core's effects |
 //! | [`work`] | worker threads for work that would block the loop |
 //! | [`store`] | the SQLite database: what survives a restart, written in batches |
+//! | [`password`] | Argon2id hashing and checking of account passwords, run by hashing workers |
+//! | [`users_file`] | the seed programs' users file (`--accounts-file`) |
 //! | [`config`] | settings: every limit as a flag with a `PARLEY_*` variable |
 //! | [`server`] | the poll loop: listeners, accept, read, hand input to the core, flush, timers |
 //! | [`signal`] | SIGINT and SIGTERM as an event of the loop |

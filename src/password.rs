@@ -37,7 +37,7 @@ impl Default for HashParams {
     }
 }
 
-/// A password in memory: wiped on drop (zeroize::Zeroizing<String> inside); Debug prints
+/// A password in memory: wiped on drop (`zeroize::Zeroizing<String>` inside); Debug prints
 /// `Password(***)`, never the text.
 ///
 /// Clone because a [`Credential`] holding a clear-text password from a users file is
