@@ -91,7 +91,7 @@ fn a_registered_name_is_owned_and_logged_in_to() {
 #[test]
 fn register_before_naming_welcomes_then_confirms() {
     let server = server(&[]);
-    let mut bob = register(&server, "bob", "a long password");
+    let mut bob = register(&server, "bob", "\"a long password\"");
     bob.expect_nothing_pending();
     // The same account cannot be registered twice, nor while it is online.
     let mut other = server.greeted();
@@ -105,7 +105,7 @@ fn register_before_naming_welcomes_then_confirms() {
 #[test]
 fn login_errors_come_in_the_documented_order() {
     let server = server(&["--login-attempts", "0"]);
-    register(&server, "alice", "correct-horse");
+    let _alice = register(&server, "alice", "correct-horse");
     let mut named = server.login("guest");
     // already-named before everything, even bad arguments.
     named.send("/login");
@@ -138,7 +138,7 @@ fn login_errors_come_in_the_documented_order() {
 #[test]
 fn register_errors_come_in_the_documented_order() {
     let server = server(&[]);
-    register(&server, "taken", "the password");
+    register(&server, "taken", "the-password");
     let _online = server.login("online");
 
     // Before naming: bad-args (wrong form), bad-name, name-taken, name-registered,
@@ -169,13 +169,13 @@ fn register_errors_come_in_the_documented_order() {
     c.expect_err("bad-args");
     c.send("/register x");
     c.expect_err("already-registered");
-    let mut guest = server.login("guest");
+    let mut guest = server.login("guestname");
     guest.send("/register guest");
     guest.expect_err("weak-password");
-    guest.send("/register GUEST123");
+    guest.send("/register GUESTNAME");
     guest.expect_err("weak-password");
     guest.send("/register guest-password");
-    guest.expect_line("REGISTERED guest");
+    guest.expect_line("REGISTERED guestname");
 }
 
 #[test]
@@ -486,6 +486,7 @@ fn nick_renames_guests_for_everyone_who_sees_them() {
     alice.send("/nick alicia");
     alice.expect_line("NICK Alicia alicia");
     bob.expect_line("NICK Alicia alicia");
+    carol.expect_line("NICK Alicia alicia");
     alice.send("/nick alicia");
     alice.expect_nothing_pending();
 
@@ -556,9 +557,10 @@ fn a_users_file_holds_the_accounts_and_reloads_on_sighup() {
         &format!("# the old chat's users\nalice:clear: with colons\n\nbob:{phc}\n"),
     );
     let server = server(&["--accounts-file", &path]);
-    server.expect_log("1 clear-text passwords");
+    let log = server.log();
+    assert!(log.contains("1 clear-text passwords"), "{log}");
     let mut alice = login(&server, "alice", "\"clear: with colons\"");
-    login(&server, "bob", "\"hashed password\"");
+    let bob = login(&server, "bob", "\"hashed password\"");
     alice.expect_line("JOIN lobby bob");
     // The file alone holds the accounts.
     alice.send("/passwd \"clear: with colons\" new-password");
@@ -571,6 +573,7 @@ fn a_users_file_holds_the_accounts_and_reloads_on_sighup() {
     fs::write(&path, "alice:x\nno colon here\n").unwrap();
     server.signal(libc::SIGHUP);
     server.expect_log("line 2");
+    quit(bob);
     c.send("/login bob \"hashed password\"");
     c.expect_prefix("WELCOME bob");
     // A good file replaces them.

@@ -384,7 +384,7 @@ fn unknown_command_is_refused() {
     let mut alice = server.login("alice");
     expect_err_for_each(
         &mut alice,
-        &["/frobnicate", "/whois bob", "/nick bob"],
+        &["/frobnicate", "/whois bob", "/kick bob"],
         "unknown-command",
     );
 }
