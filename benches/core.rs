@@ -1,8 +1,8 @@
 //! Benchmarks of the sans-IO pieces: framing, parsing, encoding, fan-out through the
 //! chat core, a board listing, and queue admission with many waiting.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::hint::black_box;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};

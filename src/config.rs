@@ -148,7 +148,12 @@ pub struct Config {
     pub hash_queue: usize,
 
     /// Argon2id memory per hash, in KiB (OWASP's recommendation: 19456, 19 MiB).
-    #[arg(long, global = true, env = "PARLEY_HASH_MEMORY", default_value_t = 19_456)]
+    #[arg(
+        long,
+        global = true,
+        env = "PARLEY_HASH_MEMORY",
+        default_value_t = 19_456
+    )]
     pub hash_memory: u32,
 
     /// Argon2id passes over that memory.

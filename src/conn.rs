@@ -1,8 +1,8 @@
 //! Connections: each one's transport, codec state, input carry-over, output queue and
 //! flow state, and the table that holds them all and carries out the core's effects.
 
-use std::net::IpAddr;
 use std::collections::VecDeque;
+use std::net::IpAddr;
 use std::time::Instant;
 
 use slab::Slab;

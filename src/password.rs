@@ -227,7 +227,7 @@ impl Hasher {
                 Verdict { ok, outdated: ok }
             }
             Some(Credential::Phc(phc)) => {
-                let Ok(hash) = PasswordHash::new(phc) else {
+                let Some(hash) = PasswordHash::new(phc).ok().filter(within_cost_cap) else {
                     self.verify_dummy(given);
                     return Verdict::REFUSED;
                 };
@@ -305,6 +305,9 @@ pub fn parse_phc(text: &str) -> Result<Box<str>, HashError> {
         Version::try_from(version).map_err(|_| HashError::BadPhc)?;
     }
     Params::try_from(&hash).map_err(|_| HashError::BadPhc)?;
+    if !within_cost_cap(&hash) {
+        return Err(HashError::BadPhc);
+    }
     let salt = hash.salt.ok_or(HashError::BadPhc)?;
     let mut buf = [0u8; 64];
     let salt_len = salt
@@ -315,6 +318,23 @@ pub fn parse_phc(text: &str) -> Result<Box<str>, HashError> {
         return Err(HashError::BadPhc);
     }
     Ok(text.into())
+}
+
+/// The most memory a stored hash may ask a verification for, in KiB (1 GiB): a PHC
+/// string carries its own cost, and one that asked for terabytes would abort the
+/// server at the next login instead of failing it.
+pub const MAX_HASH_MEMORY_KIB: u32 = 1 << 20;
+
+/// The most passes a stored hash may ask for: beyond it one login would hold a worker
+/// for minutes.
+pub const MAX_HASH_PASSES: u32 = 64;
+
+/// Whether the costs `hash` states are within [`MAX_HASH_MEMORY_KIB`] and
+/// [`MAX_HASH_PASSES`] (a hash that states none is not).
+fn within_cost_cap(hash: &PasswordHash<'_>) -> bool {
+    Params::try_from(hash).is_ok_and(|params| {
+        params.m_cost() <= MAX_HASH_MEMORY_KIB && params.t_cost() <= MAX_HASH_PASSES
+    })
 }
 
 /// Longest password line read without reallocating (a reallocation would leave an
@@ -503,7 +523,10 @@ mod tests {
         let good = hasher.hash(&pw("correct horse")).unwrap();
         let truncated = &good[..good.len() - 10];
         let other_algorithm = good.replacen("argon2id", "argon2x", 1);
+        // Right password, but a cost that would take 4 TiB: refused, not attempted.
+        let too_costly = good.replacen("m=64", "m=4294967295", 1);
         for phc in [
+            &too_costly,
             "",
             "correct horse",
             "$argon2id$",
@@ -584,6 +607,7 @@ mod tests {
         let no_hash = good.rsplit_once('$').unwrap().0;
         let bad_param = good.replacen("m=64", "m=64,x=1", 1);
         let bad_version = good.replacen("v=19", "v=20", 1);
+        let too_costly = good.replacen("m=64", "m=4294967295", 1);
         for text in [
             "",
             "correct horse",
@@ -594,6 +618,7 @@ mod tests {
             no_hash,
             &bad_param,
             &bad_version,
+            &too_costly,
             &good[1..],
         ] {
             assert!(

@@ -46,9 +46,7 @@ use crate::config::SyncMode;
 use crate::conn::{Conn, ConnTable, Lifecycle};
 use crate::flow::SendqLimits;
 use crate::hashing::carry_out;
-use crate::hub::{
-    ByeReason, ClientId, Completion, Departure, Event, HashJob, Hub, Request, LOBBY,
-};
+use crate::hub::{ByeReason, ClientId, Completion, Departure, Event, HashJob, Hub, Request, LOBBY};
 use crate::limits::MAX_LINGERING;
 use crate::password::{HashError, HashParams, Hasher};
 use crate::signal::{ControlSignals, Signal};
@@ -966,11 +964,7 @@ fn load_accounts(config: &Config, store: &Store, hub: &mut Hub) -> Result<(), St
                 waiting.get(&key).copied().unwrap_or(0)
             };
             hub.set_file_accounts(file_accounts(file), &waiting);
-            info!(
-                "{}: {} accounts",
-                path.display(),
-                hub.account_count()
-            );
+            info!("{}: {} accounts", path.display(), hub.account_count());
         }
         None => {
             let accounts = store.load_accounts().map_err(StartError::Store)?;

@@ -114,24 +114,25 @@ impl<J: Send + 'static> Worker<J> {
                 Arc::clone(&waker),
                 Arc::clone(&run),
             );
-            let handle = thread::Builder::new()
-                .name(format!("{name}-{n}"))
-                .spawn(move || loop {
-                    // The lock is held only while taking a job, never while running it.
-                    let next = incoming
-                        .lock()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner())
-                        .recv();
-                    let Ok(job) = next else {
-                        return;
-                    };
-                    if results.send(run(job)).is_err() {
-                        return;
-                    }
-                    if let Err(e) = waker.wake() {
-                        warn!("a worker cannot wake the loop: {e}");
-                    }
-                })?;
+            let handle =
+                thread::Builder::new()
+                    .name(format!("{name}-{n}"))
+                    .spawn(move || loop {
+                        // The lock is held only while taking a job, never while running it.
+                        let next = incoming
+                            .lock()
+                            .unwrap_or_else(|poisoned| poisoned.into_inner())
+                            .recv();
+                        let Ok(job) = next else {
+                            return;
+                        };
+                        if results.send(run(job)).is_err() {
+                            return;
+                        }
+                        if let Err(e) = waker.wake() {
+                            warn!("a worker cannot wake the loop: {e}");
+                        }
+                    })?;
             handles.push(handle);
         }
         let worker = Worker {

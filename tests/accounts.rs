@@ -268,7 +268,8 @@ fn repeated_failures_throttle_the_address() {
     d.expect_prefix("WELCOME dave");
     let log = server.log();
     assert_eq!(
-        log.matches("failed login for account alice from 127.0.0.1").count(),
+        log.matches("failed login for account alice from 127.0.0.1")
+            .count(),
         3,
         "each failure is logged with account and address:\n{log}"
     );
@@ -394,7 +395,10 @@ fn messages_for_an_offline_account_wait_for_its_next_login_once() {
     alice.expect_prefix("WELCOME alice ");
     alice.expect_line("JOIN lobby alice");
     let first = alice.expect_prefix("OLD ");
-    assert!(first.ends_with(" PRIV bob first while you were out"), "{first}");
+    assert!(
+        first.ends_with(" PRIV bob first while you were out"),
+        "{first}"
+    );
     let second = alice.expect_prefix("OLD ");
     assert!(second.ends_with(" PRIV bob second one"), "{second}");
     bob.expect_line("JOIN lobby alice");

@@ -6,8 +6,8 @@ use clap::Parser;
 use log::{error, info, warn};
 
 use parley::config::{Config, Tool};
-use parley::password::{hash_from_reader, HashParams, Hasher};
 use parley::limits::{fit_capacity, raise_open_file_limit};
+use parley::password::{hash_from_reader, HashParams, Hasher};
 use parley::server::Server;
 
 fn main() -> ExitCode {
@@ -52,8 +52,8 @@ fn hash_password(config: &Config) -> ExitCode {
         passes: config.hash_passes,
         lanes: config.hash_lanes,
     };
-    let hashed = Hasher::new(params)
-        .and_then(|hasher| hash_from_reader(&hasher, std::io::stdin().lock()));
+    let hashed =
+        Hasher::new(params).and_then(|hasher| hash_from_reader(&hasher, std::io::stdin().lock()));
     match hashed {
         Ok(phc) => {
             println!("{phc}");

@@ -175,7 +175,10 @@ impl Throttle {
             }
             self.expiry.pop_front();
             if let Some(times) = self.failures.get(&address) {
-                if times.back().is_none_or(|&last| now >= last + THROTTLE_WINDOW) {
+                if times
+                    .back()
+                    .is_none_or(|&last| now >= last + THROTTLE_WINDOW)
+                {
                     self.failures.remove(&address);
                 }
             }

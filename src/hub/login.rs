@@ -29,13 +29,12 @@ impl Hub {
     /// each. Accounts may change with `/register`, `/passwd` and `/unregister`.
     pub fn restore_accounts(&mut self, accounts: Vec<StoredAccount>) {
         self.accounts_fixed = false;
-        self.accounts.replace(accounts.into_iter().map(|stored| {
-            super::accounts::Account {
+        self.accounts
+            .replace(accounts.into_iter().map(|stored| super::accounts::Account {
                 name: stored.name.into(),
                 credential: Credential::Phc(stored.phc.into()),
                 waiting: stored.waiting,
-            }
-        }));
+            }));
     }
 
     /// Sets the accounts from a users file (`--accounts-file`), at start or on reload:
@@ -49,13 +48,16 @@ impl Hub {
         waiting: &dyn Fn(&str) -> usize,
     ) {
         self.accounts_fixed = true;
-        self.accounts.replace(accounts.into_iter().map(|(name, credential)| {
-            super::accounts::Account {
-                waiting: waiting(&name),
-                name: name.into(),
-                credential,
-            }
-        }));
+        self.accounts
+            .replace(
+                accounts
+                    .into_iter()
+                    .map(|(name, credential)| super::accounts::Account {
+                        waiting: waiting(&name),
+                        name: name.into(),
+                        credential,
+                    }),
+            );
     }
 
     /// How many accounts there are.
@@ -94,8 +96,7 @@ impl Hub {
 
     /// `weak-password`: too short, or the name itself.
     fn check_strength(name: &str, password: &str) -> Reply {
-        if password.chars().count() < MIN_PASSWORD_CHARS || password.eq_ignore_ascii_case(name)
-        {
+        if password.chars().count() < MIN_PASSWORD_CHARS || password.eq_ignore_ascii_case(name) {
             Err(ErrorCode::WeakPassword.into())
         } else {
             Ok(())
@@ -334,10 +335,7 @@ impl Hub {
     ) -> Reply {
         let unix_secs = self.unix_secs(now);
         let limit = self.limits.offline_limit;
-        let account = self
-            .accounts
-            .get_mut(to)
-            .ok_or(ErrorCode::NoSuchUser)?;
+        let account = self.accounts.get_mut(to).ok_or(ErrorCode::NoSuchUser)?;
         if account.waiting >= limit {
             return Err(ErrorCode::LimitReached.into());
         }
@@ -417,7 +415,8 @@ impl Hub {
                     }
                 } else if let Some(name) = self.account_name_of(client) {
                     if let Some(phc) = result.hash {
-                        self.pending.insert(client, Pending::Passwd { address, serial });
+                        self.pending
+                            .insert(client, Pending::Passwd { address, serial });
                         out.request(client, Request::Store(Write::Account { name, phc }));
                     } else {
                         out.send(client, &Event::Error(ErrorCode::StoreFailed.into()));
@@ -432,7 +431,8 @@ impl Hub {
                         out.send(client, &Event::Error(ErrorCode::BadLogin.into()));
                     }
                 } else if let Some(name) = self.account_name_of(client) {
-                    self.pending.insert(client, Pending::Unregister { address, serial });
+                    self.pending
+                        .insert(client, Pending::Unregister { address, serial });
                     out.request(client, Request::Store(Write::AccountRemoved { name }));
                 }
             }

@@ -41,12 +41,12 @@ use queue::WaitQueue;
 use rooms::Rooms;
 use session::{Me, Phase, Sessions};
 
+pub use accounts::{AddressKey, THROTTLE_WINDOW};
 pub use board::{Board, Post};
 pub use command::{ArgError, Command, HelpTopic, Input, UsersOf, Verb};
 pub use effects::{ClientId, Completion, Effects, Request};
-pub use event::{ByeReason, Detail, Error, ErrorCode, Event, LeaveReason, PostHeader};
-pub use accounts::{AddressKey, THROTTLE_WINDOW};
 pub use effects::{HashJob, Hashed};
+pub use event::{ByeReason, Detail, Error, ErrorCode, Event, LeaveReason, PostHeader};
 pub use login::MIN_PASSWORD_CHARS;
 pub use records::{StoredAccount, StoredMessage, StoredPost, StoredRoom, Write};
 

@@ -104,8 +104,7 @@ impl Recorder {
                     }
                     Write::OfflineDelivered { to, through } => {
                         let key = to.to_ascii_lowercase();
-                        self.offline
-                            .retain(|(n, r, _)| *r != key || n > through);
+                        self.offline.retain(|(n, r, _)| *r != key || n > through);
                     }
                 }
                 Completion::Stored(write)

@@ -50,7 +50,9 @@ impl TestServer {
 
     /// Starts this package's server logging at `filter` (a `RUST_LOG` value).
     pub fn start_with_log(args: &[&str], filter: &str) -> TestServer {
-        let binary = option_env!("CARGO_BIN_EXE_parley-server").expect("the parley package");
+        let Some(binary) = option_env!("CARGO_BIN_EXE_parley-server") else {
+            panic!("TestServer::start_with_log runs in the parley package's tests");
+        };
         TestServer::start_logging(Path::new(binary), args, filter)
     }
 

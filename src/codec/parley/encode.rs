@@ -63,8 +63,12 @@ fn error_text(code: ErrorCode) -> &'static str {
         ErrorCode::BadText => "lines must be UTF-8 text without control characters",
         ErrorCode::Queued => "you are waiting in the queue",
         ErrorCode::StoreFailed => "the server could not store that; nothing changed",
-        ErrorCode::LoginRequired => "this server is for accounts only; log in with /login <name> <password>",
-        ErrorCode::NameRegistered => "that name is a registered account; log in with /login <name> <password>",
+        ErrorCode::LoginRequired => {
+            "this server is for accounts only; log in with /login <name> <password>"
+        }
+        ErrorCode::NameRegistered => {
+            "that name is a registered account; log in with /login <name> <password>"
+        }
         ErrorCode::BadLogin => "unknown name or wrong password",
         ErrorCode::Throttled => "too many attempts; wait a minute and try again",
         ErrorCode::TlsRequired => "passwords are accepted only over TLS here",

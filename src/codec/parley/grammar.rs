@@ -8,8 +8,8 @@
 
 use std::borrow::Cow;
 
-use crate::hub::names::is_valid_name;
 use crate::hub::command::MAX_PASSWORD_LEN;
+use crate::hub::names::is_valid_name;
 use crate::hub::{ArgError, Command, HelpTopic, Input, UsersOf, Verb};
 
 /// The command word of `verb`, without its slash.
