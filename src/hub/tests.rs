@@ -822,3 +822,5 @@ fn a_room_stays_while_its_only_post_is_being_stored() {
         "s went once its post failed"
     );
 }
+
+mod accounts;

@@ -50,6 +50,12 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX offline_by_recipient ON offline (recipient, seq);",
 ];
 
+/// The SQL of migration `n` (from version `n` to `n + 1`), for tests of old files.
+#[cfg(test)]
+pub fn migration(n: usize) -> &'static str {
+    MIGRATIONS[n]
+}
+
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 

@@ -259,3 +259,130 @@ fn retention_counts_posts_when_a_failed_post_left_a_gap() {
         "the last three, as the board in memory keeps them"
     );
 }
+
+fn offline_write(to: &str, n: u64) -> Write {
+    Write::Offline {
+        to: to.into(),
+        message: StoredMessage {
+            unix_secs: n,
+            from: "bob".into(),
+            text: format!("note {n}"),
+        },
+    }
+}
+
+#[test]
+fn accounts_and_their_waiting_messages_survive_a_reopen() {
+    let (_dir, path) = temp_file("a.db");
+    let mut store = Store::open(&path, Sync::Normal).unwrap();
+    store
+        .commit(&[
+            Write::Account {
+                name: "Alice".into(),
+                phc: "$argon2id$first".into(),
+            },
+            Write::Account {
+                name: "ALICE".into(),
+                phc: "$argon2id$second".into(),
+            },
+            offline_write("alice", 1),
+            offline_write("ALICE", 2),
+            offline_write("carol", 3),
+        ])
+        .unwrap();
+    drop(store);
+    let store = Store::open(&path, Sync::Normal).unwrap();
+    let accounts = store.load_accounts().unwrap();
+    assert_eq!(
+        accounts,
+        [StoredAccount {
+            name: "Alice".into(),
+            phc: "$argon2id$second".into(),
+            waiting: 2,
+        }],
+        "one account per name in any case, spelled as first registered, with its new hash"
+    );
+    assert_eq!(store.waiting_counts().unwrap().get("carol"), Some(&1));
+}
+
+#[test]
+fn waiting_messages_are_read_in_order_and_deleted_up_to_the_last_delivered() {
+    let (_dir, path) = temp_file("o.db");
+    let mut store = Store::open(&path, Sync::Normal).unwrap();
+    let read = |store: &mut Store| -> Vec<(u64, String)> {
+        let done = store.serve(vec![(
+            None,
+            Request::Offline {
+                account: "Alice".into(),
+            },
+        )]);
+        match &done[..] {
+            [(None, Completion::Offline { messages, .. })] => {
+                messages.iter().map(|(n, m)| (*n, m.text.clone())).collect()
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    store
+        .commit(&[offline_write("alice", 1), offline_write("alice", 2)])
+        .unwrap();
+    let first = read(&mut store);
+    assert_eq!(
+        first.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>(),
+        ["note 1", "note 2"]
+    );
+    // One more arrives after the read: deleting through the last delivered keeps it.
+    store.commit(&[offline_write("alice", 3)]).unwrap();
+    let through = first.last().unwrap().0;
+    store
+        .commit(&[Write::OfflineDelivered {
+            to: "alice".into(),
+            through,
+        }])
+        .unwrap();
+    let left = read(&mut store);
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].1, "note 3");
+    // Deleting the account deletes what waits for it.
+    store
+        .commit(&[Write::AccountRemoved {
+            name: "ALICE".into(),
+        }])
+        .unwrap();
+    assert!(read(&mut store).is_empty());
+}
+
+#[test]
+fn a_database_of_schema_1_is_migrated_keeping_its_rooms() {
+    let (_dir, path) = temp_file("v1.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(&format!(
+            "{}; PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 1;",
+            schema::migration(0)
+        ))
+        .unwrap();
+        conn.execute(
+            "INSERT INTO rooms (key, name, next_post_id) VALUES ('rust', 'Rust', 7)",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO posts VALUES ('rust', 6, 'al', 1, 'subject', 'body')",
+            [],
+        )
+        .unwrap();
+    }
+    let mut store = Store::open(&path, Sync::Normal).unwrap();
+    let rooms = store.load(10, &[]).unwrap();
+    assert_eq!(rooms[0].next_post_id, 7);
+    assert!(
+        store.load_accounts().unwrap().is_empty(),
+        "accounts table made"
+    );
+    let version: i64 = store
+        .conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+}
