@@ -380,8 +380,10 @@ impl Effects for ConnTable {
     fn request(&mut self, client: ClientId, request: Request) {
         if let Some(conn) = conn_mut(&mut self.slab, client) {
             conn.awaiting += 1;
-            self.requests.push((Some(client), request));
         }
+        // Carried out even for a connection that is gone: the core counts on every
+        // request's completion coming back (it holds names and counts until then).
+        self.requests.push((Some(client), request));
     }
 
     fn persist(&mut self, write: Write) {

@@ -281,10 +281,13 @@ impl Server {
             lanes: config.hash_lanes,
         };
         let hasher = Hasher::new(params).map_err(StartError::Hashing)?;
+        // The core admits at most workers + queue jobs at once and the channel holds
+        // as many, so a job the core let through is never refused here (a channel of
+        // capacity 0 would refuse whenever no worker happened to be waiting).
         let (hashing, hash_results) = Worker::start_pool(
             "parley-hash",
             config.hash_workers,
-            config.hash_queue,
+            config.hash_workers + config.hash_queue,
             Arc::clone(&waker),
             move |(client, job)| (Some(client), Completion::Hashed(carry_out(&hasher, job))),
         )
@@ -949,8 +952,6 @@ impl Server {
     }
 }
 
-/// One step of Marsaglia's xorshift64: cheap, and with no period a loop could fall into
-/// step with. `state` must not be zero.
 /// Gives the core its accounts: from the users file when there is one (the store
 /// still counts the messages waiting for them), else from the store.
 fn load_accounts(config: &Config, store: &Store, hub: &mut Hub) -> Result<(), StartError> {
@@ -995,6 +996,8 @@ fn warn_clear_text(file: &UsersFile) {
     }
 }
 
+/// One step of Marsaglia's xorshift64: cheap, and with no period a loop could fall into
+/// step with. `state` must not be zero.
 fn xorshift(mut state: u64) -> u64 {
     state ^= state << 13;
     state ^= state >> 7;

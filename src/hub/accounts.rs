@@ -25,6 +25,9 @@ pub(super) struct Account {
     /// The name as first spelled.
     pub name: Arc<str>,
     pub credential: Credential,
+    /// Changes with every new credential, so that a check made against an older one
+    /// cannot log in (see `Pending::Login`).
+    pub version: u64,
     /// Private messages stored for it, waiting for its next login.
     pub waiting: usize,
 }
@@ -33,6 +36,8 @@ pub(super) struct Account {
 #[derive(Debug, Default)]
 pub(super) struct Accounts {
     by_key: HashMap<Box<str>, Account>,
+    /// The version the next credential gets.
+    next_version: u64,
 }
 
 impl Accounts {
@@ -57,12 +62,18 @@ impl Accounts {
         let Some(key) = Folded::new(name) else {
             return;
         };
+        self.next_version += 1;
+        let version = self.next_version;
         self.by_key
             .entry(key.as_str().into())
-            .and_modify(|account| account.credential = credential.clone())
+            .and_modify(|account| {
+                account.credential = credential.clone();
+                account.version = version;
+            })
             .or_insert_with(|| Account {
                 name: Arc::clone(name),
                 credential,
+                version,
                 waiting: 0,
             });
     }
@@ -83,6 +94,8 @@ impl Accounts {
             if let Some(before) = old.remove(key.as_str()) {
                 account.waiting = account.waiting.max(before.waiting);
             }
+            self.next_version += 1;
+            account.version = self.next_version;
             self.by_key.insert(key.as_str().into(), account);
         }
     }
@@ -111,17 +124,40 @@ impl AddressKey {
     }
 }
 
-/// Failed password checks by address: after `attempts` of them within
-/// [`THROTTLE_WINDOW`], the address is throttled until a window has passed since its
-/// last failure.
+/// Password checks by address: after `attempts` failures within [`THROTTLE_WINDOW`],
+/// the address is throttled until a window has passed since its latest failure.
+/// Checks still running count as failures-to-be, so that many connections from one
+/// address, each with a check out at once, cannot make more guesses than one could.
 #[derive(Debug)]
 pub(super) struct Throttle {
     attempts: usize,
-    /// The latest failures of each address (at most `attempts`), oldest first.
-    failures: HashMap<AddressKey, VecDeque<Instant>>,
+    by_address: HashMap<AddressKey, Tries>,
     /// Every failure in time order, so that addresses whose failures have all expired
     /// are forgotten without a scan of the table.
     expiry: VecDeque<(Instant, AddressKey)>,
+}
+
+/// One address's password checks.
+#[derive(Debug, Default)]
+struct Tries {
+    /// The latest failures (at most `attempts`), oldest first.
+    failures: VecDeque<Instant>,
+    /// Checks handed to a worker and not finished.
+    running: usize,
+    /// Throttled until then.
+    until: Option<Instant>,
+}
+
+impl Tries {
+    /// Nothing left to remember at `now`.
+    fn is_spent(&self, now: Instant) -> bool {
+        self.running == 0
+            && self.until.is_none_or(|until| now >= until)
+            && self
+                .failures
+                .back()
+                .is_none_or(|&last| now >= last + THROTTLE_WINDOW)
+    }
 }
 
 impl Throttle {
@@ -129,7 +165,7 @@ impl Throttle {
     pub fn new(attempts: usize) -> Throttle {
         Throttle {
             attempts,
-            failures: HashMap::new(),
+            by_address: HashMap::new(),
             expiry: VecDeque::new(),
         }
     }
@@ -140,55 +176,70 @@ impl Throttle {
         if self.attempts == 0 {
             return false;
         }
-        let Some(times) = self.failures.get(&address) else {
+        let Some(tries) = self.by_address.get(&address) else {
             return false;
         };
-        match (times.front(), times.back()) {
-            (Some(&first), Some(&last)) => {
-                times.len() >= self.attempts
-                    && last.duration_since(first) <= THROTTLE_WINDOW
-                    && now < last + THROTTLE_WINDOW
-            }
-            _ => false,
+        let recent = tries
+            .failures
+            .iter()
+            .filter(|&&at| now < at + THROTTLE_WINDOW)
+            .count();
+        tries.until.is_some_and(|until| now < until) || recent + tries.running >= self.attempts
+    }
+
+    /// A check from `address` was handed to a worker.
+    pub fn started(&mut self, address: AddressKey) {
+        if self.attempts > 0 {
+            self.by_address.entry(address).or_default().running += 1;
         }
     }
 
-    /// A password check from `address` failed at `now`.
-    pub fn failed(&mut self, address: AddressKey, now: Instant) {
+    /// A check from `address` finished at `now`, and failed unless `passed`.
+    pub fn finished(&mut self, address: AddressKey, passed: bool, now: Instant) {
         if self.attempts == 0 {
             return;
         }
         self.forget_expired(now);
-        let times = self.failures.entry(address).or_default();
-        if times.len() == self.attempts {
-            times.pop_front();
+        let tries = self.by_address.entry(address).or_default();
+        tries.running = tries.running.saturating_sub(1);
+        if !passed {
+            if tries.failures.len() == self.attempts {
+                tries.failures.pop_front();
+            }
+            tries.failures.push_back(now);
+            self.expiry.push_back((now, address));
+            let first = tries.failures.front().copied().unwrap_or(now);
+            if tries.failures.len() >= self.attempts && now.duration_since(first) <= THROTTLE_WINDOW
+            {
+                tries.until = Some(now + THROTTLE_WINDOW);
+            }
         }
-        times.push_back(now);
-        self.expiry.push_back((now, address));
+        if tries.is_spent(now) {
+            self.by_address.remove(&address);
+        }
     }
 
-    /// Drops failures older than the window, and addresses left with none.
+    /// Drops addresses whose failures have all expired and that have nothing running.
     fn forget_expired(&mut self, now: Instant) {
         while let Some(&(at, address)) = self.expiry.front() {
             if now < at + THROTTLE_WINDOW {
                 break;
             }
             self.expiry.pop_front();
-            if let Some(times) = self.failures.get(&address) {
-                if times
-                    .back()
-                    .is_none_or(|&last| now >= last + THROTTLE_WINDOW)
-                {
-                    self.failures.remove(&address);
-                }
+            if self
+                .by_address
+                .get(&address)
+                .is_some_and(|tries| tries.is_spent(now))
+            {
+                self.by_address.remove(&address);
             }
         }
     }
 
-    /// Addresses with failures on record, for tests of the bound.
+    /// Addresses on record, for tests of the bound.
     #[cfg(test)]
     pub fn tracked(&self) -> usize {
-        self.failures.len()
+        self.by_address.len()
     }
 }
 
@@ -201,6 +252,9 @@ pub(super) enum Pending {
     Login {
         /// The name as typed, for the log.
         name: Box<str>,
+        /// The version of the credential being checked (`None`: no such account), so
+        /// that a password changed meanwhile is not logged in to with the old one.
+        version: Option<u64>,
         address: IpAddr,
         serial: u64,
     },
@@ -229,15 +283,21 @@ mod tests {
         assert_eq!(key("10.0.0.1"), key("::ffff:10.0.0.1"));
     }
 
+    /// A check from `address` that fails at `at`.
+    fn fail(throttle: &mut Throttle, address: AddressKey, at: Instant) {
+        throttle.started(address);
+        throttle.finished(address, false, at);
+    }
+
     #[test]
     fn throttles_after_the_attempts_until_a_window_after_the_last_failure() {
         let t0 = Instant::now();
         let mut throttle = Throttle::new(3);
         let a = key("192.0.2.1");
-        throttle.failed(a, t0);
-        throttle.failed(a, t0 + Duration::from_secs(20));
+        fail(&mut throttle, a, t0);
+        fail(&mut throttle, a, t0 + Duration::from_secs(20));
         assert!(!throttle.is_throttled(a, t0 + Duration::from_secs(21)));
-        throttle.failed(a, t0 + Duration::from_secs(40));
+        fail(&mut throttle, a, t0 + Duration::from_secs(40));
         assert!(throttle.is_throttled(a, t0 + Duration::from_secs(41)));
         assert!(!throttle.is_throttled(key("192.0.2.2"), t0 + Duration::from_secs(41)));
         // The first failure expires at 60 s, but the throttle lasts until 60 s after
@@ -252,11 +312,39 @@ mod tests {
         let t0 = Instant::now();
         let mut throttle = Throttle::new(2);
         let a = key("192.0.2.1");
-        throttle.failed(a, t0);
-        throttle.failed(a, t0 + Duration::from_secs(61));
+        fail(&mut throttle, a, t0);
+        fail(&mut throttle, a, t0 + Duration::from_secs(61));
         assert!(!throttle.is_throttled(a, t0 + Duration::from_secs(62)));
-        throttle.failed(a, t0 + Duration::from_secs(62));
+        fail(&mut throttle, a, t0 + Duration::from_secs(62));
         assert!(throttle.is_throttled(a, t0 + Duration::from_secs(63)));
+    }
+
+    #[test]
+    fn checks_still_running_count_until_they_pass() {
+        let t0 = Instant::now();
+        let mut throttle = Throttle::new(2);
+        let a = key("192.0.2.1");
+        throttle.started(a);
+        throttle.started(a);
+        assert!(throttle.is_throttled(a, t0), "two guesses are out already");
+        throttle.finished(a, true, t0);
+        assert!(!throttle.is_throttled(a, t0));
+        throttle.finished(a, true, t0);
+        assert_eq!(throttle.tracked(), 0, "passed checks leave nothing behind");
+    }
+
+    #[test]
+    fn a_late_failure_extends_the_throttle_from_itself() {
+        let t0 = Instant::now();
+        let mut throttle = Throttle::new(2);
+        let a = key("192.0.2.1");
+        fail(&mut throttle, a, t0);
+        fail(&mut throttle, a, t0 + Duration::from_secs(1));
+        // A check that was already out when the throttle began fails late.
+        throttle.started(a);
+        throttle.finished(a, false, t0 + Duration::from_secs(50));
+        assert!(throttle.is_throttled(a, t0 + Duration::from_secs(109)));
+        assert!(!throttle.is_throttled(a, t0 + Duration::from_secs(110)));
     }
 
     #[test]
@@ -265,7 +353,7 @@ mod tests {
         let mut throttle = Throttle::new(0);
         let a = key("192.0.2.1");
         for _ in 0..10 {
-            throttle.failed(a, t0);
+            fail(&mut throttle, a, t0);
         }
         assert!(!throttle.is_throttled(a, t0));
         assert_eq!(throttle.tracked(), 0);

@@ -107,6 +107,24 @@ impl Verb {
 /// a hashing worker read megabytes.
 pub const MAX_PASSWORD_LEN: usize = 1024;
 
+/// A password as typed: it prints as `***`, so that no `{:?}` of a command can put
+/// one in a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<'a>(pub Cow<'a, str>);
+
+impl std::fmt::Debug for Secret<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::ops::Deref for Secret<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Whose names `/users` lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UsersOf<'a> {
@@ -199,7 +217,7 @@ pub enum Command<'a> {
         /// The account.
         name: Cow<'a, str>,
         /// Its password.
-        password: Cow<'a, str>,
+        password: Secret<'a>,
     },
     /// Create an account: the caller's own name when named (`name` is `None`), or
     /// `name` before naming. Which form fits is for the core to say; the name is not
@@ -208,19 +226,19 @@ pub enum Command<'a> {
         /// The name to register, in the form used before naming.
         name: Option<Cow<'a, str>>,
         /// The password.
-        password: Cow<'a, str>,
+        password: Secret<'a>,
     },
     /// Change the caller's account's password.
     Passwd {
         /// The password now.
-        old: Cow<'a, str>,
+        old: Secret<'a>,
         /// The password to be.
-        new: Cow<'a, str>,
+        new: Secret<'a>,
     },
     /// Delete the caller's account.
     Unregister {
         /// Its password.
-        password: Cow<'a, str>,
+        password: Secret<'a>,
     },
     /// Rename a guest.
     Nick(Cow<'a, str>),

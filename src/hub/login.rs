@@ -33,6 +33,7 @@ impl Hub {
             .replace(accounts.into_iter().map(|stored| super::accounts::Account {
                 name: stored.name.into(),
                 credential: Credential::Phc(stored.phc.into()),
+                version: 0,
                 waiting: stored.waiting,
             }));
     }
@@ -56,6 +57,7 @@ impl Hub {
                         waiting: waiting(&name),
                         name: name.into(),
                         credential,
+                        version: 0,
                     }),
             );
     }
@@ -121,8 +123,15 @@ impl Hub {
         self.check_hash_room()
     }
 
-    /// Hands `job` to a hashing worker for `client`, remembering what it was for.
+    /// Hands `job` to a hashing worker for `client`, remembering what it was for. A
+    /// job that checks a password counts against its address until it is done.
     fn hash(&mut self, client: ClientId, job: HashJob, pending: Pending, out: &mut impl Effects) {
+        if let Pending::Login { address, .. }
+        | Pending::Passwd { address, .. }
+        | Pending::Unregister { address, .. } = pending
+        {
+            self.throttle.started(AddressKey::of(address));
+        }
         self.hashing += 1;
         self.pending.insert(client, pending);
         out.request(client, Request::Hash(job));
@@ -149,10 +158,10 @@ impl Hub {
         };
         self.check_throttle(address, now)?;
         // An unknown name is checked against nothing, at the cost of a real check.
-        let credential = self
-            .accounts
-            .get(name)
-            .map(|account| account.credential.clone());
+        let (credential, version) = match self.accounts.get(name) {
+            Some(account) => (Some(account.credential.clone()), Some(account.version)),
+            None => (None, None),
+        };
         let job = HashJob {
             upgrade: !self.accounts_fixed,
             check: Some((credential, Password::new(password.to_owned()))),
@@ -160,6 +169,7 @@ impl Hub {
         };
         let pending = Pending::Login {
             name: name.into(),
+            version,
             address,
             serial,
         };
@@ -184,6 +194,11 @@ impl Hub {
                 if user.account {
                     return Err(ErrorCode::AlreadyRegistered.into());
                 }
+                // A guest holding a name that became an account meanwhile (its
+                // registrant left before the commit) cannot register it again.
+                if self.accounts.contains(&user.name) {
+                    return Err(ErrorCode::NameRegistered.into());
+                }
                 (Arc::clone(&user.name), true)
             }
             (Phase::Greeted, Some(name)) => {
@@ -206,10 +221,10 @@ impl Hub {
         };
         Hub::check_strength(&name, password)?;
         self.check_hash_room()?;
-        if !named {
-            let key = Folded::new(&name).expect("checked above");
-            self.reserved.insert(key.as_str().into(), client);
-        }
+        // Held until the account is stored or the work fails, whoever holds the name
+        // meanwhile: a registrant who leaves frees the name only once that is known.
+        let key = Folded::new(&name).expect("checked or held already");
+        self.reserved.insert(key.as_str().into(), client);
         let job = HashJob {
             upgrade: false,
             check: None,
@@ -366,8 +381,14 @@ impl Hub {
         };
         let here = self.sessions.get(client).is_some();
         let Some(result) = result else {
-            if let Pending::Register { name, .. } = &pending {
-                self.release(name, client);
+            match &pending {
+                Pending::Register { name, .. } => self.release(name, client),
+                // Never run: it counts neither way.
+                Pending::Login { address, .. }
+                | Pending::Passwd { address, .. }
+                | Pending::Unregister { address, .. } => {
+                    self.throttle.finished(AddressKey::of(*address), true, now);
+                }
             }
             if here {
                 out.send(client, &Event::Error(ErrorCode::Throttled.into()));
@@ -377,16 +398,16 @@ impl Hub {
         match pending {
             Pending::Login {
                 name,
+                version,
                 address,
                 serial,
             } => {
+                self.throttle
+                    .finished(AddressKey::of(address), result.verified, now);
                 if !result.verified {
-                    self.failed_check(&name, address, serial, "login", now);
-                    if here {
-                        out.send(client, &Event::Error(ErrorCode::BadLogin.into()));
-                    }
+                    self.refuse_check(client, here, &name, address, serial, "login", out);
                 } else if here {
-                    self.logged_in(client, &name, result.hash, out);
+                    self.logged_in(client, &name, version, result.hash, out);
                 }
             }
             Pending::Register { name, named } => match result.hash {
@@ -406,35 +427,36 @@ impl Hub {
                     }
                 }
             },
-            Pending::Passwd { address, serial } => {
+            Pending::Passwd { address, serial } | Pending::Unregister { address, serial } => {
+                let unregister = matches!(pending, Pending::Unregister { .. });
+                self.throttle
+                    .finished(AddressKey::of(address), result.verified, now);
+                let what = if unregister {
+                    "unregister"
+                } else {
+                    "password change"
+                };
                 if !result.verified {
                     let name = self.sessions.name_of(client).unwrap_or("?").to_owned();
-                    self.failed_check(&name, address, serial, "password change", now);
+                    self.refuse_check(client, here, &name, address, serial, what, out);
+                    return;
+                }
+                let Some(name) = self.account_name_of(client) else {
                     if here {
-                        out.send(client, &Event::Error(ErrorCode::BadLogin.into()));
+                        out.send(client, &Event::Error(ErrorCode::NotRegistered.into()));
                     }
-                } else if let Some(name) = self.account_name_of(client) {
-                    if let Some(phc) = result.hash {
-                        self.pending
-                            .insert(client, Pending::Passwd { address, serial });
-                        out.request(client, Request::Store(Write::Account { name, phc }));
-                    } else {
+                    return;
+                };
+                let write = match (unregister, result.hash) {
+                    (true, _) => Write::AccountRemoved { name },
+                    (false, Some(phc)) => Write::Account { name, phc },
+                    (false, None) => {
                         out.send(client, &Event::Error(ErrorCode::StoreFailed.into()));
+                        return;
                     }
-                }
-            }
-            Pending::Unregister { address, serial } => {
-                if !result.verified {
-                    let name = self.sessions.name_of(client).unwrap_or("?").to_owned();
-                    self.failed_check(&name, address, serial, "unregister", now);
-                    if here {
-                        out.send(client, &Event::Error(ErrorCode::BadLogin.into()));
-                    }
-                } else if let Some(name) = self.account_name_of(client) {
-                    self.pending
-                        .insert(client, Pending::Unregister { address, serial });
-                    out.request(client, Request::Store(Write::AccountRemoved { name }));
-                }
+                };
+                self.pending.insert(client, pending);
+                out.request(client, Request::Store(write));
             }
         }
     }
@@ -447,11 +469,23 @@ impl Hub {
             .map(|account| Arc::clone(&account.name))
     }
 
-    /// A password check failed: it counts against the address, and the log says who
-    /// tried what from where (never the password).
-    fn failed_check(&mut self, name: &str, address: IpAddr, serial: u64, what: &str, now: Instant) {
-        self.throttle.failed(AddressKey::of(address), now);
+    /// A password check failed (it has counted against the address already): the log
+    /// says who tried what from where, never the password, and the client is told.
+    #[allow(clippy::too_many_arguments)]
+    fn refuse_check(
+        &self,
+        client: ClientId,
+        here: bool,
+        name: &str,
+        address: IpAddr,
+        serial: u64,
+        what: &str,
+        out: &mut impl Effects,
+    ) {
         warn!("#{serial} failed {what} for account {name} from {address}");
+        if here {
+            out.send(client, &Event::Error(ErrorCode::BadLogin.into()));
+        }
     }
 
     /// A name reserved for a registration is free again.
@@ -469,11 +503,17 @@ impl Hub {
         &mut self,
         client: ClientId,
         name: &str,
+        version: Option<u64>,
         upgraded: Option<Box<str>>,
         out: &mut impl Effects,
     ) {
-        let Some(account) = self.accounts.get_mut(name) else {
-            // Deleted (or dropped from the users file) while its password was checked.
+        let Some(account) = self
+            .accounts
+            .get_mut(name)
+            .filter(|account| Some(account.version) == version)
+        else {
+            // Deleted, re-registered or given a new password while the old one was
+            // being checked: what was checked is no longer the account's password.
             out.send(client, &Event::Error(ErrorCode::BadLogin.into()));
             return;
         };
@@ -491,9 +531,19 @@ impl Hub {
             });
         }
         self.take_name(client, Arc::clone(&name), true, out);
+        self.catch_up(client, name, out);
+    }
+
+    /// Reads the messages waiting for `client`'s account. Until they are delivered,
+    /// private messages to it are stored behind them (see [`Hub::deliver_offline`]),
+    /// so that none overtakes an older one from the same sender.
+    fn catch_up(&mut self, client: ClientId, account: Arc<str>, out: &mut impl Effects) {
+        if let Some(user) = self.sessions.user_mut(client) {
+            user.catching_up = true;
+        }
         // Read even when none are counted: a count restored from a users file may be
         // short, and a message left in the store would otherwise never be delivered.
-        out.request(client, Request::Offline { account: name });
+        out.request(client, Request::Offline { account });
     }
 
     /// A write that an account command waited for is done.
@@ -527,12 +577,13 @@ impl Hub {
         match write {
             Write::Account { name, phc } => {
                 self.accounts.upsert(&name, Credential::Phc(phc));
-                if let Some(Pending::Register { named: false, .. }) = pending {
+                if let Some(Pending::Register { named, .. }) = pending {
                     self.release(&name, client);
-                    if here {
+                    if here && !named {
                         self.take_name(client, Arc::clone(&name), true, out);
                     }
-                } else if let Some(user) = self.sessions.user_mut(client) {
+                }
+                if let Some(user) = self.sessions.user_mut(client) {
                     user.account = true;
                 }
                 if here {
@@ -565,9 +616,6 @@ impl Hub {
         messages: &[(u64, StoredMessage)],
         out: &mut impl Effects,
     ) {
-        let Some(&(through, _)) = messages.last() else {
-            return;
-        };
         let online = self
             .sessions
             .user(client)
@@ -575,6 +623,13 @@ impl Hub {
         if !online {
             return;
         }
+        let Some(&(through, _)) = messages.last() else {
+            if let Some(stored) = self.accounts.get_mut(account) {
+                stored.waiting = 0;
+            }
+            self.caught_up(client);
+            return;
+        };
         for (_, message) in messages {
             out.send(
                 client,
@@ -585,13 +640,34 @@ impl Hub {
                 },
             );
         }
-        if let Some(stored) = self.accounts.get_mut(account) {
-            stored.waiting = stored.waiting.saturating_sub(messages.len());
-        }
         out.persist(Write::OfflineDelivered {
             to: Arc::clone(account),
             through,
         });
+        let more = self.accounts.get_mut(account).is_some_and(|stored| {
+            stored.waiting = stored.waiting.saturating_sub(messages.len());
+            stored.waiting > 0
+        });
+        if more {
+            // Stored while these were read: the next read, queued behind the writes,
+            // finds them.
+            out.request(
+                client,
+                Request::Offline {
+                    account: Arc::clone(account),
+                },
+            );
+        } else {
+            self.caught_up(client);
+        }
+    }
+
+    /// `client` has had every message that waited for it: private messages go to it
+    /// directly again.
+    fn caught_up(&mut self, client: ClientId) {
+        if let Some(user) = self.sessions.user_mut(client) {
+            user.catching_up = false;
+        }
     }
 
     /// Routes a completion that belongs to accounts; returns it if it does not.
@@ -609,6 +685,8 @@ impl Hub {
                 self.deliver_offline(client, &account, &messages, out);
             }
             Completion::OfflineFailed => {
+                // They stay stored, for the next login.
+                self.caught_up(client);
                 if self.sessions.get(client).is_some() {
                     out.send(client, &Event::Error(ErrorCode::StoreFailed.into()));
                 }

@@ -38,6 +38,7 @@ impl Hub {
             name: Arc::clone(&name),
             joined: Vec::new(),
             account,
+            catching_up: false,
         });
         if account {
             info!("#{} logged in as {name}", session.serial);

@@ -43,7 +43,7 @@ use session::{Me, Phase, Sessions};
 
 pub use accounts::{AddressKey, THROTTLE_WINDOW};
 pub use board::{Board, Post};
-pub use command::{ArgError, Command, HelpTopic, Input, UsersOf, Verb};
+pub use command::{ArgError, Command, HelpTopic, Input, Secret, UsersOf, Verb};
 pub use effects::{ClientId, Completion, Effects, Request};
 pub use effects::{HashJob, Hashed};
 pub use event::{ByeReason, Detail, Error, ErrorCode, Event, LeaveReason, PostHeader};

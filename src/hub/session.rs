@@ -56,6 +56,9 @@ pub(super) struct User {
     pub joined: Vec<Membership>,
     /// Logged in to the account of its name (otherwise a guest).
     pub account: bool,
+    /// Logged in, and the messages that waited for the account are being read: private
+    /// messages to it are stored behind them meanwhile.
+    pub catching_up: bool,
 }
 
 /// A user's place in one room.

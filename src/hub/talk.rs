@@ -48,7 +48,11 @@ impl Hub {
         now: Instant,
         out: &mut impl Effects,
     ) -> Reply {
-        let Ok(to) = self.find_user(to) else {
+        let online = self
+            .find_user(to)
+            .ok()
+            .filter(|&c| !self.sessions.user(c).is_some_and(|u| u.catching_up));
+        let Some(to) = online else {
             return self.store_private(me, to, text, now, out);
         };
         let event = Event::Private {

@@ -2,8 +2,9 @@
 //!
 //! What survives a restart (docs/PROTOCOL.md, "Stored state"): every room whose board
 //! holds posts, with its posts and the id its next post gets, the last messages of
-//! each such room, accounts, and the private messages waiting for offline accounts. The store is written by one thread of its own ([`crate::work`]), in
-//! batches: [`Store::commit`] applies everything that waited in one transaction.
+//! each such room, accounts, and the private messages waiting for offline accounts.
+//! The store is written by one thread of its own ([`crate::work`]), in batches:
+//! [`Store::commit`] applies everything that waited in one transaction.
 //!
 //! A file is parley's when its SQLite `application_id` says so; one that is not, or that
 //! a newer version wrote, is refused at [`Store::open`] before anything is written to

@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 
-use crate::hub::command::MAX_PASSWORD_LEN;
+use crate::hub::command::{Secret, MAX_PASSWORD_LEN};
 use crate::hub::names::is_valid_name;
 use crate::hub::{ArgError, Command, HelpTopic, Input, UsersOf, Verb};
 
@@ -255,7 +255,7 @@ fn parse_args<'a>(form: Form, args: &mut Args<'a>) -> Result<Command<'a>, ArgErr
                     password: first,
                 },
                 Some(password) => Command::Register {
-                    name: Some(first),
+                    name: Some(first.0),
                     password: checked_password(password)?,
                 },
             }
@@ -312,11 +312,11 @@ fn check_names(command: &Command<'_>) -> Result<(), ArgError> {
 }
 
 /// A password argument: at most [`MAX_PASSWORD_LEN`] bytes.
-fn checked_password(word: Cow<'_, str>) -> Result<Cow<'_, str>, ArgError> {
+fn checked_password(word: Cow<'_, str>) -> Result<Secret<'_>, ArgError> {
     if word.len() > MAX_PASSWORD_LEN {
         Err(ArgError::BadArgs)
     } else {
-        Ok(word)
+        Ok(Secret(word))
     }
 }
 
@@ -340,7 +340,7 @@ impl<'a> Args<'a> {
     }
 
     /// The next word as a password.
-    fn password(&mut self) -> Result<Cow<'a, str>, ArgError> {
+    fn password(&mut self) -> Result<Secret<'a>, ArgError> {
         checked_password(self.word()?)
     }
 
@@ -598,6 +598,37 @@ mod tests {
         assert_eq!(help_topic("%groups"), Some(Verb::Rooms));
         assert_eq!(help_topic("join_group"), Some(Verb::Join));
         assert_eq!(help_topic("nope"), None);
+    }
+
+    #[test]
+    fn passwords_are_one_word_of_at_most_1024_bytes_and_never_printed() {
+        let command = ok(r#"/login alice "pass word""#);
+        assert_eq!(
+            command,
+            Command::Login {
+                name: b("alice"),
+                password: Secret(Cow::Owned("pass word".into()))
+            }
+        );
+        assert!(!format!("{command:?}").contains("pass"), "{command:?}");
+        assert_eq!(
+            err(&format!("/login a {}", "x".repeat(1025))),
+            ArgError::BadArgs
+        );
+        assert!(matches!(
+            ok(&format!("/unregister {}", "x".repeat(1024))),
+            Command::Unregister { .. }
+        ));
+        assert!(matches!(
+            ok("/register p"),
+            Command::Register { name: None, .. }
+        ));
+        assert!(matches!(
+            ok("/register b@d p"),
+            Command::Register { name: Some(_), .. }
+        ));
+        assert_eq!(err("/register a b c"), ArgError::BadArgs);
+        assert_eq!(err("/passwd only-one"), ArgError::BadArgs);
     }
 
     #[test]

@@ -200,3 +200,107 @@ fn nick_tells_only_rooms_within_the_announce_limit() {
         "the lobby has 3 members, above the limit"
     );
 }
+
+/// Completes the requests pending now (not those they lead to).
+fn complete_pending(b: &mut Bench) {
+    for (client, request) in std::mem::take(&mut b.out.pending) {
+        let done = b.out.serve(request);
+        if let Some(client) = client {
+            b.hub.complete(client, done, b.now, &mut b.out);
+        }
+    }
+}
+
+#[test]
+fn a_login_checked_against_a_password_changed_meanwhile_fails() {
+    let mut b = Bench::new(Limits {
+        login_attempts: 0,
+        ..limits()
+    });
+    register(&mut b, 1, "alice", "old-password");
+    b.connect(2);
+    // The attacker's check of the old password is out when alice changes it.
+    send_unsettled(&mut b, 2, "/login alice old-password");
+    let attack = std::mem::take(&mut b.out.pending);
+    assert_eq!(
+        b.ask(1, "/passwd old-password new-password"),
+        ["REGISTERED alice"]
+    );
+    b.hub
+        .disconnect(b.cid(1), Departure::Disconnected, b.now, &mut b.out);
+    for (client, request) in attack {
+        let done = b.out.serve(request);
+        b.hub.complete(client.unwrap(), done, b.now, &mut b.out);
+    }
+    b.settle();
+    assert_eq!(b.take(2), ["ERR bad-login unknown name or wrong password"]);
+}
+
+#[test]
+fn a_registrant_who_leaves_before_the_commit_keeps_the_name_until_it() {
+    let mut b = Bench::new(limits());
+    b.login(1, "bob");
+    b.connect(2);
+    b.connect(3);
+    send_unsettled(&mut b, 1, "/register bobs-password");
+    complete_pending(&mut b); // hashed; the account's write is out
+    b.hub
+        .disconnect(b.cid(1), Departure::Disconnected, b.now, &mut b.out);
+    send_unsettled(&mut b, 2, "/register bob other-password");
+    send_unsettled(&mut b, 3, "/name bob");
+    assert_eq!(b.take(2), ["ERR name-taken that name is in use"]);
+    assert_eq!(b.take(3), ["ERR name-taken that name is in use"]);
+    b.settle();
+    assert_eq!(
+        b.codes(2, "/register bob other-password"),
+        "ERR name-registered"
+    );
+    let got = b.ask(3, "/login bob bobs-password");
+    assert!(got[0].starts_with("WELCOME bob "), "{got:?}");
+}
+
+#[test]
+fn a_message_sent_while_waiting_ones_are_read_comes_after_them() {
+    let mut b = Bench::new(limits());
+    register(&mut b, 1, "alice", "correct-horse");
+    b.hub
+        .disconnect(b.cid(1), Departure::Disconnected, b.now, &mut b.out);
+    b.login(2, "sam");
+    assert_eq!(b.ask(2, "/msg alice one"), ["OFFLINE alice"]);
+    b.connect(3);
+    send_unsettled(&mut b, 3, "/login alice correct-horse");
+    complete_pending(&mut b); // checked: alice is named, her messages are being read
+    b.take(2);
+    b.line(2, "/msg alice two");
+    b.settle();
+    let got: Vec<String> = b
+        .take(3)
+        .into_iter()
+        .filter(|line| line.contains("PRIV"))
+        .collect();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0].ends_with("PRIV sam one"), "{got:?}");
+    assert!(got[1].ends_with("PRIV sam two"), "{got:?}");
+    // Caught up: the next one is live.
+    b.line(2, "/msg alice three");
+    assert_eq!(b.take(3), ["PRIV sam three"]);
+}
+
+#[test]
+fn checks_already_out_count_against_the_address() {
+    let mut b = Bench::new(Limits {
+        login_attempts: 2,
+        ..limits()
+    });
+    for id in 1..=3 {
+        b.connect(id);
+    }
+    send_unsettled(&mut b, 1, "/login nobody guess-one");
+    send_unsettled(&mut b, 2, "/login nobody guess-two");
+    send_unsettled(&mut b, 3, "/login nobody guess-three");
+    assert_eq!(
+        b.take(3),
+        ["ERR throttled too many attempts; wait a minute and try again"]
+    );
+    assert_eq!(b.out.pending.len(), 2, "two checks out, not three");
+}
