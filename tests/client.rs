@@ -8,7 +8,7 @@ mod common;
 
 use std::fmt::Display;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -32,12 +32,18 @@ struct Client {
 impl Client {
     /// Starts the client for `addr` with extra arguments; times are shown in UTC.
     fn start(addr: impl Display, args: &[&str]) -> Client {
+        Client::spawn(Client::command(addr, args))
+    }
+
+    /// The command that [`Client::start`] runs, to add to it.
+    fn command(addr: impl Display, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_parley-client"));
         command
             .arg(addr.to_string())
             .args(args)
-            .env_remove("PARLEY_ADDR");
-        Client::spawn(command)
+            .env_remove("PARLEY_ADDR")
+            .env_remove("PARLEY_PASSWORD");
+        command
     }
 
     /// Starts the client as `command` describes, with pipes for its standard streams.
@@ -578,9 +584,9 @@ fn quit_command_says_goodbye_to_the_room() {
 }
 
 #[test]
-fn server_shutdown_exits_non_zero_with_one_line() {
+fn server_shutdown_exits_non_zero_with_one_line_without_reconnecting() {
     let server = TestServer::start(&[]);
-    let mut client = Client::start(server.addr, &["--name", "alice"]);
+    let mut client = Client::start(server.addr, &["--name", "alice", "--no-reconnect"]);
     client.expect_login("alice");
     server.signal(libc::SIGTERM);
     let (status, stderr) = client.expect_exit();
@@ -604,10 +610,10 @@ fn a_full_server_exits_non_zero() {
 }
 
 #[test]
-fn a_lost_connection_exits_non_zero_with_one_line() {
+fn a_lost_connection_exits_non_zero_with_one_line_without_reconnecting() {
     let server = TestServer::start(&[]);
     let addr = server.addr;
-    let mut client = Client::start(addr, &["--name", "alice"]);
+    let mut client = Client::start(addr, &["--name", "alice", "--no-reconnect"]);
     client.expect_login("alice");
     server.signal(libc::SIGKILL);
     let (status, stderr) = client.expect_exit();
@@ -650,7 +656,8 @@ impl FakeServer {
 
     /// Like [`FakeServer::accept`], and also answers each line the client sends
     /// that is one of `answers`' first halves with the second half (whole lines,
-    /// each ending in `\n`), at once, as a real server answers a command.
+    /// each ending in `\n`), at once, as a real server answers a command. These
+    /// answers come first: they may answer `/name` differently.
     fn accept_answering(listener: &TcpListener, answers: &[(&str, &str)]) -> FakeServer {
         let answers: Vec<(String, String)> = answers
             .iter()
@@ -667,15 +674,15 @@ impl FakeServer {
             send("HELLO parley 1 fake\n");
             for line in BufReader::new(socket).lines() {
                 let Ok(line) = line else { break };
-                if let Some(name) = line.strip_prefix("/name ") {
+                if let Some((_, reply)) = answers.iter().find(|(l, _)| *l == line) {
+                    send(reply);
+                } else if let Some(name) = line.strip_prefix("/name ") {
                     send(&format!("WELCOME {name} hi\nJOIN lobby {name}\n"));
                 } else if let Some(token) = line.strip_prefix("/ping ") {
                     send(&format!("PONG {token}\n"));
                 } else if line.starts_with("/quit") {
                     send("BYE quit bye\n");
                     break;
-                } else if let Some((_, reply)) = answers.iter().find(|(l, _)| *l == line) {
-                    send(reply);
                 }
                 if tx.send(line).is_err() {
                     break;
@@ -695,6 +702,18 @@ impl FakeServer {
             .unwrap()
             .write_all(bytes)
             .expect("write to client");
+    }
+
+    /// The next line the client sends.
+    fn next_from_client(&self) -> String {
+        self.from_client
+            .recv_timeout(TIMEOUT)
+            .unwrap_or_else(|e| panic!("the client sent nothing: {e}"))
+    }
+
+    /// Closes the connection, as a server that goes away without a word.
+    fn close(&self) {
+        let _ = self.writer.lock().unwrap().shutdown(Shutdown::Both);
     }
 
     /// Expects the client to send `expected` (skipping its other lines).
@@ -806,4 +825,465 @@ fn history_replies_are_shown_with_their_times_in_script_order() {
     // The store-failed refusal counts like any other refused line.
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert_eq!(stderr, "parley-client: 1 input line was refused\n");
+}
+
+// ---- accounts: passwords from the environment, a file, or the next input line ----
+
+/// Asserts that no output of the client (`transcript`, `stderr`) holds `password`.
+fn assert_never_shown(transcript: &[String], stderr: &str, password: &str) {
+    for line in transcript {
+        assert!(!line.contains(password), "password shown: {line:?}");
+    }
+    assert!(!stderr.contains(password), "password on stderr: {stderr:?}");
+}
+
+/// What a fake server answers to a login that it accepts.
+const WELCOME_ALICE: &str = "WELCOME alice Welcome back\nJOIN lobby alice\n";
+
+#[test]
+fn a_script_logs_in_with_the_password_from_the_environment() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let mut command = Client::command(listener.local_addr().expect("addr"), &["--name", "alice"]);
+    command.env("PARLEY_PASSWORD", "pass word");
+    let mut client = Client::spawn(command);
+    let fake =
+        FakeServer::accept_answering(&listener, &[("/login alice \"pass word\"", WELCOME_ALICE)]);
+    // The first thing sent, and quoted: the password has a space.
+    assert_eq!(fake.next_from_client(), "/login alice \"pass word\"");
+    client.expect_login("alice");
+    client.close_stdin();
+    client.expect("* bye");
+    let transcript = client.transcript.clone();
+    let (status, stderr) = client.expect_exit();
+    assert!(status.success(), "{stderr}");
+    assert_never_shown(&transcript, &stderr, "pass word");
+}
+
+#[test]
+fn a_script_logs_in_with_a_password_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("password");
+    std::fs::write(&file, "pa\"ss\\word\nsecond line is not read\n").expect("write");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let mut command = Client::command(
+        listener.local_addr().expect("addr"),
+        &[
+            "--name",
+            "alice",
+            "--password-file",
+            file.to_str().expect("utf-8 path"),
+        ],
+    );
+    // The file wins over the environment.
+    command.env("PARLEY_PASSWORD", "not this one");
+    let mut client = Client::spawn(command);
+    let login = "/login alice \"pa\\\"ss\\\\word\"";
+    let fake = FakeServer::accept_answering(&listener, &[(login, WELCOME_ALICE)]);
+    assert_eq!(fake.next_from_client(), login);
+    client.expect_login("alice");
+    client.send("hi");
+    fake.expect_from_client("hi");
+    client.expect("[lobby] alice: hi");
+}
+
+#[test]
+fn an_unreadable_password_file_is_reported() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("missing");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let path = missing.to_str().expect("utf-8 path");
+    let client = Client::start(
+        listener.local_addr().expect("addr"),
+        &["--name", "alice", "--password-file", path],
+    );
+    let (status, stderr) = client.expect_exit();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(
+        stderr,
+        format!("parley-client: cannot read the password file {path}: No such file or directory\n")
+    );
+}
+
+#[test]
+fn a_refused_login_ends_a_script_with_a_clear_message() {
+    for (code, text) in [
+        ("bad-login", "Wrong name or password"),
+        ("throttled", "Too many failed logins; try again later"),
+        ("name-taken", "alice is already online"),
+    ] {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let mut command =
+            Client::command(listener.local_addr().expect("addr"), &["--name", "alice"]);
+        command.env("PARLEY_PASSWORD", "hunter22");
+        let mut client = Client::spawn(command);
+        let refusal = format!("ERR {code} {text}\n");
+        let fake = FakeServer::accept_answering(&listener, &[("/login alice hunter22", &refusal)]);
+        fake.expect_from_client("/login alice hunter22");
+        client.expect_prefix("* connected");
+        client.expect(&format!("! {text} ({code})"));
+        let transcript = client.transcript.clone();
+        let (status, stderr) = client.expect_exit();
+        assert_eq!(status.code(), Some(1), "{code}: {stderr}");
+        assert_eq!(
+            stderr,
+            format!("parley-client: cannot log in as alice: {text} ({code})\n")
+        );
+        assert_never_shown(&transcript, &stderr, "hunter22");
+    }
+}
+
+#[test]
+fn passwords_left_out_of_typed_commands_are_the_next_input_lines() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let mut client = Client::start(listener.local_addr().expect("addr"), &[]);
+    let stored =
+        "WELCOME alice hi\nJOIN lobby alice\nOLD 1700000000 PRIV bob stored \x1b[2Jhello\n";
+    let fake = FakeServer::accept_answering(
+        &listener,
+        &[
+            ("/login alice \"pass word\"", stored),
+            ("/passwd \"pass word\" newpass123", "REGISTERED alice\n"),
+            ("/msg carol see you later", "OFFLINE carol\n"),
+            ("/unregister newpass123", "UNREGISTERED alice\n"),
+            ("/register \"new  pass\"", "REGISTERED alice\n"),
+        ],
+    );
+    client.expect_prefix("* connected");
+    client.expect("* choose a name: 1 to 32 letters, digits, _ or -");
+    client.send("/login alice");
+    client.send("pass word");
+    // One line, the password quoted.
+    assert_eq!(fake.next_from_client(), "/login alice \"pass word\"");
+    client.expect_prefix("* you are alice");
+    client.expect("* you joined lobby");
+    // A private message stored while we were away, with the time it was sent.
+    client.expect("(private) 2023-11-14 22:13 bob: stored ^[[2Jhello");
+
+    client.send("/passwd");
+    client.send("pass word");
+    client.send("newpass123");
+    fake.expect_from_client("/passwd \"pass word\" newpass123");
+    client.expect("* alice is registered: next time, log in with /login alice and this password");
+    client.send("/msg carol see you later");
+    client.expect("* stored for carol, who is offline: delivered at their next login");
+    client.expect("(private to carol) alice: see you later");
+    client.send("/unregister");
+    client.send("newpass123");
+    client.expect("* the account alice is deleted: you stay online as a guest");
+    client.send("/register");
+    client.send("new  pass");
+    client.expect("* alice is registered: next time, log in with /login alice and this password");
+    fake.send(b"NICK bob Robert\n");
+    client.expect("* bob is now called Robert");
+    fake.send(b"NICK alice Alicia\n");
+    client.expect("* you are now Alicia");
+    client.send("/ping done");
+    client.expect("* pong done");
+    client.close_stdin();
+    client.expect("* bye");
+    let transcript = client.transcript.clone();
+    let (status, stderr) = client.expect_exit();
+    assert!(status.success(), "{stderr}");
+    for password in ["pass word", "newpass123", "new  pass"] {
+        assert_never_shown(&transcript, &stderr, password);
+    }
+}
+
+#[test]
+fn a_login_without_a_name_is_refused_by_the_client() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let mut client = Client::start(listener.local_addr().expect("addr"), &["--name", "alice"]);
+    let fake = FakeServer::accept(&listener);
+    client.expect_login("alice");
+    client.send("/login");
+    client.expect("! /login <name>: give the account's name; the password is asked for (bad-args)");
+    client.send("/ping after");
+    fake.expect_from_client("/ping after");
+    client.expect("* pong after");
+    // The end of input instead of a password: nothing is sent.
+    client.send("/unregister");
+    client.close_stdin();
+    client.expect("* no password given; nothing was sent");
+    client.expect("* bye");
+    let (status, stderr) = client.expect_exit();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(stderr, "parley-client: 2 input lines were refused\n");
+}
+
+// ---- reconnecting --------------------------------------------------------------
+
+/// A `parley-server` on a given address (to start one again on the port another
+/// had), killed when dropped.
+struct ServerAt {
+    child: Child,
+}
+
+impl ServerAt {
+    /// Starts the server on `addr` with extra arguments; returns once it listens.
+    fn start(addr: SocketAddr, args: &[&str]) -> ServerAt {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_parley-server"))
+            .args(["--listen", &addr.to_string()])
+            .args(args)
+            .env("RUST_LOG", "info")
+            .env_remove("PARLEY_LISTEN")
+            .env_remove("PARLEY_DATA")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn parley-server");
+        let stderr = child.stderr.take().expect("stderr piped");
+        let (tx, log) = mpsc::channel();
+        // Drain the log all along: a full pipe would block the server.
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let _ = tx.send(line);
+            }
+        });
+        let mut server = ServerAt { child };
+        loop {
+            match log.recv_timeout(TIMEOUT) {
+                Ok(line) if line.contains("listening on") => return server,
+                Ok(_) => {}
+                Err(e) => {
+                    let _ = server.child.kill();
+                    panic!("the server did not start on {addr}: {e}");
+                }
+            }
+        }
+    }
+}
+
+impl Drop for ServerAt {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Logs `name` in on a server started by hand.
+fn login_at(addr: SocketAddr, name: &str) -> common::TestClient {
+    let mut client = common::TestClient::connect(addr);
+    client.expect_prefix("HELLO parley 1");
+    client.send(&format!("/name {name}"));
+    client.expect_prefix(&format!("WELCOME {name}"));
+    client.expect_line(&format!("JOIN lobby {name}"));
+    client
+}
+
+#[test]
+fn after_a_server_restart_the_client_comes_back_to_its_rooms_and_what_it_missed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("parley.db");
+    let data = data.to_str().expect("utf-8 path");
+    let mut server = TestServer::start(&["--data", data]);
+    let addr = server.addr;
+    let mut client = Client::start(addr, &["--name", "alice"]);
+    client.expect_login("alice");
+    client.send("/create rust");
+    client.expect("* you joined rust");
+    let mut bob = server.login("bob");
+    client.expect("* bob joined lobby");
+    common::join(&mut bob, "bob", "rust", &mut []);
+    client.expect("* bob joined rust");
+    bob.send("/say rust seen before");
+    client.expect("[rust] bob: seen before");
+    // A post keeps the room across the restart.
+    bob.send("/post rust notes kept");
+    bob.expect_line("POSTED rust 1");
+    client.expect("* new post #1 in rust by bob: notes  (/read rust 1)");
+
+    server.signal(libc::SIGTERM);
+    client.expect("* the server closed the connection: the server is shutting down (shutdown)");
+    assert_eq!(server.wait_exit().code(), Some(0));
+    drop(bob);
+    // Stand in for the server on its port, long enough to take the client's next
+    // attempt and hold it without a word: meanwhile the server comes back, full
+    // with carol and bob, and bob says something the client misses.
+    let stand_in = TcpListener::bind(addr).expect("bind the server's port");
+    let (held_tx, held_rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = held_tx.send(stand_in.accept().map(|(stream, _)| stream));
+    });
+    client.expect_prefix("* reconnecting in ");
+    let held = held_rx
+        .recv_timeout(TIMEOUT)
+        .expect("the client tries again")
+        .expect("accept");
+    let _restarted = ServerAt::start(addr, &["--data", data, "--max-clients", "2"]);
+    let mut carol = login_at(addr, "carol");
+    let mut bob = login_at(addr, "bob");
+    common::join(&mut bob, "bob", "rust", &mut []);
+    bob.send("/say rust said while you were away");
+    bob.expect_nothing_pending();
+    // Lost again before it was back in: it tries again, and has to queue.
+    held.shutdown(Shutdown::Both).expect("shutdown");
+    drop(held);
+    client.skip_until(&format!(
+        "* connection to {addr} lost: the server closed it"
+    ));
+    client.expect_prefix("* reconnecting in ");
+    client.expect("* the server is full; you are number 1 in the queue");
+    common::quit(bob);
+
+    client.expect_prefix("* connected");
+    client.expect_prefix("* you are alice");
+    client.expect("* you joined lobby");
+    client.expect("* you joined rust");
+    client.expect("* nothing missed in lobby");
+    let missed = client.line();
+    assert!(
+        missed.starts_with("* missed in rust: 1 message"),
+        "{missed:?}; transcript:\n{}",
+        client.transcript.join("\n")
+    );
+    let line = client.line();
+    assert!(
+        line.starts_with("[rust] ") && line.ends_with(" bob: said while you were away"),
+        "{line:?}"
+    );
+    client.expect("* back as alice in lobby, rust");
+
+    // Back in: live messages and our own in both directions.
+    carol.send("/join rust");
+    carol.skip_until("JOIN rust carol");
+    client.expect("* carol joined rust");
+    carol.send("/say rust welcome back");
+    client.expect("[rust] carol: welcome back");
+    client.send("thanks");
+    carol.skip_until("MSG rust alice thanks");
+    client.expect("[rust] alice: thanks");
+    client.close_stdin();
+    client.expect("* bye");
+    let (status, stderr) = client.expect_exit();
+    assert!(status.success(), "{status:?} {stderr}");
+}
+
+#[test]
+fn reconnecting_gives_up_after_reconnect_max_attempts() {
+    let server = TestServer::start(&[]);
+    let addr = server.addr;
+    let mut client = Client::start(addr, &["--name", "alice", "--reconnect-max", "2"]);
+    client.expect_login("alice");
+    server.signal(libc::SIGKILL);
+    // A plain close or a reset, depending on what was in flight.
+    client.expect_prefix(&format!("* connection to {addr} lost: "));
+    let first = client.expect_prefix("* reconnecting in ");
+    assert!(first.ends_with(" s (attempt 1)"), "{first}");
+    let second = client.expect_prefix("* reconnecting in ");
+    assert!(
+        second.ends_with(" s (attempt 2; last try: Connection refused)"),
+        "{second}"
+    );
+    let (status, stderr) = client.expect_exit();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(
+        stderr,
+        format!(
+            "parley-client: connection to {addr} lost: gave up after 2 attempts to reconnect \
+             (last: Connection refused)\n"
+        )
+    );
+}
+
+#[test]
+fn the_end_of_input_during_the_countdown_quits() {
+    let server = TestServer::start(&[]);
+    let mut client = Client::start(server.addr, &["--name", "alice"]);
+    client.expect_login("alice");
+    server.signal(libc::SIGKILL);
+    client.expect_prefix("* connection to ");
+    client.expect_prefix("* reconnecting in ");
+    client.close_stdin();
+    let (status, stderr) = client.expect_exit();
+    assert!(status.success(), "{status:?} {stderr}");
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn a_login_is_made_again_with_the_remembered_password() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let mut command = Client::command(addr, &["--name", "alice"]);
+    command.env("PARLEY_PASSWORD", "pass word");
+    let mut client = Client::spawn(command);
+    let answers: &[(&str, &str)] = &[
+        ("/login alice \"pass word\"", WELCOME_ALICE),
+        ("/history lobby", "HISTORY lobby 0\n"),
+    ];
+    let first = FakeServer::accept_answering(&listener, answers);
+    client.expect_login("alice");
+    first.close();
+    client.expect(&format!(
+        "* connection to {addr} lost: the server closed it"
+    ));
+    client.expect_prefix("* reconnecting in ");
+    let second = FakeServer::accept_answering(&listener, answers);
+    assert_eq!(second.next_from_client(), "/login alice \"pass word\"");
+    assert_eq!(second.next_from_client(), "/history lobby");
+    client.expect_login("alice");
+    client.expect("* nothing missed in lobby");
+    client.expect("* back as alice in lobby");
+    client.send("hello again");
+    second.expect_from_client("hello again");
+    client.expect("[lobby] alice: hello again");
+    client.close_stdin();
+    client.expect("* bye");
+    let transcript = client.transcript.clone();
+    let (status, stderr) = client.expect_exit();
+    assert!(status.success(), "{stderr}");
+    assert_never_shown(&transcript, &stderr, "pass word");
+}
+
+#[test]
+fn a_name_refused_after_reconnecting_ends_a_script() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let mut client = Client::start(addr, &["--name", "alice"]);
+    let first = FakeServer::accept(&listener);
+    client.expect_login("alice");
+    first.close();
+    client.expect(&format!(
+        "* connection to {addr} lost: the server closed it"
+    ));
+    client.expect_prefix("* reconnecting in ");
+    let _second = FakeServer::accept_answering(
+        &listener,
+        &[("/name alice", "ERR name-taken Someone has that name\n")],
+    );
+    client.expect_prefix("* connected");
+    client.expect("! Someone has that name (name-taken)");
+    let (status, stderr) = client.expect_exit();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(
+        stderr,
+        "parley-client: reconnected, but cannot be alice again: Someone has that name (name-taken)\n"
+    );
+}
+
+#[test]
+fn a_script_waits_for_the_reconnection_before_its_next_line() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let mut client = Client::start(addr, &["--name", "alice"]);
+    let first = FakeServer::accept(&listener);
+    client.expect_login("alice");
+    client.send("/ping before");
+    client.expect("* pong before");
+    // The client's own ping after it is answered too before the connection goes.
+    first.expect_from_client("/ping before");
+    first.next_from_client();
+    first.close();
+    client.expect_prefix("* connection to ");
+    client.expect_prefix("* reconnecting in ");
+    // Typed while there is no connection: held until the session is back.
+    client.send("held line");
+    let second =
+        FakeServer::accept_answering(&listener, &[("/history lobby", "HISTORY lobby 0\n")]);
+    client.expect_login("alice");
+    client.expect("* nothing missed in lobby");
+    client.expect("* back as alice in lobby");
+    second.expect_from_client("held line");
+    client.expect("[lobby] alice: held line");
 }

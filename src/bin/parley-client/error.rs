@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::io::{self, Write as _};
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use crate::tty;
@@ -36,6 +37,48 @@ pub enum ClientError {
     Terminal(rustyline::error::ReadlineError),
     /// Reading standard input failed.
     Stdin(io::Error),
+    /// The `--password-file` could not be read.
+    PasswordFile {
+        /// The file as given.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The server refused the login given on the command line (`--name` with a
+    /// password), in a script.
+    LoginRefused {
+        /// The account's name.
+        name: String,
+        /// The error code (`bad-login`, `throttled`, ...).
+        code: String,
+        /// The server's explanation.
+        text: String,
+    },
+    /// After a reconnection the server refused our name, in a script (a person is
+    /// asked for another).
+    Relogin {
+        /// The name we had.
+        name: String,
+        /// The error code.
+        code: String,
+        /// The server's explanation.
+        text: String,
+    },
+    /// `--reconnect-max` attempts to reconnect failed.
+    GaveUp {
+        /// The address as given.
+        addr: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// Why the last one failed, if it failed to connect.
+        last: Option<io::Error>,
+    },
+    /// Not sent: there is no connection right now (it was lost, and is being made
+    /// again). Handled by the front end, never an exit.
+    Offline,
+    /// The connection was lost after a line was sent and before the server answered
+    /// it: it may or may not have arrived. Handled by the front end, never an exit.
+    Unanswered,
     /// A script ran to its end, but this many of its lines were refused (by the
     /// server's `ERR`, or by the client for what it cannot send). Each refusal has
     /// been shown where it happened; this makes the exit status tell.
@@ -44,7 +87,7 @@ pub enum ClientError {
 
 /// An I/O error's text without the `(os error N)` suffix, which means nothing to
 /// people using a chat client.
-fn plain(err: &io::Error) -> String {
+pub fn plain(err: &io::Error) -> String {
     let text = err.to_string();
     match text.find(" (os error ") {
         Some(i) => text[..i].to_owned(),
@@ -71,6 +114,38 @@ impl fmt::Display for ClientError {
             ClientError::Closed(text) => f.write_str(text),
             ClientError::Terminal(err) => write!(f, "terminal error: {err}"),
             ClientError::Stdin(err) => write!(f, "cannot read input: {}", plain(err)),
+            ClientError::PasswordFile { path, source } => write!(
+                f,
+                "cannot read the password file {}: {}",
+                path.display(),
+                plain(source)
+            ),
+            ClientError::LoginRefused { name, code, text } => {
+                write!(f, "cannot log in as {name}: {}", refusal(code, text))
+            }
+            ClientError::Relogin { name, code, text } => write!(
+                f,
+                "reconnected, but cannot be {name} again: {}",
+                refusal(code, text)
+            ),
+            ClientError::GaveUp {
+                addr,
+                attempts,
+                last,
+            } => {
+                write!(
+                    f,
+                    "connection to {addr} lost: gave up after {attempts} attempts to reconnect"
+                )?;
+                match last {
+                    Some(e) => write!(f, " (last: {})", plain(e)),
+                    None => Ok(()),
+                }
+            }
+            ClientError::Offline => f.write_str("not connected"),
+            ClientError::Unanswered => {
+                f.write_str("the connection was lost before the server answered")
+            }
             ClientError::Refused(1) => f.write_str("1 input line was refused"),
             ClientError::Refused(n) => write!(f, "{n} input lines were refused"),
         }
@@ -78,6 +153,23 @@ impl fmt::Display for ClientError {
 }
 
 impl std::error::Error for ClientError {}
+
+/// A refusal for people: `text (code)`, the server's text, or when it sent none,
+/// what the code means for the codes of logging in.
+fn refusal(code: &str, text: &str) -> String {
+    let hint = match code {
+        "bad-login" => "wrong name or password",
+        "throttled" => "too many failed logins from this address; wait a minute",
+        "name-taken" => "someone online has that name",
+        "name-registered" => "that name is a registered account: log in with its password",
+        "login-required" => "this server takes accounts only",
+        "tls-required" => "this server takes passwords only over TLS",
+        _ => "refused",
+    };
+    let text = if text.is_empty() { hint } else { text };
+    let sane = crate::style::sanitize;
+    format!("{} ({})", sane(text), sane(code))
+}
 
 /// Only the first failure is reported; a second thread failing at the same time
 /// (the reader sees the close while the main thread sees a write error) waits here
@@ -119,6 +211,33 @@ mod tests {
         assert_eq!(
             ClientError::Refused(2).to_string(),
             "2 input lines were refused"
+        );
+        let err = ClientError::LoginRefused {
+            name: "alice".into(),
+            code: "bad-login".into(),
+            text: "Wrong name or password".into(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "cannot log in as alice: Wrong name or password (bad-login)"
+        );
+        let err = ClientError::Relogin {
+            name: "alice".into(),
+            code: "name-taken".into(),
+            text: String::new(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "reconnected, but cannot be alice again: someone online has that name (name-taken)"
+        );
+        let err = ClientError::GaveUp {
+            addr: "h:1".into(),
+            attempts: 3,
+            last: Some(io::Error::from_raw_os_error(libc::ECONNREFUSED)),
+        };
+        assert_eq!(
+            err.to_string(),
+            "connection to h:1 lost: gave up after 3 attempts to reconnect (last: Connection refused)"
         );
     }
 }

@@ -168,6 +168,12 @@ pub fn name_rule() -> String {
     format!("1 to {MAX_NAME_LEN} letters, digits, _ or -")
 }
 
+/// Commands of the protocol that the server library's grammar may not know yet (the
+/// account commands and `/nick`): offered for completion and listed in the help all
+/// the same. The client sends them as typed, apart from the passwords of the
+/// account commands, which `account` handles.
+pub const CLIENT_WORDS: [&str; 5] = ["/login", "/nick", "/passwd", "/register", "/unregister"];
+
 /// The command words offered by Tab completion (`/join`, ...), sorted. `/pong` is
 /// left out: the client answers the server's `PING`s by itself.
 pub fn command_words() -> Vec<String> {
@@ -175,8 +181,10 @@ pub fn command_words() -> Vec<String> {
         .iter()
         .filter(|verb| **verb != Verb::Pong)
         .map(|&verb| format!("/{}", grammar::command_word(verb)))
+        .chain(CLIENT_WORDS.iter().map(|w| (*w).to_owned()))
         .collect();
     words.sort();
+    words.dedup();
     words
 }
 

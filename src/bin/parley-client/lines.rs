@@ -6,17 +6,27 @@
 //!
 //! A script fails (exit status 1) when any of its lines was refused, once it has
 //! run to its end: a refused line is shown as it happens, like any other reply, and
-//! whoever runs the script learns from the status that something went wrong.
+//! whoever runs the script learns from the status that something went wrong. A line
+//! whose answer was lost with the connection counts as refused too: it may not have
+//! arrived.
+//!
+//! A password the client asks for (`/login alice` without one) is the next input
+//! line, taken as it is and never shown. A script logs in with `--name` and
+//! `PARLEY_PASSWORD` or `--password-file`; when that login is refused the script
+//! ends at once (status 1), as there is nobody to ask for another. When the
+//! connection is lost, the script waits for the reconnection (one line per attempt
+//! shows its progress) and goes on; `--no-reconnect` makes it end instead.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write as _};
 use std::os::fd::{AsFd as _, AsRawFd as _, RawFd};
 use std::sync::Arc;
 
-use crate::chat::{Frontend, Input};
+use crate::chat::{Frontend, Input, SecretInput, Start};
 use crate::error::ClientError;
+use crate::password::Secret;
 use crate::render;
-use crate::session::{Output, Session};
+use crate::session::{Output, Reconnect, Session};
 use crate::style::Painter;
 
 /// Prints rendered blocks on standard output, one write per block.
@@ -40,7 +50,8 @@ struct LineFrontend {
     output: LineOutput,
     /// For rendering local complaints.
     painter: Painter,
-    /// Lines refused by the client itself (not valid UTF-8).
+    /// Lines refused by the client itself (not valid UTF-8, no password given) or
+    /// whose answer was lost with the connection.
     unsent: u64,
 }
 
@@ -89,6 +100,18 @@ impl Frontend for LineFrontend {
         }
     }
 
+    fn read_secret(&mut self, _prompt: &str) -> Result<SecretInput, ClientError> {
+        Ok(match self.read_line("", &|_| false)? {
+            Input::Line(line) => SecretInput::Given(Secret::new(line)),
+            Input::Interrupted => SecretInput::Cancelled,
+            Input::End => SecretInput::End,
+        })
+    }
+
+    fn note_unsent(&mut self) {
+        self.unsent += 1;
+    }
+
     fn input_fd(&self) -> RawFd {
         self.input.get_ref().as_raw_fd()
     }
@@ -118,8 +141,9 @@ impl Frontend for LineFrontend {
 pub fn run(
     addr: &str,
     addrs: &[std::net::SocketAddr],
-    name: Option<String>,
+    start: Option<Start>,
     painter: Painter,
+    reconnect: Reconnect,
 ) -> Result<(), ClientError> {
     let display = crate::session::Display {
         painter,
@@ -130,14 +154,18 @@ pub fn run(
         .as_fd()
         .try_clone_to_owned()
         .map_err(ClientError::Stdin)?;
-    let session = Session::connect(addr, addrs, Arc::new(LineOutput), display)?;
+    let reconnect = Reconnect {
+        ask_name: false,
+        ..reconnect
+    };
+    let session = Session::connect(addr, addrs, Arc::new(LineOutput), display, reconnect)?;
     let mut fe = LineFrontend {
         input: BufReader::new(File::from(stdin)),
         output: LineOutput,
         painter,
         unsent: 0,
     };
-    crate::chat::run(&session, &mut fe, name)?;
+    crate::chat::run(&session, &mut fe, start)?;
     match session.with_state(|s| s.refused_commands()) + fe.unsent {
         0 => Ok(()),
         refused => Err(ClientError::Refused(refused)),

@@ -3,7 +3,11 @@
 //! The modules split the work by job:
 //! - [`args`]: command line and address resolution;
 //! - [`session`]: the connection, with a reader thread that applies server lines to
-//!   the [`state`] and shows them at once;
+//!   the [`state`] and shows them at once, and reconnects when the connection is
+//!   lost ([`reconnect`]: when to try; [`resume`]: getting name, rooms and missed
+//!   messages back);
+//! - [`account`] and [`password`]: the account commands, and keeping their
+//!   passwords out of sight, out of the history and out of memory once used;
 //! - [`protocol`], [`render`], [`style`], [`clock`]: parsing server lines and turning
 //!   them into safe, coloured text for people;
 //! - [`input`]: what a typed line means to the client, by the server library's own
@@ -12,14 +16,18 @@
 //! - [`terminal`] (rustyline) and [`lines`] (scripts): the two front ends;
 //! - [`tty`] and [`error`]: terminal repairs and the single failure exit.
 
+mod account;
 mod args;
 mod chat;
 mod clock;
 mod error;
 mod input;
 mod lines;
+mod password;
 mod protocol;
+mod reconnect;
 mod render;
+mod resume;
 mod session;
 mod state;
 mod style;
@@ -30,7 +38,9 @@ use std::io::{self, IsTerminal as _, Write as _};
 
 use clap::Parser as _;
 
+use crate::chat::Start;
 use crate::error::ClientError;
+use crate::session::Reconnect;
 use crate::style::Painter;
 
 fn main() {
@@ -54,10 +64,34 @@ fn run(args: args::Args) -> Result<(), ClientError> {
     let painter = Painter {
         colour: style::colour_wanted(stdout_terminal, no_color.as_deref(), term.as_deref()),
     };
+    let start = match args.name {
+        Some(name) => Some(Start {
+            password: password_for(args.password_file)?,
+            name,
+        }),
+        None => None,
+    };
+    let reconnect = Reconnect {
+        enabled: !args.no_reconnect,
+        max_attempts: args.reconnect_max,
+        // Each front end says whether it can ask for a new name.
+        ask_name: false,
+    };
     // The line editor needs a terminal on both sides; anything else is a script.
     if io::stdin().is_terminal() && stdout_terminal {
-        terminal::run(&args.addr, &addrs, args.name, painter)
+        terminal::run(&args.addr, &addrs, start, painter, reconnect)
     } else {
-        lines::run(&args.addr, &addrs, args.name, painter)
+        lines::run(&args.addr, &addrs, start, painter, reconnect)
+    }
+}
+
+/// The password of the `--name` account: from `--password-file` when given, else
+/// from the environment, else none (a guest).
+fn password_for(file: Option<std::path::PathBuf>) -> Result<Option<password::Secret>, ClientError> {
+    match file {
+        Some(path) => password::from_file(&path)
+            .map(Some)
+            .map_err(|source| ClientError::PasswordFile { path, source }),
+        None => Ok(password::from_env()),
     }
 }

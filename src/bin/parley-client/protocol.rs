@@ -144,6 +144,28 @@ pub enum ServerLine {
         /// The line as it was sent then: a [`ServerLine::Msg`] or [`ServerLine::Priv`].
         line: Box<ServerLine>,
     },
+    /// `NICK <old> <new>`: a user in one of our rooms (or we) changed name.
+    Nick {
+        /// The name before.
+        old: String,
+        /// The name now.
+        new: String,
+    },
+    /// `REGISTERED <name>`: our account was created, or its password changed.
+    Registered {
+        /// The account, spelled as the server spells it.
+        name: String,
+    },
+    /// `UNREGISTERED <name>`: our account was deleted; we stay online as a guest.
+    Unregistered {
+        /// The name, spelled as the server spells it.
+        name: String,
+    },
+    /// `OFFLINE <user>`: our private message was stored for an offline account.
+    Offline {
+        /// Who gets it at their next login.
+        user: String,
+    },
     /// `PING <token>`: the server checks that we are alive.
     Ping {
         /// To be echoed in `/pong`.
@@ -325,6 +347,13 @@ impl ServerLine {
                     line: Box::new(line),
                 }
             }
+            "NICK" => ServerLine::Nick {
+                old: s(f.next()?),
+                new: s(f.next()?),
+            },
+            "REGISTERED" => ServerLine::Registered { name: s(f.next()?) },
+            "UNREGISTERED" => ServerLine::Unregistered { name: s(f.next()?) },
+            "OFFLINE" => ServerLine::Offline { user: s(f.next()?) },
             "PING" => ServerLine::Ping {
                 token: s(f.next()?),
             },
@@ -581,6 +610,33 @@ mod tests {
             "OLD 1700000000 msg rust alice hi",
             "OLD 1700000000 OLD 1 MSG rust alice hi",
         ] {
+            assert_eq!(p(raw), ServerLine::Unknown { raw: raw.into() }, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn account_lines() {
+        assert_eq!(
+            p("NICK bob Robert"),
+            ServerLine::Nick {
+                old: "bob".into(),
+                new: "Robert".into()
+            }
+        );
+        assert_eq!(
+            p("REGISTERED Alice"),
+            ServerLine::Registered {
+                name: "Alice".into()
+            }
+        );
+        assert_eq!(
+            p("UNREGISTERED Alice"),
+            ServerLine::Unregistered {
+                name: "Alice".into()
+            }
+        );
+        assert_eq!(p("OFFLINE bob"), ServerLine::Offline { user: "bob".into() });
+        for raw in ["NICK bob", "NICK", "REGISTERED", "OFFLINE", "UNREGISTERED "] {
             assert_eq!(p(raw), ServerLine::Unknown { raw: raw.into() }, "{raw:?}");
         }
     }

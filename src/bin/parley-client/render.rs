@@ -191,6 +191,31 @@ pub fn render(line: &ServerLine, view: &View<'_>, read_reply: bool) -> Option<St
                 other => return render(other, view, read_reply),
             }
         }
+        // Applied before it is shown: `me` may already be the new name.
+        ServerLine::Nick { old, new } if view.is_me(old) || view.is_me(new) => {
+            view.status(&[Plain("you are now "), Painted(p.name(new))])
+        }
+        ServerLine::Nick { old, new } => view.status(&[
+            Painted(p.name(old)),
+            Plain(" is now called "),
+            Painted(p.name(new)),
+        ]),
+        ServerLine::Registered { name } => view.status(&[
+            Painted(p.name(name)),
+            Plain(" is registered: next time, log in with "),
+            Painted(p.paint(Style::Bold, &format!("/login {}", sanitize(name)))),
+            Plain(" and this password"),
+        ]),
+        ServerLine::Unregistered { name } => view.status(&[
+            Plain("the account "),
+            Painted(p.name(name)),
+            Plain(" is deleted: you stay online as a guest"),
+        ]),
+        ServerLine::Offline { user } => view.status(&[
+            Plain("stored for "),
+            Painted(p.name(user)),
+            Plain(", who is offline: delivered at their next login"),
+        ]),
         ServerLine::Ping { .. } => return None,
         ServerLine::Pong { token } => view.status(&[Plain("pong "), Painted(text(token))]),
         ServerLine::Info { text: t } => p.paint(Style::Info, &format!("  {}", text(t))),
@@ -707,6 +732,29 @@ mod tests {
         let line = ServerLine::parse("OLD 1700035200 PRIV bob hi");
         let text = render(&line, &v, false).expect("shown");
         assert_eq!(visible_text(&text, v.painter), "(private) 08:00 bob: hi");
+    }
+
+    #[test]
+    fn account_lines() {
+        assert_eq!(show("NICK alice Alicia"), "* you are now Alicia");
+        assert_eq!(show("NICK Ally alice"), "* you are now alice");
+        assert_eq!(show("NICK bob Robert"), "* bob is now called Robert");
+        assert_eq!(
+            show("REGISTERED alice"),
+            "* alice is registered: next time, log in with /login alice and this password"
+        );
+        assert_eq!(
+            show("UNREGISTERED alice"),
+            "* the account alice is deleted: you stay online as a guest"
+        );
+        assert_eq!(
+            show("OFFLINE bob"),
+            "* stored for bob, who is offline: delivered at their next login"
+        );
+        assert_eq!(
+            show("OFFLINE b\x1bob"),
+            "* stored for b^[ob, who is offline: delivered at their next login"
+        );
     }
 
     #[test]

@@ -4,11 +4,16 @@
 //! what to answer. It does no I/O, so the whole bookkeeping (current room, name,
 //! board listings, our own pings) is unit-tested here; the connection module only
 //! moves lines between the socket, this state and the screen.
+//!
+//! The state outlives a connection: when one is lost, [`ClientState::lost`] turns
+//! what we were (name, rooms, what we saw in them) into a [`Resume`] plan, which
+//! `apply` then drives on the next connection until we are back.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::protocol::{PostHeader, ServerLine};
 use crate::render::{self, View};
+use crate::resume::{Event, Outgoing, Resume, Seen};
 
 /// Where the connection stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,13 +28,31 @@ pub enum Phase {
     Named,
 }
 
-/// The server's answer to a `/name`.
+/// Whether the session is whole, for the front end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Link {
+    /// Connected, and (once named) in our rooms: lines can be sent.
+    Up,
+    /// The connection was lost; the session is waiting to reconnect, or connecting.
+    Down,
+    /// Connected again; claiming the name and rejoining the rooms.
+    Resuming,
+    /// Connected again, but our name was refused: the user must choose another.
+    NeedName,
+}
+
+/// The server's answer to a `/name` (or `/login`, or `/register` before naming).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NameReply {
     /// `WELCOME`: the name is ours.
     Welcome,
-    /// `ERR <code>`: refused (`name-taken`, `bad-name`, ...).
-    Refused(String),
+    /// `ERR <code> <text>`: refused (`name-taken`, `bad-login`, ...).
+    Refused {
+        /// The error code.
+        code: String,
+        /// The server's explanation.
+        text: String,
+    },
 }
 
 /// How the server ended the session.
@@ -46,10 +69,12 @@ pub enum Ending {
 pub struct Reaction {
     /// Text to show (may span several lines).
     pub show: Option<String>,
-    /// A line to send back at once (the answer to `PING`).
-    pub reply: Option<String>,
+    /// Lines to send at once (the answer to `PING`, the steps of a resumption).
+    pub send: Vec<Outgoing>,
     /// Set when the server said `BYE`.
     pub ending: Option<Ending>,
+    /// News about a resumption.
+    pub event: Option<Event>,
 }
 
 /// A board listing being collected: `LIST` announced `count` posts.
@@ -65,6 +90,16 @@ struct Listing {
 pub struct ClientState {
     /// Where the connection stands.
     pub phase: Phase,
+    /// Whether the session is whole (see [`Link`]).
+    pub link: Link,
+    /// Counts connections: a wait for an answer ends when this changes, since the
+    /// answer will never come.
+    pub connection: u64,
+    /// The way back after a lost connection, until we are back.
+    resume: Option<Resume>,
+    /// The last message seen in each room we are in (lowercase room), to show only
+    /// what we missed after a reconnection.
+    seen: HashMap<String, Seen>,
     /// Where the connection stands as far as the user has been shown: [`phase`]
     /// once the line that changed it is on the screen. The front end goes by this
     /// one, so that what it prints next (say, the name prompt) comes after that
@@ -117,6 +152,10 @@ impl ClientState {
     pub fn new() -> Self {
         ClientState {
             phase: Phase::Connecting,
+            link: Link::Up,
+            connection: 1,
+            resume: None,
+            seen: HashMap::new(),
             phase_shown: Phase::Connecting,
             me: None,
             rooms: Vec::new(),
@@ -161,6 +200,56 @@ impl ClientState {
         self.errors - self.name_refusals
     }
 
+    /// The connection was lost: plans the way back (or, lost again on the way,
+    /// starts that plan over), and forgets what waited for answers.
+    pub fn lost(&mut self) {
+        self.link = Link::Down;
+        match &mut self.resume {
+            Some(resume) => resume.restart(),
+            None => self.resume = Some(Resume::new(self.rooms.clone(), self.seen.clone())),
+        }
+        // Answers that arrived stay for whoever waits for them; questions still
+        // open will never be answered.
+        self.awaiting_name = false;
+        self.own_pings.clear();
+        self.pending_reads.clear();
+        self.listing = None;
+    }
+
+    /// A new connection is up: the server will greet us again.
+    pub fn connected(&mut self) {
+        self.connection += 1;
+        self.link = Link::Resuming;
+        self.phase = Phase::Connecting;
+        self.phase_shown = Phase::Connecting;
+        self.ending = None;
+    }
+
+    /// Whether the session may be resumed after a loss: only once it had a name
+    /// (before that there is nothing to get back, and the client ends as it did).
+    pub fn resumable(&self) -> bool {
+        self.me.is_some()
+    }
+
+    /// Notes our own message to `room`, sent at `now`: the last thing seen there.
+    pub fn saw_own(&mut self, room: &str, text: &str, now: i64) {
+        if let Some(me) = self.me.clone() {
+            self.saw(room, &me, text, now);
+        }
+    }
+
+    /// Notes a message seen in `room`.
+    fn saw(&mut self, room: &str, from: &str, text: &str, now: i64) {
+        self.seen.insert(
+            room.to_ascii_lowercase(),
+            Seen {
+                from: Some(from.to_owned()),
+                text: text.to_owned(),
+                at: now,
+            },
+        );
+    }
+
     /// Registers one of our own `/ping` tokens (its `PONG` will not be shown).
     pub fn expect_pong(&mut self, token: &str) {
         self.own_pings.insert(token.to_owned());
@@ -201,6 +290,48 @@ impl ClientState {
     }
 
     pub fn apply(&mut self, line: &ServerLine, view: View<'_>) -> Reaction {
+        let Some(resume) = self.resume.as_mut().filter(|_| self.link != Link::Down) else {
+            return self.apply_line(line, view, true);
+        };
+        let me = self.me.clone();
+        let resume_view = View {
+            me: me.as_deref(),
+            ..view
+        };
+        let verdict = resume.on_line(line, me.as_deref(), &resume_view);
+        let (needs_name, done) = (resume.needs_name(), resume.done());
+        let mut reaction = if verdict.apply {
+            self.apply_line(line, view, verdict.count)
+        } else {
+            Reaction::default()
+        };
+        if !verdict.show {
+            reaction.show = None;
+        }
+        // The notices are rendered with the name as it is after this line.
+        let notices = verdict.notices.join("\n");
+        if !notices.is_empty() {
+            reaction.show = Some(match reaction.show.take() {
+                Some(shown) => format!("{shown}\n{notices}"),
+                None => notices,
+            });
+        }
+        reaction.send.extend(verdict.send);
+        reaction.event = verdict.event;
+        self.link = if done {
+            self.resume = None;
+            Link::Up
+        } else if needs_name {
+            Link::NeedName
+        } else {
+            Link::Resuming
+        };
+        reaction
+    }
+
+    /// [`ClientState::apply`] without the resumption; `count`: whether an `ERR`
+    /// counts as a refused line.
+    fn apply_line(&mut self, line: &ServerLine, view: View<'_>, count: bool) -> Reaction {
         let mut reaction = Reaction::default();
         let mut read_reply = false;
         match line {
@@ -209,34 +340,59 @@ impl ClientState {
             ServerLine::Welcome { name, .. } => {
                 self.phase = Phase::Named;
                 self.me = Some(name.clone());
+                // A new session: `JOIN lobby` follows, and nothing else is ours.
+                self.rooms.clear();
                 if self.awaiting_name {
                     self.awaiting_name = false;
                     self.name_reply = Some(NameReply::Welcome);
                 }
             }
-            ServerLine::Err { code, .. } => {
+            ServerLine::Err { code, text } if count => {
                 self.errors += 1;
                 if self.awaiting_name {
                     self.name_refusals += 1;
                     self.awaiting_name = false;
-                    self.name_reply = Some(NameReply::Refused(code.clone()));
+                    self.name_reply = Some(NameReply::Refused {
+                        code: code.clone(),
+                        text: text.clone(),
+                    });
                 }
             }
+            ServerLine::Err { .. } => {}
             ServerLine::Join { room, name } => {
                 self.remember_room(room);
                 self.remember_user(name);
                 if self.is_me(name) {
                     self.rooms.retain(|r| !r.eq_ignore_ascii_case(room));
                     self.rooms.push(room.clone());
+                    // Nothing seen yet: what comes after our join is news.
+                    self.seen
+                        .entry(room.to_ascii_lowercase())
+                        .or_insert_with(|| Seen {
+                            from: None,
+                            text: String::new(),
+                            at: view.now,
+                        });
                 }
             }
             ServerLine::Leave { room, name, .. } => {
                 if self.is_me(name) {
                     self.rooms.retain(|r| !r.eq_ignore_ascii_case(room));
+                    self.seen.remove(&room.to_ascii_lowercase());
                 }
             }
-            ServerLine::Msg { .. } | ServerLine::Priv { .. } | ServerLine::Bcast { .. } => {
+            ServerLine::Msg { room, from, text } => {
                 self.remember_speaker(line);
+                self.saw(room, from, text, view.now);
+            }
+            ServerLine::Priv { .. } | ServerLine::Bcast { .. } => {
+                self.remember_speaker(line);
+            }
+            ServerLine::Nick { old, new } => {
+                self.remember_user(new);
+                if self.is_me(old) {
+                    self.me = Some(new.clone());
+                }
             }
             ServerLine::History { room, .. } => self.remember_room(room),
             ServerLine::Old { line, .. } => self.remember_speaker(line),
@@ -287,7 +443,7 @@ impl ClientState {
                 }
             }
             ServerLine::Ping { token } => {
-                reaction.reply = Some(format!("/pong {token}"));
+                reaction.send.push(Outgoing::Line(format!("/pong {token}")));
             }
             ServerLine::Pong { token } => {
                 if self.own_pings.remove(token) {
@@ -315,6 +471,9 @@ impl ClientState {
                 }
             }
             ServerLine::Posted { .. }
+            | ServerLine::Registered { .. }
+            | ServerLine::Unregistered { .. }
+            | ServerLine::Offline { .. }
             | ServerLine::Body { .. }
             | ServerLine::Info { .. }
             | ServerLine::Unknown { .. } => {}
@@ -386,7 +545,10 @@ mod tests {
         feed(&mut state, "ERR name-taken taken");
         assert_eq!(
             state.name_reply.take(),
-            Some(NameReply::Refused("name-taken".into()))
+            Some(NameReply::Refused {
+                code: "name-taken".into(),
+                text: "taken".into()
+            })
         );
         assert!(!state.awaiting_name);
         state.awaiting_name = true;
@@ -420,7 +582,7 @@ mod tests {
     fn pings_are_answered_and_own_pongs_hidden() {
         let mut state = named("alice");
         let r = feed(&mut state, "PING 123");
-        assert_eq!(r.reply.as_deref(), Some("/pong 123"));
+        assert_eq!(r.send, vec![Outgoing::Line("/pong 123".into())]);
         assert_eq!(r.show, None);
         state.expect_pong("c1");
         assert_eq!(shown(&mut state, "PONG c1"), None);
@@ -520,6 +682,94 @@ mod tests {
         let r = feed(&mut state, "BYE quit bye");
         assert_eq!(r.ending, Some(Ending::Quit));
         assert_eq!(r.show.as_deref(), Some("* bye"));
+    }
+
+    #[test]
+    fn a_lost_session_is_resumed_by_its_own_lines() {
+        let mut state = named("alice");
+        feed(&mut state, "JOIN rust alice");
+        feed(&mut state, "MSG rust bob seen");
+        state.expect_pong("c1");
+        state.lost();
+        assert_eq!(state.link, Link::Down);
+        // Rooms and name stay for the prompt and the way back.
+        assert_eq!(state.current_room(), Some("rust"));
+        assert!(state.resumable());
+        let connection = state.connection;
+        state.connected();
+        assert_eq!(state.connection, connection + 1);
+        assert_eq!(
+            (state.link, state.phase),
+            (Link::Resuming, Phase::Connecting)
+        );
+        // An old question is not answered on the new connection.
+        assert_eq!(shown(&mut state, "PONG c1").as_deref(), Some("* pong c1"));
+        assert!(feed(&mut state, "QUEUED 1 wait").send.is_empty());
+        assert_eq!(state.phase, Phase::Queued(1));
+        assert_eq!(
+            feed(&mut state, "HELLO parley 1").send,
+            vec![Outgoing::Claim]
+        );
+        feed(&mut state, "WELCOME alice hi");
+        // WELCOME starts a new session: only lobby until the rooms come back.
+        assert!(state.rooms.is_empty());
+        let r = feed(&mut state, "JOIN lobby alice");
+        assert_eq!(r.send, vec![Outgoing::Line("/join rust".into())]);
+        assert_eq!(r.show.as_deref(), Some("* you joined lobby"));
+        feed(&mut state, "JOIN rust alice");
+        assert_eq!(state.current_room(), Some("rust"));
+        feed(&mut state, "MSG rust bob live");
+        feed(&mut state, "HISTORY lobby 0");
+        let r = feed(&mut state, "HISTORY rust 3");
+        assert_eq!((r.show, r.event), (None, None));
+        feed(&mut state, "OLD 0 MSG rust bob seen");
+        feed(&mut state, "OLD 0 MSG rust carol missed");
+        let r = feed(&mut state, "OLD 0 MSG rust bob live");
+        assert_eq!(
+            r.show.as_deref(),
+            Some("* missed in rust: 1 message\n[rust] 00:00 carol: missed\n* back as alice in lobby, rust")
+        );
+        assert_eq!(r.event, Some(Event::Resumed));
+        assert_eq!(state.link, Link::Up);
+        assert_eq!(state.refused_commands(), 0);
+    }
+
+    #[test]
+    fn a_name_refused_on_the_new_connection_needs_another() {
+        let mut state = named("alice");
+        state.lost();
+        state.connected();
+        feed(&mut state, "HELLO parley 1");
+        let r = feed(&mut state, "ERR name-taken taken");
+        assert_eq!(state.link, Link::NeedName);
+        assert_eq!(r.show.as_deref(), Some("! taken (name-taken)"));
+        assert!(matches!(r.event, Some(Event::NameRefused { .. })));
+        // Not one of a script's refused lines.
+        assert_eq!(state.errors, 0);
+        // The user's new name takes the plan on.
+        state.awaiting_name = true;
+        feed(&mut state, "WELCOME alicia hi");
+        assert_eq!(state.name_reply.take(), Some(NameReply::Welcome));
+        assert_eq!(state.link, Link::Resuming);
+        let r = feed(&mut state, "JOIN lobby alicia");
+        assert_eq!(r.send, vec![Outgoing::Line("/history lobby".into())]);
+    }
+
+    #[test]
+    fn renames_follow_nick() {
+        let mut state = named("alice");
+        feed(&mut state, "NICK bob Robert");
+        assert_eq!(state.me.as_deref(), Some("alice"));
+        assert!(state.known_users.contains_key("robert"));
+        assert_eq!(
+            shown(&mut state, "NICK alice Alicia").as_deref(),
+            Some("* you are now Alicia")
+        );
+        assert_eq!(state.me.as_deref(), Some("Alicia"));
+        assert_eq!(
+            shown(&mut state, "OFFLINE bob").as_deref(),
+            Some("* stored for bob, who is offline: delivered at their next login")
+        );
     }
 
     #[test]

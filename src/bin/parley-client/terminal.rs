@@ -8,6 +8,13 @@
 //! nothing is printed between rustyline's return and the moment the client replaces
 //! the typed line with its own rendering (`[room] me: text`), because that
 //! replacement moves the cursor up over exactly the rows the input occupied.
+//!
+//! Passwords are read without the line editor, with echo off ([`tty::EchoOff`]);
+//! meanwhile server lines are printed above the password prompt, which is drawn
+//! again after them. An account command typed with its password inline is shown,
+//! once entered, and kept in the history without it (see [`crate::account`]).
+//! A reconnection's countdown is a transient line: each tick replaces the last one
+//! when nothing was printed in between.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -25,10 +32,12 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{CompletionType, Config, Context, Editor, ExternalPrinter, Helper};
 
-use crate::chat::{Frontend, Input};
+use crate::account;
+use crate::chat::{Frontend, Input, SecretInput, Start};
 use crate::error::ClientError;
 use crate::input;
-use crate::session::{lock, Display, Output, Session};
+use crate::password::{HiddenLine, Key};
+use crate::session::{lock, Display, Output, Reconnect, Session};
 use crate::style::{rows_used, Painter, Style};
 use crate::tty;
 
@@ -45,7 +54,15 @@ struct ScreenState {
     /// A print finished while the terminal was not in raw mode, so it may have
     /// been written directly under the typed line: replacing that line is unsafe.
     maybe_direct: bool,
+    /// A password is being typed after this prompt: lines printed meanwhile go
+    /// above it, and it is drawn again.
+    secret_prompt: Option<String>,
+    /// The last line printed is a transient one, directly above the cursor's row.
+    transient: bool,
 }
+
+/// Moves to the start of the row above and clears it: where a transient line was.
+const OVER_TRANSIENT: &str = "\x1b[1A\r\x1b[2K";
 
 /// The terminal output shared by the reader thread and the line editor.
 pub struct Screen {
@@ -58,11 +75,22 @@ pub struct Screen {
 }
 
 impl Screen {
-    /// Writes `text` and a newline straight to the terminal.
-    fn write_direct(text: &str) {
+    /// Writes `text` and a newline straight to the terminal (over the last line if
+    /// both are `transient`), above the password prompt if one is shown.
+    fn write_direct(state: &mut ScreenState, text: &str, transient: bool) {
         let mut out = io::stdout().lock();
+        if state.secret_prompt.is_some() {
+            let _ = write!(out, "\r\x1b[K");
+        }
+        if transient && state.transient {
+            let _ = write!(out, "{OVER_TRANSIENT}");
+        }
         let _ = writeln!(out, "{text}");
+        if let Some(prompt) = &state.secret_prompt {
+            let _ = write!(out, "{prompt}");
+        }
         let _ = out.flush();
+        state.transient = transient;
     }
 
     /// Marks the start of an edit: from now on, prints go through rustyline.
@@ -72,12 +100,34 @@ impl Screen {
         state.maybe_direct = false;
     }
 
+    /// Shows `prompt` for a password, and keeps it below what is printed until
+    /// [`Screen::end_secret`].
+    fn begin_secret(&self, prompt: &str) {
+        let mut state = lock(&self.state);
+        let mut out = io::stdout().lock();
+        let _ = write!(out, "{prompt}");
+        let _ = out.flush();
+        state.secret_prompt = Some(prompt.to_owned());
+        state.transient = false;
+    }
+
+    /// Ends the password prompt's line.
+    fn end_secret(&self) {
+        let mut state = lock(&self.state);
+        state.secret_prompt = None;
+        let mut out = io::stdout().lock();
+        let _ = writeln!(out);
+        let _ = out.flush();
+    }
+
     /// Marks the end of an edit. Returns the lock (hold it while touching the
     /// screen) and whether the rows of the finished input line are still the last
     /// rows written, so that they can be replaced.
     fn end_edit(&self) -> (MutexGuard<'_, ScreenState>, bool) {
         let mut state = lock(&self.state);
         state.editing = false;
+        // The entered line now stands between the last print and the cursor.
+        state.transient = false;
         let mut untouched = state.printing == 0;
         let deadline = Instant::now() + PRINT_SETTLE;
         while state.printing > 0 {
@@ -101,23 +151,30 @@ impl Screen {
 
     /// Shows client-side text between edits.
     fn show_own(&self, text: &str) {
-        let _state = lock(&self.state);
-        Self::write_direct(text);
+        let mut state = lock(&self.state);
+        Self::write_direct(&mut state, text, false);
     }
-}
 
-impl Output for Screen {
-    fn show(&self, text: &str) {
+    /// Shows a line from another thread, transient or not.
+    fn print(&self, text: &str, transient: bool) {
         let mut state = lock(&self.state);
         if !state.editing {
-            Self::write_direct(text);
+            Self::write_direct(&mut state, text, transient);
             return;
         }
         state.printing += 1;
+        // rustyline clears the prompt's rows before printing, so the row above
+        // the cursor is then the last line printed.
+        let over = if transient && state.transient {
+            OVER_TRANSIENT
+        } else {
+            ""
+        };
+        state.transient = transient;
         drop(state);
         // The printer may block until rustyline takes the line: never hold our
         // lock meanwhile, or the line editor could not finish its edit.
-        let printed = lock(&self.printer).print(format!("{text}\n"));
+        let printed = lock(&self.printer).print(format!("{over}{text}\n"));
         let mut state = lock(&self.state);
         state.printing -= 1;
         if tty::editor_idle() {
@@ -126,9 +183,23 @@ impl Output for Screen {
         if printed.is_err() {
             // No way through rustyline: better a slightly garbled line than a
             // lost message.
-            Self::write_direct(text);
+            Self::write_direct(&mut state, text, false);
         }
         self.printed.notify_all();
+    }
+}
+
+impl Output for Screen {
+    fn show(&self, text: &str) {
+        self.print(text, false);
+    }
+
+    fn live(&self) -> bool {
+        true
+    }
+
+    fn show_transient(&self, text: &str) {
+        self.print(text, true);
     }
 }
 
@@ -260,22 +331,51 @@ impl Frontend for TerminalFrontend {
             Err(ReadlineError::Eof) => return Ok(Input::End),
             Err(e) => return Err(ClientError::Terminal(e)),
         };
-        if untouched && replaced(&line) {
+        // An account command keeps no password on the screen or in the history.
+        let redacted = account::redacted(&line);
+        let hide = redacted.as_ref().filter(|r| **r != line);
+        if untouched && (replaced(&line) || hide.is_some()) {
             // rustyline left the prompt and the typed text on screen, with the
             // cursor on the row below; the client shows its own rendering instead.
             let columns = self.editor.dimensions().map(|(c, _)| usize::from(c));
             if let Some(rows) = columns.and_then(|c| rows_used(&format!("{prompt}{line}"), c)) {
                 let mut out = io::stdout().lock();
                 let _ = write!(out, "\x1b[{rows}A\r\x1b[J");
+                if let Some(shown) = hide {
+                    let _ = writeln!(out, "{prompt}{shown}");
+                }
                 let _ = out.flush();
             }
         }
         drop(guard);
-        if !line.trim().is_empty() {
-            // History is a convenience; failing to record a line is no error.
-            let _ = self.editor.add_history_entry(line.as_str());
-        }
+        self.remember(redacted.as_deref().unwrap_or(&line));
         Ok(Input::Line(line))
+    }
+
+    fn read_secret(&mut self, prompt: &str) -> Result<SecretInput, ClientError> {
+        let echo_off = tty::EchoOff::new();
+        self.screen.begin_secret(prompt);
+        let mut typed = HiddenLine::new();
+        let key = loop {
+            match tty::read_byte() {
+                Ok(Some(byte)) => match typed.feed(byte) {
+                    Key::More => {}
+                    key => break Ok(key),
+                },
+                Ok(None) => break Ok(Key::End),
+                Err(e) => break Err(e),
+            }
+        };
+        self.screen.end_secret();
+        drop(echo_off);
+        Ok(match key.map_err(ClientError::Stdin)? {
+            Key::Done => match typed.finish() {
+                Some(secret) => SecretInput::Given(secret),
+                None => SecretInput::NotText,
+            },
+            Key::Cancel | Key::More => SecretInput::Cancelled,
+            Key::End => SecretInput::End,
+        })
     }
 
     fn input_fd(&self) -> RawFd {
@@ -295,10 +395,9 @@ impl Frontend for TerminalFrontend {
             bytes.pop();
         }
         let line = String::from_utf8_lossy(&bytes).into_owned();
-        if !line.trim().is_empty() {
-            // So that a line kept for later can be recalled and changed, too.
-            let _ = self.editor.add_history_entry(line.as_str());
-        }
+        zeroize::Zeroize::zeroize(&mut bytes);
+        // So that a line kept for later can be recalled and changed, too.
+        self.remember(account::redacted(&line).as_deref().unwrap_or(&line));
         Ok(Input::Line(line))
     }
 
@@ -315,12 +414,23 @@ impl Frontend for TerminalFrontend {
     }
 }
 
+impl TerminalFrontend {
+    /// Adds a line to the history (already without passwords).
+    fn remember(&mut self, entry: &str) {
+        if !entry.trim().is_empty() {
+            // History is a convenience; failing to record a line is no error.
+            let _ = self.editor.add_history_entry(entry);
+        }
+    }
+}
+
 /// Runs the client in the terminal.
 pub fn run(
     addr: &str,
     addrs: &[SocketAddr],
-    name: Option<String>,
+    start: Option<Start>,
     painter: Painter,
+    reconnect: Reconnect,
 ) -> Result<(), ClientError> {
     let config = Config::builder()
         .completion_type(CompletionType::List)
@@ -343,7 +453,16 @@ pub fn run(
         clock: crate::clock::local,
     };
     let output: Arc<dyn Output> = screen.clone();
-    let session = Session::connect(addr, addrs, output, display)?;
+    let session = Session::connect(
+        addr,
+        addrs,
+        output,
+        display,
+        Reconnect {
+            ask_name: true,
+            ..reconnect
+        },
+    )?;
     editor.set_helper(Some(ClientHelper {
         session: session.clone(),
         painter,
@@ -353,7 +472,7 @@ pub fn run(
         screen,
         held: None,
     };
-    crate::chat::run(&session, &mut fe, name)
+    crate::chat::run(&session, &mut fe, start)
 }
 
 #[cfg(test)]

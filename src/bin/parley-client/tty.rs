@@ -1,8 +1,8 @@
 //! Small terminal facts and repairs that rustyline does not offer: the screen width,
 //! whether the line editor currently has the terminal in raw mode, holding back
-//! keystrokes between two edits, reading a line without the line editor, and
-//! restoring the terminal when the process must exit from another thread in the
-//! middle of an edit.
+//! keystrokes between two edits, reading a line without the line editor, reading a
+//! password with echo off, and restoring the terminal when the process must exit
+//! from another thread in the middle of an edit.
 
 use std::io::{self, Write as _};
 use std::sync::OnceLock;
@@ -124,5 +124,94 @@ impl HeldKeys {
 impl Drop for HeldKeys {
     fn drop(&mut self) {
         set(&self.saved);
+    }
+}
+
+/// While alive, keys typed on standard input are not shown, and the terminal handles
+/// none of them itself: no line editing, and above all no signal for Ctrl-C, which
+/// would kill the client with echo still off. [`crate::password::HiddenLine`]
+/// handles those keys instead. Dropping it (also when unwinding) puts back the
+/// settings it found; should the process end from another thread meanwhile,
+/// [`restore_for_exit`] puts back the original ones.
+pub struct EchoOff {
+    /// The settings to restore, if standard input is a terminal.
+    saved: Option<libc::termios>,
+}
+
+impl EchoOff {
+    /// Turns echo off, if standard input is a terminal.
+    pub fn new() -> EchoOff {
+        let saved = get();
+        if let Some(t) = saved {
+            set(&hidden(t));
+        }
+        EchoOff { saved }
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        if let Some(t) = &self.saved {
+            set(t);
+        }
+    }
+}
+
+/// `t` with echo off and every key passed through as a byte, one at a time.
+fn hidden(mut t: libc::termios) -> libc::termios {
+    t.c_lflag &= !(libc::ECHO | libc::ECHONL | libc::ICANON | libc::ISIG | libc::IEXTEN);
+    t.c_cc[libc::VMIN] = 1;
+    t.c_cc[libc::VTIME] = 0;
+    t
+}
+
+/// Reads one byte from standard input; `None` at its end. One byte at a time, so
+/// that nothing typed after the password is taken from the line editor.
+pub fn read_byte() -> io::Result<Option<u8>> {
+    let mut byte = 0u8;
+    loop {
+        // SAFETY: reads at most one byte into the live `byte`.
+        let n = unsafe { libc::read(libc::STDIN_FILENO, (&mut byte as *mut u8).cast(), 1) };
+        match n {
+            1 => return Ok(Some(byte)),
+            0 => return Ok(None),
+            _ => {
+                let err = io::Error::last_os_error();
+                if err.kind() != io::ErrorKind::Interrupted {
+                    return Err(err);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_mode_shows_nothing_and_sends_no_signals() {
+        // SAFETY: termios is plain data.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        t.c_lflag = libc::ECHO | libc::ECHOE | libc::ICANON | libc::ISIG | libc::IEXTEN;
+        t.c_iflag = libc::ICRNL;
+        let h = hidden(t);
+        assert_eq!(
+            h.c_lflag & (libc::ECHO | libc::ICANON | libc::ISIG | libc::IEXTEN),
+            0
+        );
+        // Everything else is left as it was.
+        assert_eq!(h.c_lflag & libc::ECHOE, libc::ECHOE);
+        assert_eq!(h.c_iflag, libc::ICRNL);
+        assert_eq!(h.c_cc[libc::VMIN], 1);
+        assert_eq!(h.c_cc[libc::VTIME], 0);
+    }
+
+    #[test]
+    fn echo_off_does_nothing_without_a_terminal() {
+        // Test runs have no terminal on standard input (or, if they do, get it back).
+        let before = get().map(|t| t.c_lflag);
+        drop(EchoOff::new());
+        assert_eq!(get().map(|t| t.c_lflag), before);
     }
 }
