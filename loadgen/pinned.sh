@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Runs one load test the way the README's figures were measured: a release server
-# pinned to core 0, the load generator pinned to core 1, then the server's peak RSS.
+# pinned to core 0 (all its threads: loop, store, password hashing), the load generator
+# pinned to core 1, then the server's peak RSS.
 #
 #   loadgen/pinned.sh [server flags...] -- <scenario> [loadgen flags...]
 #   loadgen/pinned.sh -- fanout --clients 1000 --senders 10 --max --duration 10s
 #   loadgen/pinned.sh --max-clients 19500 --max-queue 0 -- idle --clients 19000
+#
+# PINNED_SERVER_CPUS and PINNED_LOADGEN_CPUS (taskset lists, default 0 and 1) move
+# them, e.g. to give a server with two password hashing threads both cores:
+#   PINNED_SERVER_CPUS=0,1 loadgen/pinned.sh --hash-workers 2 -- login-storm --hash-workers 2
 set -euo pipefail
+server_cpus=${PINNED_SERVER_CPUS:-0}
+loadgen_cpus=${PINNED_LOADGEN_CPUS:-1}
 cd "$(dirname "$0")/.."
 server_flags=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do server_flags+=("$1"); shift; done
@@ -18,7 +25,8 @@ log=$(mktemp)
 # the working directory), unless the flags name one.
 data=$(mktemp -d)
 case " ${server_flags[*]} " in *" --data "*) ;; *) server_flags+=(--data "$data/chat.db") ;; esac
-taskset -c 0 target/release/parley-server --listen 127.0.0.1:0 "${server_flags[@]}" 2>"$log" &
+echo "pinned.sh: server on CPUs $server_cpus, loadgen on CPUs $loadgen_cpus" >&2
+taskset -c "$server_cpus" target/release/parley-server --listen 127.0.0.1:0 "${server_flags[@]}" 2>"$log" &
 server=$!
 trap 'kill -TERM $server 2>/dev/null || true; rm -f "$log"; rm -rf "$data"' EXIT
 addr=""
@@ -29,6 +37,6 @@ for _ in $(seq 100); do
 done
 [ -n "$addr" ] || { cat "$log" >&2; exit 1; }
 status=0
-taskset -c 1 target/release/parley-loadgen "$@" --addr "$addr" --server-pid "$server" || status=$?
+taskset -c "$loadgen_cpus" target/release/parley-loadgen "$@" --addr "$addr" --server-pid "$server" || status=$?
 grep -E '^VmHWM' "/proc/$server/status" | sed 's/^/server peak RSS: /'
 exit $status

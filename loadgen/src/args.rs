@@ -66,6 +66,21 @@ pub enum ScenarioCmd {
         )),
     )]
     Board(BoardArgs),
+    /// Accounts registered in setup all log in at once while bystanders chat: measures
+    /// logins per second against the hashing workers' rate, and the bystanders' latency
+    /// during the storm against their latency without it.
+    #[command(
+        mut_arg("clients", |a| a.help(
+            "Accounts: registered during setup, then all logging in at once"
+        )),
+        mut_arg("timeout", |a| a.help(
+            "Bound on the setup (registrations included), and on the storm"
+        )),
+        mut_arg("concurrency", |a| a.help(
+            "Clients being set up at the same time (registrations: at most twice --hash-workers), and storm connections not yet greeted with HELLO"
+        )),
+    )]
+    LoginStorm(LoginStormArgs),
 }
 
 /// Options of `fanout`.
@@ -168,6 +183,49 @@ pub struct BoardArgs {
     /// --clients).
     #[arg(long, default_value_t = 10)]
     rooms: usize,
+}
+
+/// Options of `login-storm`. The bystanders' traffic has its own few options rather than
+/// the shared [`Traffic`] group: they always chat at a steady open-loop rate (no
+/// `--max`), and every one of them sends.
+#[derive(Args, Debug, Clone)]
+pub struct LoginStormArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Named guests who chat in a room of their own through the baseline and the storm.
+    #[arg(long, default_value_t = 20)]
+    bystanders: usize,
+    /// Open loop: the bystanders' messages per second in total.
+    #[arg(long, default_value_t = 200.0)]
+    rate: f64,
+    /// The baseline: how long the bystanders chat, measured, before the storm. Units:
+    /// ms, s, m.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Bytes of a bystander's message line, newline included.
+    #[arg(long, default_value_t = 100)]
+    size: usize,
+    /// Chat before the baseline, not measured.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    warmup: Duration,
+    /// Longest wait after the storm for bystander messages still on their way.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    drain: Duration,
+    /// The server's --hash-workers (the loadgen cannot see it): registrations run at
+    /// most twice this many at once, and the login rate is judged against this many
+    /// times --hash-rate.
+    #[arg(long, default_value_t = 1)]
+    hash_workers: usize,
+    /// Password checks per second one hashing thread does on this machine, with the
+    /// server's --hash-* settings (`cargo bench --bench hash`: one second over the time
+    /// of "verify right password"). Given, the verdict says whether the storm reached
+    /// 90 % of --hash-workers times this rate.
+    #[arg(long)]
+    hash_rate: Option<f64>,
+    /// Logins the server refuses with an ERR line (throttled, bad-login, ...) are
+    /// counted and reported, but do not fail the run.
+    #[arg(long)]
+    allow_failed_logins: bool,
 }
 
 /// Options of every scenario: the server, the clients and their setup, the report.
@@ -277,6 +335,10 @@ struct Parts {
     batch: usize,
     release_rate: Option<f64>,
     rooms: usize,
+    bystanders: usize,
+    hash_workers: usize,
+    hash_rate: Option<f64>,
+    allow_failed_logins: bool,
 }
 
 impl Parts {
@@ -293,6 +355,10 @@ impl Parts {
             batch: 1,
             release_rate: None,
             rooms: 0,
+            bystanders: 0,
+            hash_workers: 1,
+            hash_rate: None,
+            allow_failed_logins: false,
         }
     }
 
@@ -335,6 +401,24 @@ impl Parts {
                 rooms: a.rooms,
                 ..Parts::new(Kind::Board, a.common, a.traffic)
             },
+            ScenarioCmd::LoginStorm(a) => {
+                let traffic = Traffic {
+                    duration: a.duration,
+                    rate: Some(a.rate),
+                    max: false,
+                    window: 0,
+                    size: a.size,
+                    warmup: a.warmup,
+                    drain: a.drain,
+                };
+                Parts {
+                    bystanders: a.bystanders,
+                    hash_workers: a.hash_workers,
+                    hash_rate: a.hash_rate,
+                    allow_failed_logins: a.allow_failed_logins,
+                    ..Parts::new(Kind::LoginStorm, a.common, traffic)
+                }
+            }
         }
     }
 }
@@ -362,6 +446,8 @@ pub enum Kind {
     Slow,
     /// Posters post to their rooms' boards.
     Board,
+    /// Accounts log in all at once while bystanders chat.
+    LoginStorm,
 }
 
 impl Kind {
@@ -376,14 +462,16 @@ impl Kind {
             Kind::Queue => "queue",
             Kind::Slow => "slow",
             Kind::Board => "board",
+            Kind::LoginStorm => "login-storm",
         }
     }
 
-    /// Whether the scenario sends chat messages and checks their delivery.
+    /// Whether the scenario sends chat messages and checks their delivery (in
+    /// `login-storm`, the bystanders' chat).
     pub fn has_traffic(self) -> bool {
         matches!(
             self,
-            Kind::Fanout | Kind::Rooms | Kind::Private | Kind::Slow
+            Kind::Fanout | Kind::Rooms | Kind::Private | Kind::Slow | Kind::LoginStorm
         )
     }
 
@@ -457,6 +545,14 @@ pub struct Config {
     pub release_rate: Option<f64>,
     /// Rooms the posters are spread over (board).
     pub rooms: usize,
+    /// Chatting guests beside the accounts (login-storm).
+    pub bystanders: usize,
+    /// The server's hashing threads, as given (login-storm).
+    pub hash_workers: usize,
+    /// Password checks per second of one hashing thread, as given (login-storm).
+    pub hash_rate: Option<f64>,
+    /// Refused logins do not fail the run (login-storm).
+    pub allow_failed_logins: bool,
 }
 
 impl Config {
@@ -473,6 +569,10 @@ impl Config {
             batch,
             release_rate,
             rooms,
+            bystanders,
+            hash_workers,
+            hash_rate,
+            allow_failed_logins,
         } = Parts::of(cli.scenario);
         let usage = |m: String| Err(Error::Usage(m));
         if !common.addr.ip().is_loopback() {
@@ -520,6 +620,21 @@ impl Config {
         if senders == Some(0) {
             return usage("--senders must be at least 1".into());
         }
+        if kind == Kind::LoginStorm {
+            // Each bystander's message must reach another one to be measured.
+            if bystanders < 2 {
+                return usage("--bystanders must be at least 2".into());
+            }
+            if bystanders > u32::MAX as usize / 2 - common.clients {
+                return usage("--bystanders is too large".into());
+            }
+            if hash_workers == 0 {
+                return usage("--hash-workers must be at least 1".into());
+            }
+        }
+        if let Some(r) = hash_rate {
+            check_rate("--hash-rate", r)?;
+        }
         use std::io::IsTerminal;
         Ok(Config {
             kind,
@@ -547,6 +662,10 @@ impl Config {
             batch,
             release_rate,
             rooms,
+            bystanders,
+            hash_workers,
+            hash_rate,
+            allow_failed_logins,
         })
     }
 }
@@ -733,7 +852,18 @@ mod tests {
         let traffic = [
             "duration", "rate", "max", "window", "size", "warmup", "drain", "senders",
         ];
-        let cases: [(&str, Vec<&str>); 8] = [
+        let storm = [
+            "bystanders",
+            "rate",
+            "duration",
+            "size",
+            "warmup",
+            "drain",
+            "hash-workers",
+            "hash-rate",
+            "allow-failed-logins",
+        ];
+        let cases: [(&str, Vec<&str>); 9] = [
             ("fanout", [&common[..], &traffic].concat()),
             ("rooms", [&common[..], &traffic, &["room-size"]].concat()),
             ("private", [&common[..], &traffic].concat()),
@@ -745,6 +875,7 @@ mod tests {
                 [&common[..], &traffic, &["stuck", "all-reading-rate"]].concat(),
             ),
             ("board", [&common[..], &traffic[..7], &["rooms"]].concat()),
+            ("login-storm", [&common[..], &storm].concat()),
         ];
         let cli = Cli::command();
         for (name, mut want) in cases {
@@ -796,5 +927,47 @@ mod tests {
             .to_string();
         assert!(help.contains("posts per second"), "{help}");
         assert!(help.contains("[default: 16]"), "{help}");
+    }
+
+    #[test]
+    fn login_storm_has_its_own_defaults_and_checks() {
+        let parse = |args: &[&str]| {
+            let mut v = vec!["parley-loadgen", "login-storm"];
+            v.extend_from_slice(args);
+            Config::from_cli(Cli::try_parse_from(v).unwrap())
+        };
+        let cfg = parse(&[]).unwrap();
+        assert_eq!(cfg.kind, Kind::LoginStorm);
+        assert_eq!(
+            (cfg.clients, cfg.bystanders, cfg.hash_workers),
+            (100, 20, 1)
+        );
+        assert_eq!(cfg.mode, Mode::Rate(200.0));
+        assert_eq!((cfg.hash_rate, cfg.allow_failed_logins), (None, false));
+        let cfg = parse(&[
+            "--clients",
+            "200",
+            "--hash-workers",
+            "2",
+            "--hash-rate",
+            "40.8",
+            "--allow-failed-logins",
+        ])
+        .unwrap();
+        assert_eq!((cfg.clients, cfg.hash_workers), (200, 2));
+        assert_eq!((cfg.hash_rate, cfg.allow_failed_logins), (Some(40.8), true));
+        for bad in [
+            &["--bystanders", "1"][..],
+            &["--hash-workers", "0"],
+            &["--hash-rate", "0"],
+            &["--rate", "0"],
+        ] {
+            assert!(matches!(parse(bad), Err(Error::Usage(_))), "{bad:?}");
+        }
+        assert!(Cli::try_parse_from(["parley-loadgen", "login-storm", "--max"]).is_err());
+        let help = Cli::try_parse_from(["parley-loadgen", "login-storm", "--help"])
+            .unwrap_err()
+            .to_string();
+        assert!(help.contains("all logging in at once"), "{help}");
     }
 }

@@ -32,6 +32,10 @@ pub enum State {
     WaitRoom,
     /// `/join` (or `/create`) and `/leave lobby` sent, waiting for both confirmations.
     Joining,
+    /// `/register <name> <password>` sent, waiting for `REGISTERED` (login storm).
+    Registering,
+    /// `/login <name> <password>` sent, waiting for `WELCOME` (login storm).
+    LoggingIn,
     /// Set up and taking part.
     Ready,
     /// Closed, by either side.
@@ -236,6 +240,22 @@ impl Client {
             self.out_pos = 0;
         }
         Ok(false)
+    }
+
+    /// Makes a client whose connection has closed ready to connect again, as the same
+    /// user (login storm: an account registers on one connection and logs in on
+    /// another). What it sent and received before, and its setup times, stay; it does
+    /// not count towards setup a second time.
+    pub fn reopen(&mut self) {
+        debug_assert!(self.state == State::Closed && self.stream.is_none());
+        self.state = State::NotStarted;
+        self.carry.clear();
+        self.out.clear();
+        self.out_pos = 0;
+        self.bye = None;
+        self.left = None;
+        self.quitting = false;
+        self.settled = true;
     }
 
     /// Messages queued but not completely written (each message ends in its own

@@ -12,6 +12,7 @@ mod clock;
 mod conn;
 mod driver;
 mod error;
+mod login_storm;
 mod probe;
 mod progress;
 mod queue;

@@ -1,6 +1,6 @@
 //! Who does what in each scenario: the groups clients are put in (a room, or a private
-//! pair), which members send (or post), which never read, and the order of the
-//! open-loop send schedule. The event loop in `driver` is shared; only this plan differs.
+//! pair), which members send (or post), which never read, which are accounts (login
+//! storm), and the order of the open-loop send schedule. The event loop in `driver` is shared; only this plan differs.
 
 use crate::args::{Config, Kind};
 use crate::error::Error;
@@ -28,6 +28,9 @@ pub struct Role {
     pub slot: u32,
     /// It stops reading once traffic starts (slow scenario).
     pub stuck: bool,
+    /// It registers an account during setup and logs in to it in the storm (login
+    /// storm); it is in no group.
+    pub account: bool,
 }
 
 /// The whole cast of a run.
@@ -49,10 +52,11 @@ pub struct Plan {
 impl Plan {
     /// Builds the plan for `cfg`.
     pub fn build(cfg: &Config) -> Result<Plan, Error> {
-        let n = cfg.clients;
+        let mut n = cfg.clients;
         let usage = |m: &str| Err(Error::Usage(m.into()));
         let mut groups = Vec::new();
         let mut stuck = vec![false; n];
+        let mut accounts = 0..0;
         match cfg.kind {
             Kind::JoinStorm | Kind::Idle | Kind::Queue => {}
             Kind::Fanout | Kind::Slow => {
@@ -113,6 +117,19 @@ impl Plan {
                     groups.push(room_group(start, end, end - start));
                 }
             }
+            Kind::LoginStorm => {
+                // The bystanders come first and talk in a room of their own: in lobby,
+                // every login's JOIN would reach them and each of their messages would
+                // go to every account logged in so far, so the storm would also measure
+                // a lobby growing by --clients members. In a room of their own the only
+                // difference between the baseline and the storm is the logins.
+                // --clients counts the accounts, which follow them.
+                let b = cfg.bystanders;
+                groups.push(room_group(0, b, b));
+                accounts = b..b + n;
+                n += b;
+                stuck = vec![false; n];
+            }
             Kind::Private => {
                 if n < 2 || n & 1 != 0 {
                     return usage("private needs an even number of clients (pairs)");
@@ -132,9 +149,13 @@ impl Plan {
                 group: NONE,
                 slot: NONE,
                 stuck: false,
+                account: false,
             };
             n
         ];
+        for r in &mut roles[accounts] {
+            r.account = true;
+        }
         for (gi, g) in groups.iter().enumerate() {
             for &m in &g.members {
                 roles[m as usize].group = gi as u32;
@@ -171,6 +192,11 @@ impl Plan {
             .flat_map(|g| &g.members)
             .filter(|&&m| !self.roles[m as usize].stuck)
             .count()
+    }
+
+    /// Clients that are accounts (login storm).
+    pub fn accounts(&self) -> usize {
+        self.roles.iter().filter(|r| r.account).count()
     }
 
     /// Members that never read.
@@ -251,6 +277,21 @@ mod tests {
         assert_eq!(p.schedule.len(), 11);
         assert_eq!(&p.schedule[..4], &[0, 3, 7, 1]);
         assert!(!plan(&["rooms", "--clients", "10"]).unwrap().board);
+    }
+
+    #[test]
+    fn login_storm_puts_the_bystanders_first_in_a_room_and_the_accounts_after() {
+        let p = plan(&["login-storm", "--clients", "5", "--bystanders", "3"]).unwrap();
+        assert_eq!(p.roles.len(), 8);
+        assert_eq!(p.groups.len(), 1);
+        assert!(p.groups[0].room);
+        assert_eq!(p.groups[0].members, vec![0, 1, 2]);
+        assert_eq!(p.schedule, vec![0, 1, 2]);
+        assert_eq!(p.accounts(), 5);
+        assert!(p.roles[3..].iter().all(|r| r.account && r.group == NONE));
+        assert!(p.roles[..3].iter().all(|r| !r.account && r.slot != NONE));
+        assert_eq!(p.readers(), 3);
+        assert!(!p.board);
     }
 
     #[test]

@@ -109,6 +109,24 @@ pub fn store_cpu_ns(pid: u32) -> Option<u64> {
     None
 }
 
+/// The name of parley-server's password hashing threads, as /proc shows it, before
+/// their number (`parley-hash-1`, `parley-hash-2`, ...).
+pub const HASH_THREADS: &str = "parley-hash-";
+
+/// CPU time used so far by the password hashing threads of server `pid` together, in
+/// nanoseconds; `None` when the server has no such thread.
+pub fn hash_cpu_ns(pid: u32) -> Option<u64> {
+    let mut total = None;
+    for task in fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
+        let comm = fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.starts_with(HASH_THREADS) {
+            let tid: u32 = task.file_name().to_str()?.parse().ok()?;
+            *total.get_or_insert(0) += task_cpu_ns(pid, tid)?;
+        }
+    }
+    total
+}
+
 /// CPU time of thread `tid` of process `pid`, from its task stat.
 fn task_cpu_ns(pid: u32, tid: u32) -> Option<u64> {
     stat_cpu_ns(&fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?)
@@ -205,6 +223,34 @@ mod tests {
         assert!(store_cpu_ns(pid).is_some());
         drop(tx);
         thread.join().unwrap();
+    }
+
+    #[test]
+    fn adds_up_the_hashing_threads() {
+        let pid = std::process::id();
+        assert_eq!(hash_cpu_ns(pid), None, "no such thread yet");
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+        let threads: Vec<_> = (1..=2)
+            .map(|n| {
+                let (rx, ready_tx) = (std::sync::Arc::clone(&rx), ready_tx.clone());
+                std::thread::Builder::new()
+                    .name(format!("{HASH_THREADS}{n}"))
+                    .spawn(move || {
+                        ready_tx.send(()).unwrap();
+                        let _ = rx.lock().unwrap().recv();
+                    })
+                    .unwrap()
+            })
+            .collect();
+        ready_rx.recv().unwrap();
+        ready_rx.recv().unwrap();
+        assert!(hash_cpu_ns(pid).is_some());
+        drop(tx);
+        for t in threads {
+            t.join().unwrap();
+        }
     }
 
     #[test]

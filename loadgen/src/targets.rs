@@ -1,7 +1,7 @@
 //! The performance targets documented in the README (`README.md`, section
 //! "Performance", the table of targets 1 to 6; `loadgen/README.md` points there), the
-//! board's own targets (documented in `loadgen/README.md`, "Targets"), and the check of
-//! a run against those that apply to it.
+//! board's and the login storm's own targets (documented in `loadgen/README.md`,
+//! "Targets"), and the check of a run against those that apply to it.
 //!
 //! A target applies only to a run of its documented shape (scenario, members, senders,
 //! message size, pacing), since a figure measured in another shape says nothing about
@@ -43,6 +43,13 @@ pub const BOARD_MAX_MIN_POSTED_PER_S: f64 = 50_000.0;
 /// Board target: `board --rate 1000` of the same shape: `POSTED` p99 at most this (ns),
 /// from each post's scheduled time.
 pub const BOARD_RATE_1000_MAX_P99_NS: u64 = 10_000_000;
+
+/// Login storm target 1: the storm's logins per second reach at least this share of
+/// what the hashing workers can check (`--hash-workers` times `--hash-rate`).
+pub const LOGIN_STORM_MIN_HASH_SHARE: f64 = 0.9;
+/// Login storm target 2: the bystanders' p99 during the storm is at most this many
+/// times their p99 without it.
+pub const LOGIN_STORM_MAX_P99_RATIO: f64 = 2.0;
 
 /// The README measures every target with this many senders...
 const SENDERS: usize = 10;
@@ -91,6 +98,19 @@ pub struct Run<'a> {
     pub per_reader_rate: f64,
     /// The queue scenario's findings.
     pub queue: Option<&'a QueueRun>,
+    /// The login storm's figures, once a storm took place.
+    pub storm: Option<StormFigures>,
+}
+
+/// The figures of a login storm that its targets are judged on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StormFigures {
+    /// Logins welcomed per second, from the first `/login` to the last `WELCOME`.
+    pub logins_per_s: f64,
+    /// The bystanders' p99 latency in the baseline window (ns; 0: no samples).
+    pub baseline_p99: u64,
+    /// Their p99 latency during the storm (ns; 0: no samples).
+    pub storm_p99: u64,
 }
 
 /// One target checked against a run.
@@ -152,6 +172,7 @@ pub fn judge(run: &Run) -> Vec<Check> {
         Kind::Slow => slow(run),
         Kind::Queue => queue(run),
         Kind::Board => board(run),
+        Kind::LoginStorm => login_storm(run),
         Kind::Rooms | Kind::Private => Vec::new(),
     }
 }
@@ -316,6 +337,46 @@ fn board(run: &Run) -> Vec<Check> {
     }
 }
 
+/// The login storm's targets, in any shape: the login rate when `--hash-rate` says what
+/// the workers can do, and the bystanders' p99 when both phases have one.
+fn login_storm(run: &Run) -> Vec<Check> {
+    let Some(st) = run.storm else {
+        return Vec::new();
+    };
+    let mut checks = Vec::new();
+    if let Some(rate) = run.cfg.hash_rate {
+        let workers = run.cfg.hash_workers;
+        let min = LOGIN_STORM_MIN_HASH_SHARE * workers as f64 * rate;
+        let met = st.logins_per_s >= min;
+        let op = if met { ">=" } else { "<" };
+        let share = LOGIN_STORM_MIN_HASH_SHARE * 100.0;
+        let plural = if workers == 1 { "" } else { "s" };
+        checks.push(Check {
+            key: "target_storm_login_rate",
+            met,
+            text: format!(
+                "logins {:.1}/s {op} {min:.1}/s ({share:.0} % of {workers} worker{plural} x {rate}/s)",
+                st.logins_per_s
+            ),
+        });
+    }
+    if st.baseline_p99 > 0 && st.storm_p99 > 0 {
+        let ms = |ns: u64| ns as f64 / 1e6;
+        let met = st.storm_p99 as f64 <= LOGIN_STORM_MAX_P99_RATIO * st.baseline_p99 as f64;
+        let op = if met { "<=" } else { ">" };
+        checks.push(Check {
+            key: "target_storm_bystander_p99",
+            met,
+            text: format!(
+                "bystander p99 in the storm {:.2} ms {op} {LOGIN_STORM_MAX_P99_RATIO} x {:.2} ms without",
+                ms(st.storm_p99),
+                ms(st.baseline_p99)
+            ),
+        });
+    }
+    checks
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,6 +400,7 @@ mod tests {
             bytes_per_connection: None,
             per_reader_rate: 0.0,
             queue: None,
+            storm: None,
         }
     }
 
@@ -477,5 +539,57 @@ mod tests {
         assert_eq!(checks.len(), 2);
         assert!(!checks[0].met && checks[1].met);
         assert_eq!(checks[0].text, "admissions out of order 1 > 0");
+    }
+
+    #[test]
+    fn login_storm_targets() {
+        let given = cfg(&["login-storm", "--hash-workers", "2", "--hash-rate", "40.8"]);
+        let mut r = run(&given);
+        assert!(judge(&r).is_empty(), "no storm, nothing judged");
+        r.storm = Some(StormFigures {
+            logins_per_s: 70.12,
+            baseline_p99: 1_200_000,
+            storm_p99: 2_500_000,
+        });
+        let checks = judge(&r);
+        assert_eq!(checks.len(), 2);
+        assert!(!checks[0].met);
+        assert_eq!(
+            checks[0].text,
+            "logins 70.1/s < 73.4/s (90 % of 2 workers x 40.8/s)"
+        );
+        assert!(!checks[1].met);
+        assert_eq!(
+            checks[1].text,
+            "bystander p99 in the storm 2.50 ms > 2 x 1.20 ms without"
+        );
+        let one = cfg(&["login-storm", "--hash-rate", "40.8"]);
+        let mut r = run(&one);
+        r.storm = Some(StormFigures {
+            logins_per_s: 39.9,
+            baseline_p99: 1_200_000,
+            storm_p99: 0,
+        });
+        let checks = judge(&r);
+        assert_eq!(checks.len(), 1, "no storm p99, no latency target");
+        assert!(checks[0].met);
+        assert_eq!(
+            checks[0].text,
+            "logins 39.9/s >= 36.7/s (90 % of 1 worker x 40.8/s)"
+        );
+        let no_rate = cfg(&["login-storm"]);
+        let mut r = run(&no_rate);
+        r.storm = Some(StormFigures {
+            logins_per_s: 39.9,
+            baseline_p99: 1_000_000,
+            storm_p99: 2_000_000,
+        });
+        let checks = judge(&r);
+        assert_eq!(
+            checks.len(),
+            1,
+            "without --hash-rate the rate is not judged"
+        );
+        assert!(checks[0].met, "exactly twice is within the target");
     }
 }

@@ -33,8 +33,10 @@ pub enum ServerLine<'a> {
         /// 1-based place in the queue.
         pos: u64,
     },
-    /// `WELCOME <name> ...`
+    /// `WELCOME <name> ...`: sent only to the client that was named (or logged in).
     Welcome,
+    /// `REGISTERED <name>`: our account was created (sent only to its owner).
+    Registered,
     /// `JOIN <room> <name>`
     Join {
         /// The room.
@@ -117,6 +119,7 @@ pub fn parse_line(line: &[u8]) -> ServerLine<'_> {
             pos: parse_u64(split_field(rest).0).unwrap_or(0),
         },
         b"WELCOME" => ServerLine::Welcome,
+        b"REGISTERED" => ServerLine::Registered,
         b"JOIN" => {
             let (room, rest) = split_field(rest);
             let (name, _) = split_field(rest);
@@ -421,6 +424,8 @@ mod tests {
                 author: b"bob"
             }
         );
+        assert_eq!(parse_line(b"REGISTERED lg1_7"), ServerLine::Registered);
+        assert_eq!(parse_line(b"UNREGISTERED lg1_7"), ServerLine::Other);
         assert_eq!(parse_line(b"INFO hi"), ServerLine::Other);
         assert_eq!(parse_line(b""), ServerLine::Other);
     }

@@ -1,8 +1,12 @@
 //! Smoke tests for CI: the real server binary against the real loadgen binary, a few
 //! hundred clients for about two seconds, checking that nothing was lost, duplicated
 //! or reordered and that messages were actually delivered (and, on the boards, that
-//! every post was answered once).
+//! every post was answered once; in a login storm, that every account logged in).
 
+// The harness's `start_with_log` expects the server's path that Cargo defines only for
+// the parley package's own tests; here it is never called (`start_binary` is), so the
+// lint's run-time panic cannot happen.
+#[allow(clippy::option_env_unwrap)]
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
@@ -10,6 +14,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use common::TestServer;
@@ -252,6 +257,117 @@ fn queue_admits_in_arrival_order() {
     assert!(json.contains("\"passed\":true"), "{json}");
 }
 
+/// Server flags that make password checks cheap (a 64 KiB, one-pass Argon2id), so a
+/// storm of logins takes milliseconds; every login comes from 127.0.0.1, so failed
+/// checks must not throttle them.
+const CHEAP_HASHING: [&str; 6] = [
+    "--hash-memory",
+    "64",
+    "--hash-passes",
+    "1",
+    "--login-attempts",
+    "0",
+];
+
+/// A `login-storm` of `accounts` accounts and 3 bystanders chatting at 200 messages/s,
+/// with `extra` options; its JSON report and whether it passed.
+fn login_storm_run(server: &TestServer, accounts: &str, extra: &[&str]) -> (String, bool) {
+    let addr = server.addr.to_string();
+    let mut args = vec![
+        "login-storm",
+        "--addr",
+        &addr,
+        "--clients",
+        accounts,
+        "--bystanders",
+        "3",
+        "--rate",
+        "200",
+        "--warmup",
+        "200ms",
+        "--duration",
+        "1s",
+        "--drain",
+        "10s",
+        "--timeout",
+        "60s",
+        "--json",
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    let out = loadgen(&args);
+    let json = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "the loadgen could not run: {stderr}\n{json}"
+    );
+    (json, out.status.success())
+}
+
+#[test]
+fn login_storm_logs_every_account_in() {
+    let server = start_server(&CHEAP_HASHING);
+    let (json, passed) = login_storm_run(&server, "10", &[]);
+    assert!(passed, "{json}");
+    assert_eq!(num(&json, "accounts"), 10.0, "{json}");
+    assert_eq!(num(&json, "registered"), 10.0, "{json}");
+    assert_eq!(num(&json, "logins_sent"), 10.0, "{json}");
+    assert_eq!(num(&json, "logged_in"), 10.0, "{json}");
+    assert_eq!(lat_count(&json, "login_time"), 10.0, "{json}");
+    for key in [
+        "logins_refused",
+        "logins_lost",
+        "logins_unanswered",
+        "lost",
+        "not_arrived",
+        "duplicates",
+        "reordered",
+        "unexpected_disconnects",
+    ] {
+        assert_eq!(num(&json, key), 0.0, "{key} in {json}");
+    }
+    assert!(num(&json, "logins_per_s") > 0.0, "{json}");
+    // The baseline is 200 messages/s for 1 s, each heard by the 2 other bystanders.
+    assert_eq!(
+        lat_count(&json, "bystander_latency_baseline"),
+        400.0,
+        "{json}"
+    );
+    // Each registration quit once its account was committed.
+    assert_eq!(num(&json, "quit"), 10.0, "{json}");
+    assert!(json.contains("\"passed\":true"), "{json}");
+}
+
+#[test]
+fn refused_logins_fail_the_run_unless_allowed() {
+    // One hashing worker and two waiting checks: a storm of 40 logins arriving
+    // together finds the server's hashing queue full, and those beyond it are
+    // throttled. Setup registers two at a time, well within it (with one waiting
+    // check, a registration could meet the queue still holding the job a worker has
+    // not picked up yet, and be throttled too).
+    let mut flags = CHEAP_HASHING.to_vec();
+    flags[1] = "8192";
+    flags.extend(["--hash-workers", "1", "--hash-queue", "2"]);
+    for allow in [false, true] {
+        let server = start_server(&flags);
+        let extra: &[&str] = if allow {
+            &["--allow-failed-logins"]
+        } else {
+            &[]
+        };
+        let (json, passed) = login_storm_run(&server, "40", extra);
+        let refused = num(&json, "logins_refused");
+        assert!(refused > 0.0, "{json}");
+        assert_eq!(num(&json, "logged_in") + refused, 40.0, "{json}");
+        let by_code = format!("\"errors_by_code\":{{\"throttled\":{refused}}}");
+        assert!(json.contains(&by_code), "{by_code} in {json}");
+        assert_eq!(num(&json, "unexpected_disconnects"), 0.0, "{json}");
+        assert_eq!(passed, allow, "{json}");
+        assert_eq!(json.contains("\"refused_logins\":"), !allow, "{json}");
+    }
+}
+
 #[test]
 fn a_server_that_is_not_running_is_said_in_the_first_line() {
     // A port that was free a moment ago: nothing listens on it now.
@@ -285,26 +401,29 @@ fn a_server_that_is_not_running_is_said_in_the_first_line() {
     );
 }
 
-/// A tiny stand-in server that speaks just enough of the protocol for `fanout` and
-/// `board`, with deliberate faults. It relays room messages so that, per receiver, a
-/// sender's message 3 is dropped, message 5 is sent twice and messages 7 and 8 swap
-/// places; it numbers each connection's posts 1, 2, 3, 3, 5, 6, ...: the fourth post
-/// gets the third's id again.
+/// A tiny stand-in server that speaks just enough of the protocol for `fanout`,
+/// `board` and `login-storm`, with deliberate faults. It relays room messages so that,
+/// per receiver, a sender's message 3 is dropped, message 5 is sent twice and messages
+/// 7 and 8 swap places; it numbers each connection's posts 1, 2, 3, 3, 5, 6, ...: the
+/// fourth post gets the third's id again; it accepts every `/register` and refuses the
+/// second `/login` it gets with `ERR throttled`.
 fn faulty_server() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("local addr").to_string();
     let members: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+    let logins: Arc<AtomicU64> = Arc::default();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { break };
             let members = Arc::clone(&members);
-            std::thread::spawn(move || serve_faulty(stream, members));
+            let logins = Arc::clone(&logins);
+            std::thread::spawn(move || serve_faulty(stream, members, logins));
         }
     });
     addr
 }
 
-fn serve_faulty(stream: TcpStream, members: Arc<Mutex<Vec<TcpStream>>>) {
+fn serve_faulty(stream: TcpStream, members: Arc<Mutex<Vec<TcpStream>>>, logins: Arc<AtomicU64>) {
     let mut out = stream.try_clone().expect("clone");
     let reader = BufReader::new(stream);
     let _ = out.write_all(b"HELLO parley 1 faulty\n");
@@ -327,6 +446,22 @@ fn serve_faulty(stream: TcpStream, members: Arc<Mutex<Vec<TcpStream>>>) {
                 format!("JOIN {room} {name}\n")
             }
             ("/leave", Some("lobby")) => format!("LEAVE lobby {name} left\n"),
+            ("/register", Some(x)) => {
+                name = x.to_string();
+                format!("WELCOME {name} hi\nJOIN lobby {name}\nREGISTERED {name}\n")
+            }
+            ("/login", Some(x)) => {
+                if logins.fetch_add(1, Ordering::Relaxed) == 1 {
+                    "ERR throttled too many logins\n".to_string()
+                } else {
+                    name = x.to_string();
+                    format!("WELCOME {name} hi\nJOIN lobby {name}\n")
+                }
+            }
+            ("/quit", _) => {
+                let _ = out.write_all(b"BYE quit bye\n");
+                break;
+            }
             ("/post", Some(r)) => {
                 posts += 1;
                 let id = if posts == 4 { 3 } else { posts };
@@ -418,5 +553,24 @@ fn a_repeated_post_id_is_reported() {
         "{json}"
     );
     assert!(json.contains("\"repeated_ids\":\"1 POSTED ids"), "{json}");
+    assert!(json.contains("\"passed\":false"), "{json}");
+}
+
+#[test]
+fn a_refused_login_is_reported() {
+    let json = failed_faulty_run(&["login-storm", "--clients", "4", "--bystanders", "2"]);
+    assert_eq!(num(&json, "registered"), 4.0, "{json}");
+    assert_eq!(num(&json, "logged_in"), 3.0, "{json}");
+    assert_eq!(num(&json, "logins_refused"), 1.0, "{json}");
+    assert!(
+        json.contains("\"refused_by_code\":{\"throttled\":1}"),
+        "{json}"
+    );
+    assert!(
+        json.contains("\"refused_logins\":\"1 logins were refused (throttled 1)\""),
+        "{json}"
+    );
+    // The refused account quit: its disconnect is the loadgen's own doing.
+    assert_eq!(num(&json, "logins_lost"), 0.0, "{json}");
     assert!(json.contains("\"passed\":false"), "{json}");
 }

@@ -202,6 +202,10 @@ impl Driver {
                 q.on_departed(i as u32);
             }
         }
+        if let Some(ls) = self.login_storm.as_mut() {
+            // A login under way that loses its connection has no answer coming.
+            ls.on_closed(i);
+        }
         self.settle(i);
     }
 }

@@ -102,6 +102,7 @@ impl Measure {
         self.usage.sys.0 = s;
         self.usage.server.0 = self.server_pid.and_then(sys::proc_cpu_ns);
         self.usage.server_store.0 = self.server_pid.and_then(sys::store_cpu_ns);
+        self.usage.server_hash.0 = self.server_pid.and_then(sys::hash_cpu_ns);
         self.usage.spin.0 = self.spin.spun_ns;
     }
 
@@ -114,6 +115,7 @@ impl Measure {
         self.usage.sys.1 = s;
         self.usage.server.1 = self.server_pid.and_then(sys::proc_cpu_ns);
         self.usage.server_store.1 = self.server_pid.and_then(sys::store_cpu_ns);
+        self.usage.server_hash.1 = self.server_pid.and_then(sys::hash_cpu_ns);
         self.usage.spin.1 = self.spin.spun_ns;
     }
 }

@@ -11,10 +11,13 @@
 //! on it: the connection set ([`conns`]), setup progress ([`setup`]), the traffic and
 //! its open-loop schedule ([`traffic`], [`open_loop`]), the phases ([`phases`], and
 //! [`release`] for the queue scenario), what is read ([`reading`]), the board
-//! scenario's answers and notices ([`board`]) and what is measured ([`measure`]). [`Outcome`] is what a finished run hands to the report.
+//! scenario's answers and notices ([`board`]), the login storm's registrations and
+//! logins ([`login_storm`]) and what is measured ([`measure`]). [`Outcome`] is what a
+//! finished run hands to the report.
 
 mod board;
 mod conns;
+mod login_storm;
 mod measure;
 mod open_loop;
 pub mod outcome;
@@ -34,6 +37,7 @@ use crate::board::BoardRun;
 use crate::clock::{now_ns, ns};
 use crate::conn::{self, ConnectState, Reason, State};
 use crate::error::Error;
+use crate::login_storm::LoginStormRun;
 use crate::progress::Progress;
 use crate::queue::QueueRun;
 use crate::scenario::Plan;
@@ -73,6 +77,8 @@ pub struct Driver {
     queue: Option<QueueRun>,
     /// The board scenario's bookkeeping.
     board: Option<BoardRun>,
+    /// The login storm's bookkeeping.
+    login_storm: Option<LoginStormRun>,
     /// The current phase and the drain.
     timeline: Timeline,
     /// Counters, histograms, CPU and memory.
@@ -86,7 +92,9 @@ pub struct Driver {
 impl Driver {
     /// Prepares a run: raises the open-file limit, creates the poll and the clients.
     pub fn new(cfg: Config, plan: Plan) -> Result<Driver, Error> {
-        let n = cfg.clients;
+        // Every client of the plan: in the login storm, the bystanders besides the
+        // --clients accounts.
+        let n = plan.roles.len();
         let wanted = n as u64 + SPARE_FDS;
         let got = sys::raise_nofile(wanted).map_err(|e| Error::io("getrlimit", e))?;
         if got < wanted {
@@ -103,6 +111,10 @@ impl Driver {
         let queue =
             (cfg.kind == Kind::Queue).then(|| QueueRun::new(n, cfg.batch, cfg.release_rate));
         let board = (cfg.kind == Kind::Board).then(|| BoardRun::new(&plan));
+        let login_storm = (cfg.kind == Kind::LoginStorm).then(|| {
+            let first = plan.roles.iter().position(|r| r.account).unwrap_or(n);
+            LoginStormRun::new(first, plan.accounts())
+        });
         let measure = Measure::new(&cfg);
         let progress = Progress::new(cfg.progress);
         Ok(Driver {
@@ -113,6 +125,7 @@ impl Driver {
             traffic,
             queue,
             board,
+            login_storm,
             timeline: Timeline::new(),
             measure,
             notes: Notes::default(),
@@ -130,8 +143,10 @@ impl Driver {
         }
         loop {
             let now = now_ns();
-            if self.timeline.phase == Phase::Setup {
-                self.start_connects(now);
+            match self.timeline.phase {
+                Phase::Setup => self.start_connects(now),
+                Phase::Storm { .. } => self.start_logins(now),
+                _ => {}
             }
             self.advance(now);
             if self.timeline.phase == Phase::Done {
@@ -233,6 +248,7 @@ impl Driver {
                 consider(until);
                 consider(self.timeline.drain_check_at);
             }
+            Phase::Storm { until } => consider(until),
             Phase::Hold { until } | Phase::Release { until } => {
                 consider(until);
                 if let Some(t) = self.queue.as_ref().and_then(|q| q.next_release_at()) {
@@ -250,6 +266,11 @@ impl Driver {
     /// Handles readiness of client `i`; `closing` when the event already reported the
     /// end of the stream or an error, which a short read alone would not show.
     fn on_event(&mut self, i: usize, readable: bool, writable: bool, closing: bool) {
+        // A storm login's connect is not part of setup, whose figures it would blur.
+        let login_round = self
+            .login_storm
+            .as_ref()
+            .is_some_and(|ls| ls.in_login_round(i));
         let Some(c) = self.conns.clients.get_mut(i) else {
             return;
         };
@@ -269,8 +290,10 @@ impl Driver {
                         let now = now_ns();
                         c.times.connected = now;
                         c.state = State::AwaitHello;
-                        let took = now.saturating_sub(c.times.start);
-                        self.measure.stats.connect.saturating_record(took);
+                        if !login_round {
+                            let took = now.saturating_sub(c.times.start);
+                            self.measure.stats.connect.saturating_record(took);
+                        }
                         self.read(i, closing);
                         self.flush(i);
                     }
@@ -297,6 +320,7 @@ impl Driver {
             stats: self.measure.stats,
             queue: self.queue,
             board: self.board,
+            login_storm: self.login_storm,
             usage: self.measure.usage,
             setup: self.setup.times,
             drain: self.timeline.drain,

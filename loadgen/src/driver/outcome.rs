@@ -4,6 +4,7 @@
 use crate::args::Config;
 use crate::board::BoardRun;
 use crate::conn::Client;
+use crate::login_storm::LoginStormRun;
 use crate::queue::QueueRun;
 use crate::scenario::Plan;
 use crate::stats::Stats;
@@ -25,6 +26,8 @@ pub struct Outcome {
     pub queue: Option<QueueRun>,
     /// Board scenario findings.
     pub board: Option<BoardRun>,
+    /// Login storm findings.
+    pub login_storm: Option<LoginStormRun>,
     /// CPU over the measured part.
     pub usage: Usage,
     /// When setup began and ended.
@@ -45,6 +48,10 @@ impl Outcome {
         Outcome {
             clients: super::conns::clients_for(&plan),
             board: (cfg.kind == crate::args::Kind::Board).then(|| BoardRun::new(&plan)),
+            login_storm: (cfg.kind == crate::args::Kind::LoginStorm).then(|| {
+                let first = plan.roles.iter().position(|r| r.account).unwrap_or(0);
+                LoginStormRun::new(first, plan.accounts())
+            }),
             cfg,
             plan,
             stats: Stats::new(),
@@ -106,6 +113,9 @@ pub struct Usage {
     /// CPU ns of the server's store thread at start and end, with --server-pid: what
     /// keeping boards and history costs.
     pub server_store: (Option<u64>, Option<u64>),
+    /// CPU ns of the server's password hashing threads together at start and end, with
+    /// --server-pid: what the logins cost.
+    pub server_hash: (Option<u64>, Option<u64>),
     /// CPU ns spent in polls that found nothing while spinning (`--spin`), at start
     /// and end: CPU that did no work.
     pub spin: (u64, u64),

@@ -1,6 +1,7 @@
 //! The phases of a run and the moves between them: setup -> warmup -> measured
 //! window -> drain -> done, or the scenario's own variant (hold for idle, release for
-//! queue). Every phase has a deadline, so a run always ends by itself.
+//! queue, the storm between the window and the drain for the login storm). Every phase
+//! has a deadline, so a run always ends by itself.
 
 use crate::args::Kind;
 use crate::clock::ns;
@@ -19,8 +20,13 @@ pub enum Phase {
     Setup,
     /// Traffic before the window, not measured.
     Warmup,
-    /// The measured window.
+    /// The measured window (login storm: the baseline, with no logins).
     Measure,
+    /// Login storm: every account logging in while the bystanders go on chatting.
+    Storm {
+        /// When the storm gives up on logins still without an answer.
+        until: u64,
+    },
     /// Sending stopped; waiting for messages on their way.
     Drain {
         /// When the drain gives up.
@@ -47,6 +53,7 @@ impl Phase {
             Phase::Setup => "setup",
             Phase::Warmup => "warmup",
             Phase::Measure => "measure",
+            Phase::Storm { .. } => "storm",
             Phase::Drain { .. } => "drain",
             Phase::Hold { .. } => "hold",
             Phase::Release { .. } => "release",
@@ -93,15 +100,15 @@ impl Driver {
             }
             Phase::Measure => {
                 if now >= self.measure.stats.win_end {
-                    self.measure.usage_end(now);
-                    self.traffic.sending = false;
-                    self.timeline.drain.span.0 = now;
-                    self.timeline.drain_check_at = now;
-                    self.timeline.phase = Phase::Drain {
-                        until: now + ns(self.cfg.drain),
-                    };
+                    if self.cfg.kind == Kind::LoginStorm {
+                        self.begin_storm(now);
+                    } else {
+                        self.measure.usage_end(now);
+                        self.start_drain(now);
+                    }
                 }
             }
+            Phase::Storm { until } => self.advance_storm(now, until),
             Phase::Drain { until } => self.advance_drain(now, until),
             Phase::Hold { until } => {
                 if now >= until {
@@ -123,6 +130,16 @@ impl Driver {
             }
             Phase::Done => {}
         }
+    }
+
+    /// Sending stops; the drain waits, at most `--drain`, for what is on its way.
+    pub(super) fn start_drain(&mut self, now: u64) {
+        self.traffic.sending = false;
+        self.timeline.drain.span.0 = now;
+        self.timeline.drain_check_at = now;
+        self.timeline.phase = Phase::Drain {
+            until: now + ns(self.cfg.drain),
+        };
     }
 
     /// Setup ends when every client settled, or gives up at its deadline.
@@ -196,9 +213,12 @@ impl Driver {
                 };
             }
             Kind::Queue => self.begin_release(now),
-            Kind::Fanout | Kind::Rooms | Kind::Private | Kind::Slow | Kind::Board => {
-                self.start_traffic(now)
-            }
+            Kind::Fanout
+            | Kind::Rooms
+            | Kind::Private
+            | Kind::Slow
+            | Kind::Board
+            | Kind::LoginStorm => self.start_traffic(now),
         }
     }
 }

@@ -145,7 +145,9 @@ impl Driver {
             }
             ServerLine::Hello => self.on_hello(i, now),
             ServerLine::Queued { pos } => self.on_queued(i, pos, now),
-            ServerLine::Welcome | ServerLine::Other => {}
+            ServerLine::Welcome => self.on_welcome(i, now),
+            ServerLine::Registered => self.on_registered(i, now),
+            ServerLine::Other => {}
             ServerLine::Join { room, name } => {
                 if wire::name_id(&self.setup.name_prefix, name) == Some(i as u64) {
                     self.on_self_join(i, room, now);
@@ -164,11 +166,17 @@ impl Driver {
                 let state = self.conns.clients[i].state;
                 if matches!(
                     state,
-                    State::AwaitHello | State::Naming | State::WaitRoom | State::Joining
+                    State::AwaitHello
+                        | State::Naming
+                        | State::WaitRoom
+                        | State::Joining
+                        | State::Registering
                 ) {
                     let msg = format!("setup refused: ERR {}", String::from_utf8_lossy(code));
                     self.notes.add(msg);
                     self.close(i, Reason::SetupRefused);
+                } else if state == State::LoggingIn {
+                    self.on_login_refused(i, code);
                 }
             }
             ServerLine::Bye { reason } => {

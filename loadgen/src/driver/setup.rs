@@ -1,5 +1,6 @@
 //! Setting clients up: connecting at most `--concurrency` at a time, naming, and
-//! joining each group's room once its first member has created it.
+//! joining each group's room once its first member has created it; in the login storm,
+//! also registering the accounts, a few at a time.
 
 use mio::{Interest, Token};
 
@@ -29,6 +30,11 @@ pub struct Setup {
     pub times: SetupTimes,
     /// The name prefix, as bytes: every user and room name of the run starts with it.
     pub name_prefix: Vec<u8>,
+    /// Clients in setup at once while the next to start is an account (login storm):
+    /// twice `--hash-workers`, so each worker has one registration running and one
+    /// waiting. Registering is slow by design; with more at once they would only wait
+    /// in the server's hashing queue, and a long wait there ends in its login timeout.
+    register_concurrency: usize,
     /// Per group: its room exists.
     room_created: Vec<bool>,
     /// Per group: members named before the room existed, waiting to join it.
@@ -45,6 +51,7 @@ impl Setup {
             settled: 0,
             times: SetupTimes::default(),
             name_prefix: cfg.prefix.as_bytes().to_vec(),
+            register_concurrency: cfg.concurrency.min(cfg.hash_workers.saturating_mul(2)),
             room_created: vec![false; groups],
             room_waiting: vec![Vec::new(); groups],
         }
@@ -52,49 +59,65 @@ impl Setup {
 }
 
 impl Driver {
-    /// Starts connecting clients until `--concurrency` are in setup.
+    /// Starts connecting clients until `--concurrency` are in setup (fewer while
+    /// accounts register).
     pub(super) fn start_connects(&mut self, now: u64) {
         let n = self.conns.clients.len();
-        while self.setup.next_connect < n && self.setup.inflight < self.cfg.concurrency {
+        while self.setup.next_connect < n {
             let i = self.setup.next_connect;
+            let cap = if self.plan.roles[i].account {
+                self.setup.register_concurrency
+            } else {
+                self.cfg.concurrency
+            };
+            if self.setup.inflight >= cap {
+                break;
+            }
             self.setup.next_connect += 1;
             if self.setup.times.first_start == 0 {
                 self.setup.times.first_start = now;
             }
-            let src = match self.cfg.sources.len() {
-                0 => None,
-                k => Some(self.cfg.sources[i % k]),
-            };
-            // A non-reading client gets a small buffer so it backs the server up soon.
-            let rcvbuf = if self.conns.clients[i].role.stuck {
-                STUCK_RCVBUF
-            } else {
-                self.cfg.rcvbuf
-            };
             self.setup.inflight += 1;
-            self.conns.clients[i].times.start = now;
-            let mut stream = match conn::connect(self.cfg.addr, src, rcvbuf) {
-                Ok(s) => s,
-                Err(e) => {
-                    self.notes.add(format!("connect failed: {e}"));
-                    self.close(i, Reason::ConnectFailed);
-                    continue;
-                }
-            };
-            if let Err(e) = self.conns.poll.registry().register(
-                &mut stream,
-                Token(i),
-                Interest::READABLE | Interest::WRITABLE,
-            ) {
-                self.notes.add(format!("registering a socket failed: {e}"));
-                self.close(i, Reason::ConnectFailed);
-                continue;
-            }
-            let c = &mut self.conns.clients[i];
-            c.stream = Some(stream);
-            c.state = State::Connecting;
-            self.conns.open += 1;
+            self.connect_client(i, now);
         }
+    }
+
+    /// Opens client `i`'s connection: a non-blocking connect from the next source
+    /// address, registered with the poll. On failure the client is closed (and the
+    /// failure noted).
+    pub(super) fn connect_client(&mut self, i: usize, now: u64) {
+        let src = match self.cfg.sources.len() {
+            0 => None,
+            k => Some(self.cfg.sources[i % k]),
+        };
+        // A non-reading client gets a small buffer so it backs the server up soon.
+        let rcvbuf = if self.conns.clients[i].role.stuck {
+            STUCK_RCVBUF
+        } else {
+            self.cfg.rcvbuf
+        };
+        self.conns.clients[i].times.start = now;
+        let mut stream = match conn::connect(self.cfg.addr, src, rcvbuf) {
+            Ok(s) => s,
+            Err(e) => {
+                self.notes.add(format!("connect failed: {e}"));
+                self.close(i, Reason::ConnectFailed);
+                return;
+            }
+        };
+        if let Err(e) = self.conns.poll.registry().register(
+            &mut stream,
+            Token(i),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            self.notes.add(format!("registering a socket failed: {e}"));
+            self.close(i, Reason::ConnectFailed);
+            return;
+        }
+        let c = &mut self.conns.clients[i];
+        c.stream = Some(stream);
+        c.state = State::Connecting;
+        self.conns.open += 1;
     }
 
     /// Marks a client as done with setup (ready, queued or failed) exactly once.
@@ -108,7 +131,7 @@ impl Driver {
     }
 
     /// `HELLO`: the server admitted client `i` (at once, or from its queue); it names
-    /// itself.
+    /// itself (an account registers, or logs in).
     pub(super) fn on_hello(&mut self, i: usize, now: u64) {
         let c = &mut self.conns.clients[i];
         match c.state {
@@ -121,6 +144,10 @@ impl Driver {
                 }
             }
             _ => return,
+        }
+        if self.plan.roles[i].account {
+            self.on_account_hello(i, now);
+            return;
         }
         let c = &mut self.conns.clients[i];
         c.times.hello = now;
@@ -174,6 +201,14 @@ impl Driver {
         let c = &self.conns.clients[i];
         let g = c.role.group;
         if room == b"lobby" {
+            if c.state == State::Registering {
+                // Named by its /register; it is set up once the account is committed.
+                let c = &mut self.conns.clients[i];
+                c.times.named = now;
+                let took = now.saturating_sub(c.times.start);
+                self.measure.stats.named.saturating_record(took);
+                return;
+            }
             if c.state != State::Naming {
                 return;
             }

@@ -2,7 +2,7 @@
 //! or `--max` within each sender's window) and checking every delivery exactly once and
 //! in order.
 
-use crate::args::{Config, Mode};
+use crate::args::{Config, Kind, Mode};
 use crate::check::Verdict;
 use crate::clock::{now_ns, ns};
 use crate::conn::State;
@@ -27,8 +27,13 @@ const POST_SUBJECT: &str = "load";
 
 /// What the senders need to write messages, and whether they may.
 pub struct Traffic {
-    /// Sending is on (from the end of setup to the end of the window).
+    /// Sending is on (from the end of setup to the end of the window, or of the login
+    /// storm).
     pub sending: bool,
+    /// Open-loop messages scheduled from this time on are not sent: the end of the
+    /// window, or never (login storm: the bystanders chat until the storm is over,
+    /// however long it takes, and sending stops with it).
+    pub send_until: u64,
     /// The non-reading clients have stopped reading (from the start of traffic).
     pub stuck_active: bool,
     /// Per client: what precedes the message text (`/msg <partner> ` for pairs,
@@ -43,7 +48,7 @@ pub struct Traffic {
 impl Traffic {
     /// Nothing sent yet; `open_loop` when the scenario sends on a schedule.
     pub fn new(cfg: &Config, plan: &Plan, open_loop: Option<OpenLoop>) -> Traffic {
-        let mut send_prefix = vec![Vec::new(); cfg.clients];
+        let mut send_prefix = vec![Vec::new(); plan.roles.len()];
         for g in plan.groups.iter().filter(|g| !g.room) {
             for &s in &g.senders {
                 if let Some(&partner) = g.members.iter().find(|&&m| m != s) {
@@ -65,6 +70,7 @@ impl Traffic {
         }
         Traffic {
             sending: false,
+            send_until: u64::MAX,
             stuck_active: false,
             send_prefix,
             text_len,
@@ -85,6 +91,11 @@ impl Driver {
         let stats = &mut self.measure.stats;
         stats.win_start = now + ns(self.cfg.warmup);
         stats.win_end = stats.win_start + ns(self.cfg.duration);
+        self.traffic.send_until = if self.cfg.kind == Kind::LoginStorm {
+            u64::MAX
+        } else {
+            stats.win_end
+        };
         self.traffic.sending = true;
         self.traffic.stuck_active = true;
         match self.cfg.mode {
@@ -134,6 +145,9 @@ impl Driver {
             }
         }
         stats.delivery(now, &p);
+        if let Some(ls) = self.login_storm.as_mut() {
+            ls.on_delivery(p.sched_ns, now.saturating_sub(p.sched_ns));
+        }
         let snd = &mut self.conns.clients[p.sender as usize];
         snd.acked += 1;
         if snd.window_full && self.window_open(p.sender as usize, 2) {
@@ -207,7 +221,7 @@ impl Driver {
                 return;
             };
             let due = ol.due();
-            if due >= self.measure.stats.win_end {
+            if due >= self.traffic.send_until {
                 return;
             }
             if due > now {

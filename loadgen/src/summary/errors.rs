@@ -24,11 +24,17 @@ pub fn disconnects_by_reason(s: &Stats) -> Obj {
     disc
 }
 
-/// Any `ERR` line, and any disconnect the scenario did not ask for, is a problem.
-pub fn check(s: &Stats, f: &mut Findings) {
+/// Any `ERR` line but the `excused` ones (refusals the run was told to allow), and any
+/// disconnect the scenario did not ask for, is a problem.
+pub fn check(s: &Stats, excused: u64, f: &mut Findings) {
     let total_errs: u64 = s.errors.values().sum();
-    if total_errs > 0 {
-        f.problem("errors", format!("{total_errs} ERR lines from the server"));
+    if total_errs > excused {
+        let text = if excused > 0 {
+            format!("{total_errs} ERR lines from the server, {excused} of them allowed")
+        } else {
+            format!("{total_errs} ERR lines from the server")
+        };
+        f.problem("errors", text);
     }
     if s.unexpected_disconnects > 0 {
         f.problem(

@@ -9,6 +9,7 @@ mod board;
 mod errors;
 mod idle;
 mod join_storm;
+mod login_storm;
 mod queue;
 mod resources;
 mod setup;
@@ -94,7 +95,7 @@ pub fn summarize(o: &Outcome) -> Summary {
         errors::disconnects_by_reason(&o.stats),
     );
     report.int("unexpected_disconnects", o.stats.unexpected_disconnects);
-    errors::check(&o.stats, &mut f);
+    errors::check(&o.stats, login_storm::excused_errors(o), &mut f);
     report.obj("resources", resources::section(o, &mut f));
     if let Some(notes) = notes_section(&o.notes, &f.notes) {
         report.obj("notes", notes);
@@ -139,6 +140,12 @@ fn scenario_section(o: &Outcome, counts: &setup::SetupCounts, report: &mut Obj, 
                 report.obj("board", board::section(o, b, f));
                 report.obj("checks", board::checks_section(o, b, &tally));
                 board::check(o, b, &tally, f);
+            }
+        }
+        Kind::LoginStorm => {
+            if let Some(ls) = &o.login_storm {
+                report.obj("login_storm", login_storm::section(o, ls));
+                login_storm::check(o, ls, f);
             }
         }
         Kind::Fanout | Kind::Rooms | Kind::Private => {}

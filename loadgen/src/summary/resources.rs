@@ -1,6 +1,7 @@
 //! The `resources` section: the CPU the loadgen and the server used over the measured
-//! part, and the loadgen's memory.
+//! part (login storm: the storm), and the loadgen's memory.
 
+use crate::args::Kind;
 use crate::driver::Outcome;
 use crate::report::Obj;
 
@@ -42,6 +43,13 @@ pub fn section(o: &Outcome, f: &mut Findings) -> Obj {
         if let (Some(a), Some(b)) = u.server_store {
             res.num(
                 "server_store_cpu_cores",
+                b.saturating_sub(a) as f64 / wall as f64,
+            );
+        }
+        // Only the login storm makes the hashing threads work.
+        if let (Kind::LoginStorm, (Some(a), Some(b))) = (o.cfg.kind, u.server_hash) {
+            res.num(
+                "server_hash_cpu_cores",
                 b.saturating_sub(a) as f64 / wall as f64,
             );
         }

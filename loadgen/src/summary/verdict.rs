@@ -8,7 +8,7 @@ use crate::stats::LatSummary;
 use crate::targets::{self, Check};
 
 use super::setup::SetupCounts;
-use super::{board, idle, join_storm, per_s, slow, traffic};
+use super::{board, idle, join_storm, login_storm, per_s, slow, traffic};
 
 /// Checks the run against the targets whose shape it has.
 pub fn checks(o: &Outcome, counts: &SetupCounts) -> Vec<Check> {
@@ -23,6 +23,7 @@ pub fn checks(o: &Outcome, counts: &SetupCounts) -> Vec<Check> {
         bytes_per_connection: idle::bytes_per_connection(o, counts.ready),
         per_reader_rate: slow::per_reader_rate(o),
         queue: o.queue.as_ref(),
+        storm: login_storm::figures(o),
     })
 }
 
@@ -49,6 +50,7 @@ fn pass_means(kind: Kind) -> &'static str {
         Kind::Queue => "admitted in arrival order",
         Kind::JoinStorm | Kind::Idle => "every client set up",
         Kind::Board => "every post answered once, ids rising",
+        Kind::LoginStorm => "every login answered; bystanders exactly-once, in order",
     }
 }
 
