@@ -12,6 +12,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::hub::Limits;
+use crate::password::{HashParams, MAX_HASH_MEMORY_KIB, MAX_HASH_PASSES};
 
 /// Settings of `parley-server`, parsed from the command line and the environment.
 #[derive(Debug, Clone, Parser)]
@@ -205,6 +206,14 @@ pub enum ConfigError {
     ZeroDuration(&'static str),
     /// `--send-buffer` above [`MAX_SEND_BUFFER`].
     SendBufferTooLarge(usize),
+    /// A hashing cost above what a stored hash may ask of a check: the server would
+    /// refuse its own hashes.
+    HashCostTooHigh {
+        /// The flag.
+        flag: &'static str,
+        /// The most it may be.
+        max: u32,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -226,6 +235,7 @@ impl fmt::Display for ConfigError {
                 f,
                 "--send-buffer {n} is too large (at most {MAX_SEND_BUFFER} bytes)"
             ),
+            ConfigError::HashCostTooHigh { flag, max } => write!(f, "--{flag} is at most {max}"),
         }
     }
 }
@@ -254,6 +264,13 @@ impl Config {
         if self.send_buffer > MAX_SEND_BUFFER {
             return Err(ConfigError::SendBufferTooLarge(self.send_buffer));
         }
+        let costs = [
+            ("hash-memory", self.hash_memory, MAX_HASH_MEMORY_KIB),
+            ("hash-passes", self.hash_passes, MAX_HASH_PASSES),
+        ];
+        if let Some(&(flag, _, max)) = costs.iter().find(|(_, value, max)| value > max) {
+            return Err(ConfigError::HashCostTooHigh { flag, max });
+        }
         if self.soft_sendq >= self.max_sendq {
             return Err(ConfigError::SoftAboveHard {
                 soft: self.soft_sendq,
@@ -269,6 +286,15 @@ impl Config {
             return Err(ConfigError::ZeroDuration(flag));
         }
         Ok(())
+    }
+
+    /// The Argon2id costs of `--hash-memory`, `--hash-passes` and `--hash-lanes`.
+    pub fn hash_params(&self) -> HashParams {
+        HashParams {
+            memory_kib: self.hash_memory,
+            passes: self.hash_passes,
+            lanes: self.hash_lanes,
+        }
     }
 
     /// The part of the settings that the chat core needs.
@@ -409,6 +435,24 @@ mod tests {
             Err(ConfigError::SendBufferTooLarge(4 << 30))
         );
         assert_eq!(parse(&["--send-buffer", "0"]), Ok(()));
+        assert_eq!(
+            parse(&["--hash-memory", "1048577"]),
+            Err(ConfigError::HashCostTooHigh {
+                flag: "hash-memory",
+                max: 1 << 20
+            })
+        );
+        assert_eq!(
+            parse(&["--hash-passes", "65"]),
+            Err(ConfigError::HashCostTooHigh {
+                flag: "hash-passes",
+                max: 64
+            })
+        );
+        assert_eq!(
+            parse(&["--hash-memory", "1048576", "--hash-passes", "64"]),
+            Ok(())
+        );
         assert_eq!(parse(&["--max-queue", "0", "--max-line", "512"]), Ok(()));
     }
 }

@@ -48,7 +48,7 @@ use crate::flow::SendqLimits;
 use crate::hashing::carry_out;
 use crate::hub::{ByeReason, ClientId, Completion, Departure, Event, HashJob, Hub, Request, LOBBY};
 use crate::limits::MAX_LINGERING;
-use crate::password::{HashError, HashParams, Hasher};
+use crate::password::{Credential, HashError, Hasher};
 use crate::signal::{ControlSignals, Signal};
 use crate::store::{Store, StoreError, Sync};
 use crate::timers::Deadlines;
@@ -275,12 +275,9 @@ impl Server {
         let mut hub = Hub::new(config.limits(), now, unix);
         hub.restore(rooms);
         load_accounts(config, &store, &mut hub)?;
-        let params = HashParams {
-            memory_kib: config.hash_memory,
-            passes: config.hash_passes,
-            lanes: config.hash_lanes,
-        };
-        let hasher = Hasher::new(params).map_err(StartError::Hashing)?;
+        // Until a TLS listener exists, every password crosses the network as typed.
+        warn!("passwords (/login, /register, /passwd, /unregister) travel in clear: no TLS");
+        let hasher = Hasher::new(config.hash_params()).map_err(StartError::Hashing)?;
         // The core admits at most workers + queue jobs at once and the channel holds
         // as many, so a job the core let through is never refused here (a channel of
         // capacity 0 would refuse whenever no worker happened to be waiting).
@@ -573,7 +570,7 @@ impl Server {
                     Ok(file) => {
                         warn_clear_text(&file);
                         let count = file.accounts.len();
-                        self.hub.set_file_accounts(file_accounts(file), &|_| 0);
+                        self.hub.set_file_accounts(file_accounts(file), |_| 0);
                         info!("accounts file reloaded: {count} accounts");
                     }
                     Err(e) => error!("accounts file not reloaded, the accounts stay: {e}"),
@@ -964,7 +961,7 @@ fn load_accounts(config: &Config, store: &Store, hub: &mut Hub) -> Result<(), St
                 let key = name.to_ascii_lowercase();
                 waiting.get(&key).copied().unwrap_or(0)
             };
-            hub.set_file_accounts(file_accounts(file), &waiting);
+            hub.set_file_accounts(file_accounts(file), waiting);
             info!("{}: {} accounts", path.display(), hub.account_count());
         }
         None => {
@@ -973,17 +970,14 @@ fn load_accounts(config: &Config, store: &Store, hub: &mut Hub) -> Result<(), St
             info!("{}: {} accounts", config.data, hub.account_count());
         }
     }
-    // Until a TLS listener exists, every password crosses the network as typed.
-    warn!("passwords (/login, /register, /passwd, /unregister) travel in clear: no TLS");
     Ok(())
 }
 
 /// The accounts of a users file, as the core takes them.
-fn file_accounts(file: UsersFile) -> Vec<(String, crate::password::Credential)> {
+fn file_accounts(file: UsersFile) -> impl Iterator<Item = (String, Credential)> {
     file.accounts
         .into_iter()
         .map(|account| (account.name, account.credential))
-        .collect()
 }
 
 /// Warns about the clear-text passwords of a users file.

@@ -45,6 +45,18 @@ fn register(server: &TestServer, name: &str, password: &str) -> TestClient {
     client
 }
 
+/// Sends `/msg <to> <text>` from `sender`, for an offline account: stored.
+fn leave_message(sender: &mut TestClient, to: &str, text: &str) {
+    sender.send(&format!("/msg {to} {text}"));
+    sender.expect_line(&format!("OFFLINE {}", to.to_ascii_lowercase()));
+}
+
+/// Expects the next line to replay a private message from `from`.
+fn expect_old_private(client: &mut TestClient, from: &str, text: &str) {
+    let old = client.expect_prefix("OLD ");
+    assert!(old.ends_with(&format!(" PRIV {from} {text}")), "{old}");
+}
+
 /// Quits and waits for the close, so the name is free for the next test step.
 fn quit(mut client: TestClient) {
     client.send("/quit");
@@ -386,24 +398,14 @@ fn messages_for_an_offline_account_wait_for_its_next_login_once() {
     let server = server(&[]);
     quit(register(&server, "alice", "correct-horse"));
     let mut bob = server.login("bob");
-    bob.send("/msg ALICE first while you were out");
-    bob.expect_line("OFFLINE alice");
-    bob.send("/msg alice second one");
-    bob.expect_line("OFFLINE alice");
+    leave_message(&mut bob, "ALICE", "first while you were out");
+    leave_message(&mut bob, "alice", "second one");
     bob.send("/msg nobody hello?");
     bob.expect_err("no-such-user");
 
-    let mut alice = server.greeted();
-    alice.send("/login alice correct-horse");
-    alice.expect_prefix("WELCOME alice ");
-    alice.expect_line("JOIN lobby alice");
-    let first = alice.expect_prefix("OLD ");
-    assert!(
-        first.ends_with(" PRIV bob first while you were out"),
-        "{first}"
-    );
-    let second = alice.expect_prefix("OLD ");
-    assert!(second.ends_with(" PRIV bob second one"), "{second}");
+    let mut alice = login(&server, "alice", "correct-horse");
+    expect_old_private(&mut alice, "bob", "first while you were out");
+    expect_old_private(&mut alice, "bob", "second one");
     bob.expect_line("JOIN lobby alice");
     // Online now: a private message goes straight to her.
     bob.send("/msg alice live");
@@ -420,8 +422,7 @@ fn offline_messages_are_limited_per_account() {
     quit(register(&server, "alice", "correct-horse"));
     let mut bob = server.login("bob");
     for n in 0..2 {
-        bob.send(&format!("/msg alice number {n}"));
-        bob.expect_line("OFFLINE alice");
+        leave_message(&mut bob, "alice", &format!("number {n}"));
     }
     bob.send("/msg alice one too many");
     bob.expect_err("limit-reached");
@@ -435,19 +436,14 @@ fn offline_messages_and_accounts_survive_sigkill() {
     let server = server(&["--data", &data]);
     quit(register(&server, "alice", "correct-horse"));
     let mut bob = server.login("bob");
-    bob.send("/msg alice kept through a crash");
     // OFFLINE is sent only once the message is committed.
-    bob.expect_line("OFFLINE alice");
+    leave_message(&mut bob, "alice", "kept through a crash");
     server.signal(libc::SIGKILL);
     drop(server);
 
     let server = self::server(&["--data", &data]);
-    let mut alice = server.greeted();
-    alice.send("/login alice correct-horse");
-    alice.expect_prefix("WELCOME alice ");
-    alice.expect_line("JOIN lobby alice");
-    let old = alice.expect_prefix("OLD ");
-    assert!(old.ends_with(" PRIV bob kept through a crash"), "{old}");
+    let mut alice = login(&server, "alice", "correct-horse");
+    expect_old_private(&mut alice, "bob", "kept through a crash");
     alice.expect_nothing_pending();
 }
 
@@ -457,11 +453,9 @@ fn unregistering_deletes_the_waiting_messages() {
     let server = server(&["--data", &data]);
     quit(register(&server, "alice", "correct-horse"));
     let mut bob = server.login("bob");
-    bob.send("/msg alice never read");
-    bob.expect_line("OFFLINE alice");
-    let mut alice = server.greeted();
-    alice.send("/login alice correct-horse");
-    alice.skip_until("OLD ");
+    leave_message(&mut bob, "alice", "never read");
+    let mut alice = login(&server, "alice", "correct-horse");
+    expect_old_private(&mut alice, "bob", "never read");
     alice.send("/unregister correct-horse");
     alice.expect_line("UNREGISTERED alice");
     alice.send("/register correct-horse");
@@ -662,12 +656,15 @@ fn default_costs_hash_with_owasp_parameters_and_old_hashes_are_upgraded() {
     // With the default costs, the next login upgrades the hash.
     let server = TestServer::start(&["--data", &data]);
     let mut alice = login(&server, "alice", "correct-horse");
-    alice.expect_nothing_pending();
-    let deadline = Instant::now() + common::TIMEOUT;
-    while !stored().contains("m=19456,t=2,p=1") {
-        assert!(Instant::now() < deadline, "not upgraded: {}", stored());
-        std::thread::sleep(Duration::from_millis(20)); // polling the file, not the protocol
-    }
+    // The upgrade is written before the login's waiting messages are read, and a read
+    // commits every write queued before it: once /history is answered, it is stored.
+    alice.send("/history");
+    alice.expect_line("HISTORY lobby 0");
+    assert!(
+        stored().contains("m=19456,t=2,p=1"),
+        "not upgraded: {}",
+        stored()
+    );
     quit(alice);
     login(&server, "alice", "correct-horse");
 }

@@ -7,7 +7,7 @@ use log::{error, info, warn};
 
 use parley::config::{Config, Tool};
 use parley::limits::{fit_capacity, raise_open_file_limit};
-use parley::password::{hash_from_reader, HashParams, Hasher};
+use parley::password::{hash_from_reader, Hasher};
 use parley::server::Server;
 
 fn main() -> ExitCode {
@@ -47,13 +47,8 @@ fn main() -> ExitCode {
 /// `parley-server hash-password`: reads a password on standard input and prints its
 /// PHC hash, for a users file.
 fn hash_password(config: &Config) -> ExitCode {
-    let params = HashParams {
-        memory_kib: config.hash_memory,
-        passes: config.hash_passes,
-        lanes: config.hash_lanes,
-    };
-    let hashed =
-        Hasher::new(params).and_then(|hasher| hash_from_reader(&hasher, std::io::stdin().lock()));
+    let hashed = Hasher::new(config.hash_params())
+        .and_then(|hasher| hash_from_reader(&hasher, std::io::stdin().lock()));
     match hashed {
         Ok(phc) => {
             println!("{phc}");

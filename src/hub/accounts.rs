@@ -83,19 +83,25 @@ impl Accounts {
         self.by_key.remove(Folded::new(name)?.as_str())
     }
 
-    /// Replaces every account with `accounts`; an account that stays keeps its count
-    /// of waiting messages.
-    pub fn replace(&mut self, accounts: impl IntoIterator<Item = Account>) {
+    /// Replaces every account with `accounts`, each a name, its credential and the
+    /// count of messages waiting for it; an account that stays keeps its own count if
+    /// that is higher. Every credential gets a new version.
+    pub fn replace(&mut self, accounts: impl IntoIterator<Item = (Arc<str>, Credential, usize)>) {
         let mut old = std::mem::take(&mut self.by_key);
-        for mut account in accounts {
-            let Some(key) = Folded::new(&account.name) else {
+        for (name, credential, mut waiting) in accounts {
+            let Some(key) = Folded::new(&name) else {
                 continue;
             };
             if let Some(before) = old.remove(key.as_str()) {
-                account.waiting = account.waiting.max(before.waiting);
+                waiting = waiting.max(before.waiting);
             }
             self.next_version += 1;
-            account.version = self.next_version;
+            let account = Account {
+                name,
+                credential,
+                version: self.next_version,
+                waiting,
+            };
             self.by_key.insert(key.as_str().into(), account);
         }
     }

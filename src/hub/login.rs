@@ -29,13 +29,10 @@ impl Hub {
     /// each. Accounts may change with `/register`, `/passwd` and `/unregister`.
     pub fn restore_accounts(&mut self, accounts: Vec<StoredAccount>) {
         self.accounts_fixed = false;
-        self.accounts
-            .replace(accounts.into_iter().map(|stored| super::accounts::Account {
-                name: stored.name.into(),
-                credential: Credential::Phc(stored.phc.into()),
-                version: 0,
-                waiting: stored.waiting,
-            }));
+        self.accounts.replace(accounts.into_iter().map(|stored| {
+            let credential = Credential::Phc(stored.phc.into());
+            (stored.name.into(), credential, stored.waiting)
+        }));
     }
 
     /// Sets the accounts from a users file (`--accounts-file`), at start or on reload:
@@ -45,21 +42,15 @@ impl Hub {
     /// to an account that the file no longer has stay online until they leave.
     pub fn set_file_accounts(
         &mut self,
-        accounts: Vec<(String, Credential)>,
-        waiting: &dyn Fn(&str) -> usize,
+        accounts: impl IntoIterator<Item = (String, Credential)>,
+        waiting: impl Fn(&str) -> usize,
     ) {
         self.accounts_fixed = true;
         self.accounts
-            .replace(
-                accounts
-                    .into_iter()
-                    .map(|(name, credential)| super::accounts::Account {
-                        waiting: waiting(&name),
-                        name: name.into(),
-                        credential,
-                        version: 0,
-                    }),
-            );
+            .replace(accounts.into_iter().map(|(name, credential)| {
+                let count = waiting(&name);
+                (name.into(), credential, count)
+            }));
     }
 
     /// How many accounts there are.
@@ -243,41 +234,21 @@ impl Hub {
         }
     }
 
-    /// `/passwd <old> <new>`.
-    pub(super) fn passwd(
-        &mut self,
-        me: &Me,
-        old: &str,
-        new: &str,
-        now: Instant,
-        out: &mut impl Effects,
-    ) -> Reply {
-        self.check_registration_open()?;
-        let credential = self.own_account(me)?;
-        Hub::check_strength(&me.name, new)?;
-        let Some((address, serial)) = self.origin(me.id) else {
-            return Ok(());
-        };
-        self.check_throttle(address, now)?;
-        let job = HashJob {
-            upgrade: false,
-            check: Some((Some(credential), Password::new(old.to_owned()))),
-            hash: Some(Password::new(new.to_owned())),
-        };
-        self.hash(me.id, job, Pending::Passwd { address, serial }, out);
-        Ok(())
-    }
-
-    /// `/unregister <password>`.
-    pub(super) fn unregister(
+    /// `/passwd <old> <new>` (with `new`) and `/unregister <password>` (without): both
+    /// check the caller's password, in the same order of errors.
+    pub(super) fn change_account(
         &mut self,
         me: &Me,
         password: &str,
+        new: Option<&str>,
         now: Instant,
         out: &mut impl Effects,
     ) -> Reply {
         self.check_registration_open()?;
         let credential = self.own_account(me)?;
+        if let Some(new) = new {
+            Hub::check_strength(&me.name, new)?;
+        }
         let Some((address, serial)) = self.origin(me.id) else {
             return Ok(());
         };
@@ -285,9 +256,13 @@ impl Hub {
         let job = HashJob {
             upgrade: false,
             check: Some((Some(credential), Password::new(password.to_owned()))),
-            hash: None,
+            hash: new.map(|new| Password::new(new.to_owned())),
         };
-        self.hash(me.id, job, Pending::Unregister { address, serial }, out);
+        let pending = match new {
+            Some(_) => Pending::Passwd { address, serial },
+            None => Pending::Unregister { address, serial },
+        };
+        self.hash(me.id, job, pending, out);
         Ok(())
     }
 
@@ -348,7 +323,7 @@ impl Hub {
         now: Instant,
         out: &mut impl Effects,
     ) -> Reply {
-        let unix_secs = self.unix_secs(now);
+        let message = self.record(me, text, now);
         let limit = self.limits.offline_limit;
         let account = self.accounts.get_mut(to).ok_or(ErrorCode::NoSuchUser)?;
         if account.waiting >= limit {
@@ -357,11 +332,7 @@ impl Hub {
         account.waiting += 1;
         let write = Write::Offline {
             to: Arc::clone(&account.name),
-            message: StoredMessage {
-                unix_secs,
-                from: Arc::clone(&me.name),
-                text: text.to_owned(),
-            },
+            message,
         };
         out.request(me.id, Request::Store(write));
         Ok(())
@@ -410,16 +381,14 @@ impl Hub {
                     self.logged_in(client, &name, version, result.hash, out);
                 }
             }
-            Pending::Register { name, named } => match result.hash {
+            Pending::Register { ref name, .. } => match result.hash {
                 Some(phc) if here => {
-                    let pending = Pending::Register {
-                        name: Arc::clone(&name),
-                        named,
-                    };
+                    let name = Arc::clone(name);
                     self.pending.insert(client, pending);
                     out.request(client, Request::Store(Write::Account { name, phc }));
                 }
                 _ => {
+                    let name = Arc::clone(name);
                     self.release(&name, client);
                     if here {
                         // Hashing itself failed (logged by the worker): nothing changed.
@@ -691,20 +660,23 @@ impl Hub {
                     out.send(client, &Event::Error(ErrorCode::StoreFailed.into()));
                 }
             }
-            Completion::Stored(
-                write @ (Write::Account { .. }
-                | Write::AccountRemoved { .. }
-                | Write::Offline { .. }
-                | Write::OfflineDelivered { .. }),
-            ) => self.account_stored(client, write, true, out),
-            Completion::StoreFailed(
-                write @ (Write::Account { .. }
-                | Write::AccountRemoved { .. }
-                | Write::Offline { .. }
-                | Write::OfflineDelivered { .. }),
-            ) => self.account_stored(client, write, false, out),
+            Completion::Stored(write) if is_account_write(&write) => {
+                self.account_stored(client, write, true, out);
+            }
+            Completion::StoreFailed(write) if is_account_write(&write) => {
+                self.account_stored(client, write, false, out);
+            }
             other => return Some(other),
         }
         None
     }
+}
+
+/// Writes a client waits for on an account's behalf (`OfflineDelivered` is persisted
+/// with nobody waiting, so its completion never comes back).
+fn is_account_write(write: &Write) -> bool {
+    matches!(
+        write,
+        Write::Account { .. } | Write::AccountRemoved { .. } | Write::Offline { .. }
+    )
 }

@@ -494,8 +494,8 @@ impl Hub {
             Command::Register { name, password } => {
                 self.register(me.id, name.as_deref(), &password, out)
             }
-            Command::Passwd { old, new } => self.passwd(me, &old, &new, now, out),
-            Command::Unregister { password } => self.unregister(me, &password, now, out),
+            Command::Passwd { old, new } => self.change_account(me, &old, Some(&new), now, out),
+            Command::Unregister { password } => self.change_account(me, &password, None, now, out),
             Command::Nick(name) => self.nick(me, &name, out),
             Command::Name(_) | Command::Login { .. } => Err(ErrorCode::AlreadyNamed.into()),
             other => self.run_any(me.id, other, now, out),

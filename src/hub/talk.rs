@@ -29,13 +29,18 @@ impl Hub {
         if self.limits.history > 0 {
             out.persist(Write::Message {
                 room: Arc::clone(&room.name),
-                message: StoredMessage {
-                    unix_secs: self.unix_secs(now),
-                    from: Arc::clone(&me.name),
-                    text: text.to_owned(),
-                },
+                message: self.record(me, text, now),
                 keep: self.limits.history,
             });
+        }
+    }
+
+    /// What `me` said at `now`, as the store keeps it.
+    pub(super) fn record(&self, me: &Me, text: &str, now: Instant) -> StoredMessage {
+        StoredMessage {
+            unix_secs: self.unix_secs(now),
+            from: Arc::clone(&me.name),
+            text: text.to_owned(),
         }
     }
 

@@ -221,27 +221,18 @@ impl Store {
 
     /// Every account, with the count of messages waiting for it.
     pub fn load_accounts(&self) -> Result<Vec<StoredAccount>, StoreError> {
-        let waiting = self.waiting_counts()?;
-        let mut stmt = self
-            .conn
-            .prepare("SELECT key, name, phc FROM accounts ORDER BY key")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT name, phc, (SELECT count(*) FROM offline WHERE recipient = key)
+             FROM accounts ORDER BY key",
+        )?;
         let rows = stmt.query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-            ))
+            Ok(StoredAccount {
+                name: row.get(0)?,
+                phc: row.get(1)?,
+                waiting: row.get::<_, i64>(2)? as usize,
+            })
         })?;
-        let mut accounts = Vec::new();
-        for row in rows {
-            let (key, name, phc) = row?;
-            accounts.push(StoredAccount {
-                waiting: waiting.get(&key).copied().unwrap_or(0),
-                name,
-                phc,
-            });
-        }
-        Ok(accounts)
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// How many private messages wait for each recipient, by lowercase name.
@@ -453,25 +444,15 @@ impl Store {
                 Request::Store(write) => writes.push((client, write)),
                 Request::History { room, count } => {
                     self.commit_all(&mut writes, &mut done);
-                    let completion = match self.history(&room.to_ascii_lowercase(), count) {
-                        Ok(messages) => Completion::History { room, messages },
-                        Err(e) => {
-                            self.report(&e);
-                            Completion::HistoryFailed
-                        }
-                    };
-                    done.push((client, completion));
+                    let read = self.history(&room.to_ascii_lowercase(), count);
+                    let read = read.map(|messages| Completion::History { room, messages });
+                    done.push((client, self.or_failed(read, Completion::HistoryFailed)));
                 }
                 Request::Offline { account } => {
                     self.commit_all(&mut writes, &mut done);
-                    let completion = match self.waiting_for(&account) {
-                        Ok(messages) => Completion::Offline { account, messages },
-                        Err(e) => {
-                            self.report(&e);
-                            Completion::OfflineFailed
-                        }
-                    };
-                    done.push((client, completion));
+                    let read = self.waiting_for(&account);
+                    let read = read.map(|messages| Completion::Offline { account, messages });
+                    done.push((client, self.or_failed(read, Completion::OfflineFailed)));
                 }
                 // Password work is not the store's: whoever sent it here gets a refusal.
                 request @ Request::Hash(_) => done.push((client, request.failed())),
@@ -484,6 +465,18 @@ impl Store {
         }
         self.commit_all(&mut writes, &mut done);
         done
+    }
+
+    /// The completion of a read, or `failed` (logged) when it could not be made.
+    fn or_failed(
+        &mut self,
+        read: Result<Completion, StoreError>,
+        failed: Completion,
+    ) -> Completion {
+        read.unwrap_or_else(|e| {
+            self.report(&e);
+            failed
+        })
     }
 
     /// Commits `writes` (emptying it) and records each one's completion.

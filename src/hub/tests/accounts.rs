@@ -170,11 +170,7 @@ fn messages_for_an_account_that_leaves_before_they_are_read_stay_stored() {
     b.connect(3);
     send_unsettled(&mut b, 3, "/login alice correct-horse");
     // The check completes and alice is named; she leaves before her messages are read.
-    let hashed = std::mem::take(&mut b.out.pending);
-    for (client, request) in hashed {
-        let done = b.out.serve(request);
-        b.hub.complete(client.unwrap(), done, b.now, &mut b.out);
-    }
+    complete_pending(&mut b);
     b.hub
         .disconnect(b.cid(3), Departure::Disconnected, b.now, &mut b.out);
     b.settle();
@@ -228,10 +224,8 @@ fn a_login_checked_against_a_password_changed_meanwhile_fails() {
     );
     b.hub
         .disconnect(b.cid(1), Departure::Disconnected, b.now, &mut b.out);
-    for (client, request) in attack {
-        let done = b.out.serve(request);
-        b.hub.complete(client.unwrap(), done, b.now, &mut b.out);
-    }
+    b.out.pending = attack;
+    complete_pending(&mut b);
     b.settle();
     assert_eq!(b.take(2), ["ERR bad-login unknown name or wrong password"]);
 }
