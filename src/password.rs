@@ -6,12 +6,13 @@
 //! account holds its password in clear (from a users file): each runs one full Argon2id
 //! verification, so the time a `/login` takes does not tell which names are accounts.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::io::BufRead;
 
 use argon2::password_hash::rand_core::{self, OsRng, RngCore};
-use argon2::password_hash::{self, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{self, Output, ParamsString, PasswordHash, Salt, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use zeroize::{Zeroize, Zeroizing};
 
 /// Argon2id cost settings. Default = OWASP: memory_kib 19456 (19 MiB), passes 2, lanes 1.
@@ -181,7 +182,9 @@ impl Hasher {
         OsRng
             .try_fill_bytes(secret.as_mut())
             .map_err(HashError::Random)?;
-        let dummy = hash_bytes(&argon2, secret.as_ref())?;
+        // Kept: 0, as this runs once on the caller's thread (the loop's), which has no
+        // use for the memory afterwards.
+        let dummy = hash_bytes(&argon2, secret.as_ref(), 0)?;
         Ok(Hasher {
             params,
             argon2,
@@ -197,7 +200,11 @@ impl Hasher {
     /// Hashes `password` with Argon2id, `params` and a random 16-byte salt from the
     /// operating system, as a PHC string (`$argon2id$v=19$m=...,t=...,p=...$salt$hash`).
     pub fn hash(&self, password: &Password) -> Result<Box<str>, HashError> {
-        hash_bytes(&self.argon2, password.as_str().as_bytes())
+        hash_bytes(
+            &self.argon2,
+            password.as_str().as_bytes(),
+            self.kept_blocks(),
+        )
     }
 
     /// Checks `password` against an account's credential.
@@ -231,7 +238,7 @@ impl Hasher {
                     self.verify_dummy(given);
                     return Verdict::REFUSED;
                 };
-                match self.argon2.verify_password(given, &hash) {
+                match verify_phc(given, &hash, self.kept_blocks()) {
                     Ok(()) => Verdict {
                         ok: true,
                         outdated: !self.is_current(&hash),
@@ -253,8 +260,13 @@ impl Hasher {
     fn verify_dummy(&self, given: &[u8]) {
         if let Ok(hash) = PasswordHash::new(&self.dummy) {
             // black_box: the outcome is unused, and the work must not be skipped.
-            std::hint::black_box(self.argon2.verify_password(given, &hash).is_ok());
+            std::hint::black_box(verify_phc(given, &hash, self.kept_blocks()).is_ok());
         }
+    }
+
+    /// The working memory a hashing thread keeps between checks: the current cost's.
+    fn kept_blocks(&self) -> usize {
+        self.argon2.params().block_count()
     }
 
     /// Whether `hash` was made with this hasher's algorithm, version and parameters
@@ -266,17 +278,90 @@ impl Hasher {
     }
 }
 
-/// Hashes `secret` with `argon2` and a fresh random salt, as a PHC string.
-fn hash_bytes(argon2: &Argon2<'_>, secret: &[u8]) -> Result<Box<str>, HashError> {
+/// Hashes `secret` with Argon2id (version 0x13), `argon2`'s parameters and a fresh
+/// random salt, as a PHC string; the thread keeps up to `kept` blocks of working memory
+/// for later calls.
+fn hash_bytes(argon2: &Argon2<'_>, secret: &[u8], kept: usize) -> Result<Box<str>, HashError> {
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2.params().clone());
     // try_fill_bytes, not SaltString::generate: that one panics if the system's
     // generator fails, and this runs on a worker thread the server counts on.
     let mut salt = [0u8; argon2::RECOMMENDED_SALT_LEN];
     OsRng.try_fill_bytes(&mut salt).map_err(HashError::Random)?;
-    let salt = SaltString::encode_b64(&salt).map_err(HashError::Hashing)?;
-    let hash = argon2
-        .hash_password(secret, &salt)
-        .map_err(HashError::Hashing)?;
-    Ok(hash.to_string().into_boxed_str())
+    let encoded = SaltString::encode_b64(&salt).map_err(HashError::Hashing)?;
+    let params = argon2.params();
+    let output_len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+    let hash = with_memory(params.block_count(), kept, |memory| {
+        Output::init_with(output_len, |out| {
+            Ok(argon2.hash_password_into_with_memory(secret, &salt, out, memory)?)
+        })
+    })
+    .map_err(HashError::Hashing)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(HashError::Hashing)?,
+        salt: Some(Salt::from(&encoded)),
+        hash: Some(hash),
+    };
+    Ok(phc.to_string().into_boxed_str())
+}
+
+/// Verifies `given` against `hash` with the algorithm, version and parameters it
+/// states: `Err(Error::Password)` when the password is wrong, another error (before
+/// any work) when the string cannot be verified. `kept` is the most working memory,
+/// in blocks, the thread keeps for later checks (the current cost's).
+fn verify_phc(given: &[u8], hash: &PasswordHash<'_>, kept: usize) -> password_hash::Result<()> {
+    let algorithm = Algorithm::try_from(hash.algorithm)?;
+    let version = hash.version.map(Version::try_from).transpose()?;
+    let params = Params::try_from(hash)?;
+    let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
+        return Err(password_hash::Error::PhcStringField);
+    };
+    let mut salt_buf = [0u8; 64];
+    let salt = salt.decode_b64(&mut salt_buf)?;
+    let argon2 = Argon2::new(algorithm, version.unwrap_or_default(), params);
+    let computed = with_memory(argon2.params().block_count(), kept, |memory| {
+        Output::init_with(expected.len(), |out| {
+            Ok(argon2.hash_password_into_with_memory(given, salt, out, memory)?)
+        })
+    })?;
+    // Output's equality takes the same time wherever the bytes differ.
+    if computed == expected {
+        Ok(())
+    } else {
+        Err(password_hash::Error::Password)
+    }
+}
+
+thread_local! {
+    /// Argon2's working memory, kept by each hashing thread from one hash to the next:
+    /// allocating and freeing 19 MiB per check left the allocator holding about
+    /// 100 MiB per thread.
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `work` on `blocks` blocks of working memory, wiped afterwards: what Argon2
+/// leaves there would let a guess be checked without paying the memory cost. The
+/// thread keeps up to `kept` blocks (the current cost's) for the next call; a larger
+/// request (a stored hash with an older, higher cost) gets memory of its own for the
+/// one call.
+fn with_memory<T>(blocks: usize, kept: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
+    if blocks > kept {
+        let mut memory = vec![Block::default(); blocks];
+        let result = work(&mut memory);
+        // Volatile writes: this memory is freed next, so plain ones could be skipped.
+        memory.iter_mut().for_each(Zeroize::zeroize);
+        return result;
+    }
+    MEMORY.with_borrow_mut(|memory| {
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::default());
+        }
+        let result = work(&mut memory[..blocks]);
+        // Plain writes (a memset) suffice: the memory stays and is read again.
+        memory[..blocks].fill(Block::default());
+        result
+    })
 }
 
 /// Compares `given` with `stored` in a time that depends on `given`'s length alone
@@ -367,6 +452,7 @@ pub fn hash_from_reader(hasher: &Hasher, mut input: impl BufRead) -> Result<Box<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
     /// Tiny costs, so the tests run in milliseconds.
     const TINY: HashParams = HashParams {
@@ -505,15 +591,83 @@ mod tests {
     fn hash_with_other_algorithm_is_outdated() {
         let params = Params::new(TINY.memory_kib, TINY.passes, TINY.lanes, None).unwrap();
         let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x13, params);
-        let phc = hash_bytes(&argon2i, b"correct horse").unwrap();
+        let salt = SaltString::encode_b64(b"sixteen byte slt").unwrap();
+        let phc = argon2i
+            .hash_password(b"correct horse", &salt)
+            .unwrap()
+            .to_string();
         assert!(phc.starts_with("$argon2i$"), "{phc}");
-        let verdict = tiny().verify(Some(&Credential::Phc(phc)), &pw("correct horse"));
+        let verdict = tiny().verify(Some(&Credential::Phc(phc.into())), &pw("correct horse"));
         assert_eq!(
             verdict,
             Verdict {
                 ok: true,
                 outdated: true
             }
+        );
+    }
+
+    #[test]
+    fn hashes_agree_with_the_argon2_crates_own() {
+        let hasher = tiny();
+        let ours = hasher.hash(&pw("correct horse")).unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert_eq!(
+            hasher.argon2.verify_password(b"correct horse", &parsed),
+            Ok(()),
+            "the crate verifies our hash: {ours}"
+        );
+        assert!(hasher
+            .argon2
+            .verify_password(b"wrong horse", &parsed)
+            .is_err());
+        let salt = SaltString::encode_b64(b"sixteen byte slt").unwrap();
+        let theirs = hasher
+            .argon2
+            .hash_password(b"correct horse", &salt)
+            .unwrap()
+            .to_string();
+        let credential = Credential::Phc(theirs.into());
+        let right = hasher.verify(Some(&credential), &pw("correct horse"));
+        assert_eq!(
+            right,
+            Verdict {
+                ok: true,
+                outdated: false
+            }
+        );
+        let wrong = hasher.verify(Some(&credential), &pw("wrong horse"));
+        assert_eq!(wrong, Verdict::REFUSED);
+    }
+
+    #[test]
+    fn a_thread_keeps_the_current_costs_memory_and_no_more() {
+        let kept_len = || MEMORY.with_borrow(Vec::len);
+        let current = tiny();
+        let costly = Hasher::new(HashParams {
+            memory_kib: 4 * TINY.memory_kib,
+            ..TINY
+        })
+        .unwrap();
+        assert_eq!(kept_len(), 0, "making a hasher keeps no memory");
+        let credential = Credential::Phc(costly.hash(&pw("correct horse")).unwrap());
+        MEMORY.with_borrow_mut(Vec::clear);
+        let verdict = current.verify(Some(&credential), &pw("correct horse"));
+        assert_eq!(
+            verdict,
+            Verdict {
+                ok: true,
+                outdated: true
+            }
+        );
+        assert_eq!(kept_len(), 0, "the costlier hash's memory was not kept");
+        current.verify(None, &pw("correct horse"));
+        assert_eq!(kept_len(), current.kept_blocks());
+        assert!(
+            MEMORY.with_borrow(|memory| memory
+                .iter()
+                .all(|block| block.as_ref().iter().all(|&w| w == 0))),
+            "the memory was wiped after use"
         );
     }
 

@@ -39,6 +39,7 @@ use log::{debug, error, info, warn};
 use mio::event::Event as Readiness;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
+use zeroize::Zeroize;
 
 use crate::codec::{Codec, Line, Step};
 use crate::config::Config;
@@ -46,7 +47,9 @@ use crate::config::SyncMode;
 use crate::conn::{Conn, ConnTable, Lifecycle};
 use crate::flow::SendqLimits;
 use crate::hashing::carry_out;
-use crate::hub::{ByeReason, ClientId, Completion, Departure, Event, HashJob, Hub, Request, LOBBY};
+use crate::hub::{
+    ByeReason, ClientId, Completion, Departure, Event, HashJob, Hub, Input, Request, LOBBY,
+};
 use crate::limits::MAX_LINGERING;
 use crate::password::{Credential, HashError, Hasher};
 use crate::signal::{ControlSignals, Signal};
@@ -54,7 +57,7 @@ use crate::store::{Store, StoreError, Sync};
 use crate::timers::Deadlines;
 use crate::transport::{Transport, TransportKind};
 use crate::users_file::{self, UsersFile, UsersFileError};
-use crate::work::{Results, SubmitError, Worker};
+use crate::work::{Priority, Results, SubmitError, Worker};
 
 const SIGNALS: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX - 2);
@@ -285,15 +288,20 @@ impl Server {
             "parley-hash",
             config.hash_workers,
             config.hash_workers + config.hash_queue,
+            Priority::Background,
             Arc::clone(&waker),
             move |(client, job)| (Some(client), Completion::Hashed(carry_out(&hasher, job))),
         )
         .map_err(StartError::Poll)?;
         let reloader = match config.accounts_file.clone() {
             Some(path) => Some(
-                Worker::start("parley-reload", 1, Arc::clone(&waker), move |()| {
-                    users_file::load(&path)
-                })
+                Worker::start(
+                    "parley-reload",
+                    1,
+                    Priority::Deferring,
+                    Arc::clone(&waker),
+                    move |()| users_file::load(&path),
+                )
                 .map_err(StartError::Poll)?,
             ),
             None => None,
@@ -302,6 +310,7 @@ impl Server {
             "parley-store",
             STORE_QUEUE,
             STORE_BATCH,
+            Priority::Deferring,
             Arc::clone(&waker),
             move |turns: Vec<Vec<_>>| store.serve(turns.into_iter().flatten().collect()),
         )
@@ -711,7 +720,9 @@ impl Server {
 
     /// Frames the connection's carried input plus `fresh` bytes of the scratch buffer
     /// and hands each frame to the chat core. Returns false when the connection must
-    /// not be read further now (closed by the core, dropped, or paused).
+    /// not be read further now (closed by the core, dropped, or paused). The bytes of
+    /// lines that carried a password are wiped once handled (the kernel's copy and a
+    /// line that arrived in pieces are beyond reach).
     fn feed(&mut self, key: usize, fresh: usize, now: Instant) -> bool {
         let conn = &mut self.table.slab[key];
         let id = conn.id;
@@ -728,6 +739,7 @@ impl Server {
         };
         let mut used = 0;
         let mut go_on = true;
+        let mut carried_password = false;
         loop {
             match decoder.next(&input[used..]) {
                 Step::NeedMore { used: skipped } => {
@@ -736,6 +748,8 @@ impl Server {
                 }
                 Step::Input(unit, n) => {
                     used += n;
+                    carried_password |=
+                        matches!(unit, Input::Command(verb, _) if verb.carries_password());
                     self.table.set_sender(Some(id), now);
                     self.hub.receive(id, unit, now, &mut self.table);
                     self.table.set_sender(None, now);
@@ -753,10 +767,16 @@ impl Server {
                 }
             }
         }
-        let rest = &input[used..];
         let kept = if from_scratch {
-            rest.to_vec()
+            let kept = self.scratch[used..fresh].to_vec();
+            if carried_password {
+                self.scratch[..used].zeroize();
+            }
+            kept
         } else {
+            if carried_password {
+                carry[..used].zeroize();
+            }
             carry.drain(..used);
             carry
         };

@@ -83,6 +83,15 @@ impl Verb {
         Verb::Quit,
     ];
 
+    /// Commands whose line carries a password, whether or not it parsed: the loop wipes
+    /// the bytes such a line arrived in.
+    pub fn carries_password(self) -> bool {
+        matches!(
+            self,
+            Verb::Login | Verb::Register | Verb::Passwd | Verb::Unregister
+        )
+    }
+
     /// Commands that a client may use before it has a name.
     pub fn allowed_unnamed(self) -> bool {
         matches!(
