@@ -7,6 +7,10 @@
 #   loadgen/pinned.sh -- fanout --clients 1000 --senders 10 --max --duration 10s
 #   loadgen/pinned.sh --max-clients 19500 --max-queue 0 -- idle --clients 19000
 #
+# Every simulated client comes from 127.0.0.1, so the server is started with
+# --trusted 127.0.0.0/8: the abuse limits (50 connections per address by default) are
+# lifted for the load test.
+#
 # PINNED_SERVER_CPUS and PINNED_LOADGEN_CPUS (taskset lists, default 0 and 1) move
 # them, e.g. to give a server with two password hashing threads both cores:
 #   PINNED_SERVER_CPUS=0,1 loadgen/pinned.sh --hash-workers 2 -- login-storm --hash-workers 2
@@ -26,7 +30,7 @@ log=$(mktemp)
 data=$(mktemp -d)
 case " ${server_flags[*]} " in *" --data "*) ;; *) server_flags+=(--data "$data/chat.db") ;; esac
 echo "pinned.sh: server on CPUs $server_cpus, loadgen on CPUs $loadgen_cpus" >&2
-taskset -c "$server_cpus" target/release/parley-server --listen 127.0.0.1:0 "${server_flags[@]}" 2>"$log" &
+taskset -c "$server_cpus" target/release/parley-server --listen 127.0.0.1:0 --trusted 127.0.0.0/8 "${server_flags[@]}" 2>"$log" &
 server=$!
 trap 'kill -TERM $server 2>/dev/null || true; rm -f "$log"; rm -rf "$data"' EXIT
 addr=""

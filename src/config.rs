@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::hub::Limits;
+use crate::hub::{Limits, Network, Trusted};
 use crate::password::{HashParams, MAX_HASH_MEMORY_KIB, MAX_HASH_PASSES};
 
 /// Settings of `parley-server`, parsed from the command line and the environment.
@@ -139,6 +139,16 @@ pub struct Config {
     /// its logins are throttled for 60 s (0: never).
     #[arg(long, env = "PARLEY_LOGIN_ATTEMPTS", default_value_t = 5)]
     pub login_attempts: usize,
+
+    /// Connections one address (IPv6: one /64) may hold, waiting ones included; one
+    /// more gets `BYE address-limit` (0: no limit).
+    #[arg(long, env = "PARLEY_MAX_PER_ADDRESS", default_value_t = 50)]
+    pub max_per_address: usize,
+
+    /// Networks (CIDR, comma-separated, e.g. `127.0.0.0/8,10.1.0.0/16`) exempt from
+    /// the abuse limits and from login throttling: load tests, bridges you run.
+    #[arg(long, env = "PARLEY_TRUSTED", value_delimiter = ',')]
+    pub trusted: Vec<Network>,
 
     /// Threads that check and hash passwords, away from the poll loop.
     #[arg(long, env = "PARLEY_HASH_WORKERS", default_value_t = 1)]
@@ -318,6 +328,8 @@ impl Config {
             login_attempts: self.login_attempts,
             hash_workers: self.hash_workers,
             hash_queue: self.hash_queue,
+            max_per_address: self.max_per_address,
+            trusted: Trusted::new(self.trusted.clone()),
         }
     }
 }

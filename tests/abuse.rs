@@ -417,7 +417,10 @@ fn closing_connections_past_the_lingering_cap_are_closed_at_once() {
     // member is sent far more than the kernel buffers hold, then quits without reading.
     const CAP: usize = 256;
     const LINES: usize = 100;
+    // 300 connections from 127.0.0.1: the per-address limit is lifted.
     let server = TestServer::start(&[
+        "--max-per-address",
+        "0",
         "--send-buffer",
         "4KiB",
         "--soft-sendq",

@@ -13,6 +13,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::address::AddressKey;
 use super::names::Folded;
 use crate::password::Credential;
 
@@ -109,24 +110,6 @@ impl Accounts {
     /// How many accounts there are.
     pub fn len(&self) -> usize {
         self.by_key.len()
-    }
-}
-
-/// The unit that failed logins and connection limits count by: an IPv4 address, or
-/// the /64 network of an IPv6 address (one host usually holds a whole /64).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct AddressKey(u128);
-
-impl AddressKey {
-    /// The key of `address`. An IPv4 address mapped into IPv6 counts as itself.
-    pub fn of(address: IpAddr) -> AddressKey {
-        match address {
-            IpAddr::V4(v4) => AddressKey(u128::from(v4.to_ipv6_mapped())),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => AddressKey(u128::from(v4.to_ipv6_mapped())),
-                None => AddressKey(u128::from(v6) & !u128::from(u64::MAX)),
-            },
-        }
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use log::{debug, info};
 
+use super::address::AddressKey;
 use super::names::Folded;
 use super::session::{Phase, Session, Waiting};
 use super::{
@@ -16,7 +17,8 @@ use super::{
 impl Hub {
     /// A new connection `client` (log number `serial`, from `address`) whose transport
     /// is ready: admitted with [`Event::Hello`], queued with [`Event::Queued`], or
-    /// turned away with `Bye(ServerFull)`.
+    /// turned away with `Bye(AddressLimit)` when its address holds `max_per_address`
+    /// connections already (unless trusted), or `Bye(ServerFull)`.
     pub fn connect(
         &mut self,
         client: ClientId,
@@ -25,6 +27,18 @@ impl Hub {
         now: Instant,
         out: &mut impl Effects,
     ) {
+        let key = AddressKey::of(address);
+        let limit = if self.limits.trusted.contains(address) {
+            0
+        } else {
+            self.limits.max_per_address
+        };
+        if !self.per_address.try_add(key, limit) {
+            info!("#{serial} turned away: {limit} connections from {address} already");
+            out.send(client, &Event::Bye(ByeReason::AddressLimit));
+            out.close(client);
+            return;
+        }
         let phase = if self.admitted < self.limits.max_clients {
             self.admitted += 1;
             out.send(client, &Event::Hello);
@@ -42,6 +56,7 @@ impl Hub {
             })
         } else {
             info!("#{serial} turned away: server and queue full");
+            self.per_address.remove(key);
             out.send(client, &Event::Bye(ByeReason::ServerFull));
             out.close(client);
             return;
@@ -75,6 +90,7 @@ impl Hub {
             return;
         };
         self.dead_timers += usize::from(session.timers);
+        self.per_address.remove(AddressKey::of(session.address));
         let serial = session.serial;
         match session.phase {
             Phase::Waiting(waiting) => {

@@ -312,6 +312,8 @@ pub enum ByeReason {
     Sendq,
     /// Neither a slot nor a place in the queue.
     ServerFull,
+    /// The client's address holds as many connections as it may.
+    AddressLimit,
     /// The server is stopping.
     Shutdown,
 }

@@ -13,6 +13,7 @@
 //! liveness), `naming`, `rooms` commands, `talk` (messages) and `posts` (boards).
 
 mod accounts;
+mod address;
 mod admission;
 mod board;
 pub mod command;
@@ -41,7 +42,9 @@ use queue::WaitQueue;
 use rooms::Rooms;
 use session::{Me, Phase, Sessions};
 
-pub use accounts::{AddressKey, THROTTLE_WINDOW};
+pub use accounts::THROTTLE_WINDOW;
+use address::PerAddress;
+pub use address::{AddressKey, Network, NetworkError, Trusted};
 pub use board::{Board, Post};
 pub use command::{ArgError, Command, HelpTopic, Input, Secret, UsersOf, Verb};
 pub use effects::{ClientId, Completion, Effects, Request};
@@ -96,6 +99,11 @@ pub struct Limits {
     pub hash_workers: usize,
     /// Password jobs that may wait for a worker; one more is `throttled`.
     pub hash_queue: usize,
+    /// Connections one address (an IPv6 /64) may hold, waiting ones included (0: no
+    /// limit).
+    pub max_per_address: usize,
+    /// Networks exempt from the abuse limits and from login throttling.
+    pub trusted: Trusted,
 }
 
 impl Default for Limits {
@@ -120,6 +128,8 @@ impl Default for Limits {
             login_attempts: 5,
             hash_workers: 1,
             hash_queue: 256,
+            max_per_address: 50,
+            trusted: Trusted::default(),
         }
     }
 }
@@ -180,6 +190,8 @@ pub struct Hub {
     /// Names being registered, by folded name, with who registers them.
     reserved: HashMap<Box<str>, ClientId>,
     throttle: Throttle,
+    /// Connections by address, for `max_per_address`.
+    per_address: PerAddress,
     /// Password jobs handed out and not completed yet.
     hashing: usize,
     /// What each client's outstanding password job is for.
@@ -209,6 +221,7 @@ impl Hub {
             accounts_fixed: false,
             reserved: HashMap::new(),
             throttle: Throttle::new(limits.login_attempts),
+            per_address: PerAddress::default(),
             hashing: 0,
             pending: HashMap::new(),
             limits,

@@ -169,11 +169,14 @@ impl Bench {
     }
 
     fn connect(&mut self, id: usize) -> Vec<String> {
+        // One host: failed logins of every test client count together.
+        self.connect_from(id, IpAddr::from([192, 0, 2, 1]))
+    }
+
+    fn connect_from(&mut self, id: usize, address: IpAddr) -> Vec<String> {
         self.next_serial += 1;
         let client = ClientId::new(id, self.next_serial as u32);
         self.ids.insert(id, client);
-        // One host: failed logins of every test client count together.
-        let address = IpAddr::from([192, 0, 2, 1]);
         self.hub
             .connect(client, self.next_serial, address, self.now, &mut self.out);
         self.take(id)
@@ -824,4 +827,5 @@ fn a_room_stays_while_its_only_post_is_being_stored() {
     );
 }
 
+mod abuse;
 mod accounts;

@@ -122,6 +122,23 @@ impl TestServer {
         TestClient::connect(self.addr)
     }
 
+    /// Connects a new client from `source`, a loopback address (`127.0.0.2`, ...):
+    /// for tests of limits that count by address.
+    pub fn connect_from(&self, source: std::net::Ipv4Addr) -> TestClient {
+        use socket2::{Domain, Socket, Type};
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+        let from = SocketAddr::from((source, 0));
+        socket.bind(&from.into()).expect("bind the source address");
+        socket.connect(&self.addr.into()).expect("connect");
+        let stream = TcpStream::from(socket);
+        stream.set_nodelay(true).unwrap();
+        TestClient {
+            stream,
+            buf: Vec::new(),
+            eof: false,
+        }
+    }
+
     /// Connects and expects `HELLO` (the server has room for it).
     pub fn greeted(&self) -> TestClient {
         let mut client = self.connect();

@@ -91,6 +91,7 @@ pub fn bye_word(reason: ByeReason) -> &'static str {
         ByeReason::Timeout => "timeout",
         ByeReason::Sendq => "sendq",
         ByeReason::ServerFull => "server-full",
+        ByeReason::AddressLimit => "address-limit",
         ByeReason::Shutdown => "shutdown",
     }
 }
@@ -101,6 +102,7 @@ fn bye_text(reason: ByeReason) -> &'static str {
         ByeReason::Timeout => "timed out",
         ByeReason::Sendq => "too much unread output",
         ByeReason::ServerFull => "the server and its queue are full; try again later",
+        ByeReason::AddressLimit => "too many connections from your address",
         ByeReason::Shutdown => "the server is shutting down",
     }
 }

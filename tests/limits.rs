@@ -1,0 +1,93 @@
+//! Abuse limits over real TCP (PROTOCOL.md, "Abuse limits"): `--max-per-address` counts
+//! waiting connections and turns one more away with `BYE address-limit`, other
+//! addresses keep their own count, and `--trusted` networks are exempt from it and from
+//! login throttling. Several addresses come from 127.0.0.0/8, which is all loopback.
+
+mod common;
+
+use std::net::Ipv4Addr;
+use std::process::Command;
+
+use common::TestServer;
+
+const HOME: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
+const NEIGHBOUR: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+
+#[test]
+fn an_address_holds_at_most_max_per_address_connections_waiting_ones_included() {
+    let server = TestServer::start(&["--max-per-address", "2", "--max-clients", "1"]);
+    let mut admitted = server.connect_from(HOME);
+    admitted.expect_prefix("HELLO parley 1");
+    let mut waiting = server.connect_from(HOME);
+    waiting.expect_prefix("QUEUED 1 ");
+    let mut third = server.connect_from(HOME);
+    third.expect_line("BYE address-limit too many connections from your address");
+    third.expect_closed();
+
+    // Another address has a count of its own.
+    let mut neighbour = server.connect_from(NEIGHBOUR);
+    neighbour.expect_prefix("QUEUED 2 ");
+
+    // When a connection goes, its address may open another.
+    admitted.send("/quit");
+    admitted.expect_prefix("BYE quit");
+    waiting.expect_prefix("HELLO parley 1");
+    let mut again = server.connect_from(HOME);
+    again.expect_prefix("QUEUED 2 ");
+    let mut over = server.connect_from(HOME);
+    over.expect_prefix("BYE address-limit ");
+    over.expect_closed();
+    waiting.expect_nothing_pending();
+}
+
+#[test]
+fn trusted_networks_are_exempt_from_the_address_limit() {
+    let server = TestServer::start(&["--max-per-address", "1", "--trusted", "127.0.0.2/32"]);
+    let mut trusted: Vec<_> = (0..5).map(|_| server.connect_from(NEIGHBOUR)).collect();
+    for client in &mut trusted {
+        client.expect_prefix("HELLO parley 1");
+    }
+    let mut first = server.connect_from(HOME);
+    first.expect_prefix("HELLO parley 1");
+    let mut second = server.connect_from(HOME);
+    second.expect_prefix("BYE address-limit ");
+}
+
+#[test]
+fn trusted_networks_are_exempt_from_login_throttling() {
+    for (trusted, second_answer) in [(false, "throttled"), (true, "bad-login")] {
+        let mut flags = vec![
+            "--login-attempts",
+            "1",
+            "--hash-memory",
+            "64",
+            "--hash-passes",
+            "1",
+        ];
+        if trusted {
+            flags.extend(["--trusted", "127.0.0.0/8"]);
+        }
+        let server = TestServer::start(&flags);
+        let mut client = server.connect_from(HOME);
+        client.expect_prefix("HELLO parley 1");
+        client.send("/login nobody some-password");
+        client.expect_err("bad-login");
+        client.send("/login nobody some-password");
+        client.expect_err(second_answer);
+    }
+}
+
+#[test]
+fn a_bad_trusted_network_stops_the_start_naming_it() {
+    let out = Command::new(env!("CARGO_BIN_EXE_parley-server"))
+        .args(["--listen", "127.0.0.1:0", "--data", ":memory:"])
+        .args(["--trusted", "127.0.0.0/8,10.0.0.1/8"])
+        .output()
+        .expect("run the server");
+    assert!(!out.status.success(), "the server must refuse to start");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("10.0.0.1/8") && stderr.contains("beyond its prefix"),
+        "{stderr}"
+    );
+}
