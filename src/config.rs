@@ -150,6 +150,16 @@ pub struct Config {
     #[arg(long, env = "PARLEY_TRUSTED", value_delimiter = ',')]
     pub trusted: Vec<Network>,
 
+    /// Rooms that still exist one account (from any address) or one guest address
+    /// may have created; one more `/create` gets `limit-reached` (0: no limit).
+    #[arg(long, env = "PARLEY_MAX_CREATED", default_value_t = 20)]
+    pub max_created: usize,
+
+    /// Posts one account or one guest address may make in any 60 s; one more `/post`
+    /// gets `throttled` (0: no limit).
+    #[arg(long, env = "PARLEY_POST_RATE", default_value_t = 30)]
+    pub post_rate: usize,
+
     /// Threads that check and hash passwords, away from the poll loop.
     #[arg(long, env = "PARLEY_HASH_WORKERS", default_value_t = 1)]
     pub hash_workers: usize,
@@ -330,6 +340,8 @@ impl Config {
             hash_queue: self.hash_queue,
             max_per_address: self.max_per_address,
             trusted: Trusted::new(self.trusted.clone()),
+            max_created: self.max_created,
+            post_rate: self.post_rate,
         }
     }
 }

@@ -91,3 +91,65 @@ fn a_bad_trusted_network_stops_the_start_naming_it() {
         "{stderr}"
     );
 }
+
+#[test]
+fn rooms_count_for_an_account_from_any_address_and_for_a_guests_address() {
+    let server = TestServer::start(&[
+        "--max-created",
+        "1",
+        "--hash-memory",
+        "64",
+        "--hash-passes",
+        "1",
+    ]);
+    let mut alice = server.connect_from(HOME);
+    alice.expect_prefix("HELLO parley 1");
+    alice.send("/register alice correct-horse-battery");
+    alice.expect_prefix("WELCOME alice ");
+    alice.expect_line("JOIN lobby alice");
+    alice.expect_line("REGISTERED alice");
+    alice.send("/create one");
+    alice.expect_line("JOIN one alice");
+    alice.send("/quit");
+    alice.expect_prefix("BYE quit");
+    alice.expect_closed();
+
+    // The room went with its last member: alice may create again, from anywhere,
+    // but only one at a time.
+    let mut alice = server.connect_from(NEIGHBOUR);
+    alice.expect_prefix("HELLO parley 1");
+    alice.send("/login alice correct-horse-battery");
+    alice.expect_prefix("WELCOME alice ");
+    alice.expect_line("JOIN lobby alice");
+    alice.send("/create two");
+    alice.expect_line("JOIN two alice");
+    alice.send("/create three");
+    alice.expect_err("limit-reached");
+
+    // A guest on alice's address counts for that address, not for her account.
+    let mut guest = server.connect_from(NEIGHBOUR);
+    guest.expect_prefix("HELLO parley 1");
+    guest.send("/name gus");
+    guest.expect_prefix("WELCOME gus");
+    guest.skip_until("JOIN lobby gus");
+    guest.send("/create three");
+    guest.expect_line("JOIN three gus");
+    guest.send("/create four");
+    guest.expect_err("limit-reached");
+}
+
+#[test]
+fn posts_beyond_post_rate_are_throttled_and_the_rest_arrive_in_order() {
+    let server = TestServer::start(&["--post-rate", "3"]);
+    let [mut poster, mut reader] = server.login_all(["poster", "reader"]);
+    for n in 1..=4 {
+        poster.send(&format!("/post lobby s{n} body {n}"));
+    }
+    for n in 1..=3 {
+        poster.expect_prefix("POSTED lobby ");
+        reader.expect_prefix(&format!("POST lobby {n} poster "));
+    }
+    poster.expect_err("throttled");
+    reader.expect_nothing_pending();
+    poster.expect_nothing_pending();
+}

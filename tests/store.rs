@@ -128,7 +128,8 @@ fn a_database_from_a_newer_version_is_refused_and_left_unchanged() {
 #[test]
 fn every_post_confirmed_before_a_sigkill_is_there_after_it() {
     let (_dir, data) = temp_data();
-    let server = TestServer::start(&["--data", &data]);
+    // 200 posts from one address in seconds: --post-rate is lifted.
+    let server = TestServer::start(&["--data", &data, "--post-rate", "0"]);
     let mut posters: Vec<TestClient> = (0..4).map(|n| server.login(&format!("p{n}"))).collect();
     let mut confirmed = Vec::new();
     // Several clients keep posts in flight; the kill comes while they are.

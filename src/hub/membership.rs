@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use log::{debug, info};
 
+use super::address::AddressKey;
 use super::names::Folded;
+use super::quota::Owner;
 use super::rooms::RoomId;
 use super::session::{Me, Membership, Phase, User};
 use super::{ClientId, Effects, ErrorCode, Event, Hub, LeaveReason, Reply, UsersOf, Write};
@@ -124,10 +126,47 @@ impl Hub {
             return Err(ErrorCode::LimitReached.into());
         }
         self.check_can_join(me)?;
+        let owner = self.owner(me.id);
+        if let Some(owner) = &owner {
+            if !self.created.may_create(owner, self.limits.max_created) {
+                return Err(ErrorCode::LimitReached.into());
+            }
+        }
         let room = self.rooms.create(name);
+        if let Some(owner) = owner {
+            self.created.add(owner.clone());
+            self.rooms[room].creator = Some(owner);
+        }
         debug!("room {name} created");
         self.join(me, room, out);
         Ok(())
+    }
+
+    /// Removes `room` if unused (as `Rooms::remove_if_unused` says); its creator may then
+    /// create another. Returns whether it went.
+    pub(super) fn remove_room_if_unused(&mut self, room: RoomId) -> bool {
+        let Some(removed) = self.rooms.remove_if_unused(room) else {
+            return false;
+        };
+        if let Some(creator) = &removed.creator {
+            self.created.release(creator);
+        }
+        true
+    }
+
+    /// Who `client`'s rooms and posts count for: its account if logged in, else its
+    /// address; nobody if its address is trusted.
+    pub(super) fn owner(&self, client: ClientId) -> Option<Owner> {
+        let session = self.sessions.get(client)?;
+        if self.limits.trusted.contains(session.address) {
+            return None;
+        }
+        match &session.phase {
+            Phase::Named(user) if user.account => {
+                Some(Owner::Account(Folded::new(&user.name)?.as_str().into()))
+            }
+            _ => Some(Owner::Address(AddressKey::of(session.address))),
+        }
     }
 
     pub(super) fn check_can_join(&self, me: &Me) -> Reply {
@@ -203,7 +242,7 @@ impl Hub {
         let members = if announce { &room.members[..] } else { &[] };
         out.send_each(leaver.into_iter().chain(members.iter().copied()), &event);
         let name = Arc::clone(&room.name);
-        if self.rooms.remove_if_unused(room_id) {
+        if self.remove_room_if_unused(room_id) {
             debug!("room {name} removed: its last member left and its board is empty");
             if self.limits.history > 0 {
                 out.persist(Write::RoomRemoved { room: name });

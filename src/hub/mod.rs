@@ -24,6 +24,7 @@ mod membership;
 pub mod names;
 mod posts;
 mod queue;
+mod quota;
 pub mod records;
 mod rooms;
 pub use rooms::LOBBY;
@@ -51,6 +52,7 @@ pub use effects::{ClientId, Completion, Effects, Request};
 pub use effects::{HashJob, Hashed};
 pub use event::{ByeReason, Detail, Error, ErrorCode, Event, LeaveReason, PostHeader};
 pub use login::MIN_PASSWORD_CHARS;
+use quota::{Created, PostRate};
 pub use records::{StoredAccount, StoredMessage, StoredPost, StoredRoom, Write};
 
 /// How often the waiting queue is checked for changed positions while it changes.
@@ -104,6 +106,11 @@ pub struct Limits {
     pub max_per_address: usize,
     /// Networks exempt from the abuse limits and from login throttling.
     pub trusted: Trusted,
+    /// Rooms that still exist an account or a guest's address may have created (0:
+    /// no limit).
+    pub max_created: usize,
+    /// Posts an account or a guest's address may make in any 60 s (0: no limit).
+    pub post_rate: usize,
 }
 
 impl Default for Limits {
@@ -130,6 +137,8 @@ impl Default for Limits {
             hash_queue: 256,
             max_per_address: 50,
             trusted: Trusted::default(),
+            max_created: 20,
+            post_rate: 30,
         }
     }
 }
@@ -192,6 +201,10 @@ pub struct Hub {
     throttle: Throttle,
     /// Connections by address, for `max_per_address`.
     per_address: PerAddress,
+    /// Rooms by creator, for `max_created`.
+    created: Created,
+    /// Recent posts by author, for `post_rate`.
+    post_rate: PostRate,
     /// Password jobs handed out and not completed yet.
     hashing: usize,
     /// What each client's outstanding password job is for.
@@ -222,6 +235,8 @@ impl Hub {
             reserved: HashMap::new(),
             throttle: Throttle::new(limits.login_attempts),
             per_address: PerAddress::default(),
+            created: Created::default(),
+            post_rate: PostRate::default(),
             hashing: 0,
             pending: HashMap::new(),
             limits,
@@ -313,7 +328,7 @@ impl Hub {
                 if let Some(id) = self.rooms.find(&room) {
                     self.rooms[id].board.release_id(post.id);
                     // The room was kept only for this post: it may go now.
-                    if self.rooms.remove_if_unused(id) && self.limits.history > 0 {
+                    if self.remove_room_if_unused(id) && self.limits.history > 0 {
                         out.persist(Write::RoomRemoved { room });
                     }
                 }

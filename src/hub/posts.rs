@@ -27,6 +27,11 @@ impl Hub {
         out: &mut impl Effects,
     ) -> Reply {
         let room = self.member_room(me.id, room)?;
+        if let Some(owner) = self.owner(me.id) {
+            if !self.post_rate.try_post(&owner, self.limits.post_rate, now) {
+                return Err(ErrorCode::Throttled.into());
+            }
+        }
         let unix_secs = self.unix_secs(now);
         let retain = self.limits.board_retain;
         let room = &mut self.rooms[room];

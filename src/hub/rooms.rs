@@ -8,6 +8,7 @@ use slab::Slab;
 use super::board::Board;
 use super::effects::ClientId;
 use super::names::Folded;
+use super::quota::Owner;
 
 /// The name of the room everyone joins on naming.
 pub const LOBBY: &str = "lobby";
@@ -26,6 +27,9 @@ pub struct Room {
     pub members: Vec<ClientId>,
     /// The room's posts.
     pub board: Board,
+    /// Who created it, for `--max-created` (none: the lobby, a restored room, or a
+    /// trusted creator).
+    pub creator: Option<Owner>,
 }
 
 /// Every room, with an index by lowercase name kept in list order.
@@ -70,6 +74,7 @@ impl Rooms {
             name: name.into(),
             members: Vec::new(),
             board: Board::new(),
+            creator: None,
         }));
         let key = Folded::new(name).expect("room names are valid before creation");
         self.by_name.insert(key.as_str().into(), id);
@@ -77,17 +82,17 @@ impl Rooms {
     }
 
     /// Removes `id` if nobody is in it and its board is empty with no post being
-    /// stored; never the lobby.
-    pub fn remove_if_unused(&mut self, id: RoomId) -> bool {
+    /// stored; never the lobby. Returns the room removed.
+    pub fn remove_if_unused(&mut self, id: RoomId) -> Option<Room> {
         let room = &self.rooms[id.0];
         if id == self.lobby || !room.members.is_empty() || !room.board.is_unused() {
-            return false;
+            return None;
         }
         let room = self.rooms.remove(id.0);
         if let Some(key) = Folded::new(&room.name) {
             self.by_name.remove(key.as_str());
         }
-        true
+        Some(room)
     }
 
     /// How many rooms exist, lobby included.

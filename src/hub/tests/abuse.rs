@@ -93,3 +93,101 @@ fn trusted_networks_are_exempt_from_the_address_limit_and_throttling() {
     assert_eq!(b.codes(6, "/login nobody some-password"), "ERR bad-login");
     assert_eq!(b.codes(6, "/login nobody some-password"), "ERR throttled");
 }
+
+/// The first two words of the last line `id` gets for `text`, whatever reached it
+/// before (other users' notices).
+fn answer(b: &mut Bench, id: usize, text: &str) -> String {
+    b.take(id);
+    let got = b.ask(id, text);
+    let last = got.last().unwrap_or_else(|| panic!("{text:?}: no answer"));
+    last.split(' ').take(2).collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn a_guest_address_may_have_created_max_created_rooms_that_still_exist() {
+    let mut b = Bench::new(Limits {
+        max_created: 2,
+        ..limits()
+    });
+    b.login(1, "al");
+    b.login(2, "bo");
+    assert_eq!(answer(&mut b, 1, "/create one"), "JOIN one");
+    assert_eq!(
+        answer(&mut b, 2, "/create two"),
+        "JOIN two",
+        "both guests share 192.0.2.1"
+    );
+    assert_eq!(
+        answer(&mut b, 1, "/create one"),
+        "ERR room-exists",
+        "the row's checks first"
+    );
+    assert_eq!(answer(&mut b, 1, "/create three"), "ERR limit-reached");
+    assert_eq!(
+        first_word(&b.connect_from(3, ip("192.0.2.9"))),
+        "HELLO parley"
+    );
+    b.ask(3, "/name cy");
+    assert_eq!(
+        answer(&mut b, 3, "/create three"),
+        "JOIN three",
+        "another address counts apart"
+    );
+    // A room with a post outlives its members and still counts; an empty one frees
+    // its place when it goes.
+    assert_eq!(answer(&mut b, 1, "/post one hello the body"), "POSTED one");
+    b.ask(1, "/leave one");
+    assert_eq!(answer(&mut b, 1, "/create four"), "ERR limit-reached");
+    b.ask(2, "/leave two");
+    assert_eq!(answer(&mut b, 1, "/create four"), "JOIN four");
+}
+
+#[test]
+fn an_author_may_make_post_rate_posts_in_any_minute() {
+    let mut b = Bench::new(Limits {
+        post_rate: 2,
+        ..limits()
+    });
+    b.login(1, "al");
+    assert_eq!(
+        answer(&mut b, 1, "/post nowhere s body"),
+        "ERR no-such-room"
+    );
+    assert_eq!(answer(&mut b, 1, "/post lobby s one"), "POSTED lobby");
+    b.advance(Duration::from_secs(30));
+    assert_eq!(answer(&mut b, 1, "/post lobby s two"), "POSTED lobby");
+    assert_eq!(
+        answer(&mut b, 1, "/post nowhere s body"),
+        "ERR no-such-room",
+        "row first"
+    );
+    assert_eq!(answer(&mut b, 1, "/post lobby s three"), "ERR throttled");
+    b.advance(Duration::from_secs(30));
+    assert_eq!(
+        answer(&mut b, 1, "/post lobby s three"),
+        "POSTED lobby",
+        "the first has left the window"
+    );
+    assert_eq!(answer(&mut b, 1, "/post lobby s four"), "ERR throttled");
+}
+
+#[test]
+fn trusted_networks_are_exempt_from_room_and_post_quotas() {
+    let mut b = Bench::new(Limits {
+        max_created: 1,
+        post_rate: 1,
+        trusted: Trusted::new(vec!["192.0.2.1/32".parse().unwrap()]),
+        ..limits()
+    });
+    b.login(1, "al");
+    for room in ["r1", "r2", "r3"] {
+        assert_eq!(
+            answer(&mut b, 1, &format!("/create {room}")),
+            format!("JOIN {room}")
+        );
+        for text in ["body", "again"] {
+            let got = answer(&mut b, 1, &format!("/post {room} s {text}"));
+            assert_eq!(got, format!("POSTED {room}"));
+        }
+    }
+}
