@@ -12,6 +12,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::hub::{Limits, Network, Trusted};
+use crate::pacing::FloodLimits;
 use crate::password::{HashParams, MAX_HASH_MEMORY_KIB, MAX_HASH_PASSES};
 
 /// Settings of `parley-server`, parsed from the command line and the environment.
@@ -150,6 +151,15 @@ pub struct Config {
     #[arg(long, env = "PARLEY_TRUSTED", value_delimiter = ',')]
     pub trusted: Vec<Network>,
 
+    /// Lines per second a connection may send after its burst; beyond it the server
+    /// reads it no faster, and nothing is lost (0: no flood control).
+    #[arg(long, env = "PARLEY_FLOOD_RATE", default_value_t = 10)]
+    pub flood_rate: u32,
+
+    /// Lines a connection may send at once before `--flood-rate` paces it.
+    #[arg(long, env = "PARLEY_FLOOD_BURST", default_value_t = 20)]
+    pub flood_burst: u32,
+
     /// Rooms that still exist one account (from any address) or one guest address
     /// may have created; one more `/create` gets `limit-reached` (0: no limit).
     #[arg(long, env = "PARLEY_MAX_CREATED", default_value_t = 20)]
@@ -274,6 +284,7 @@ impl Config {
             ("max-sendq", self.max_sendq),
             ("soft-sendq", self.soft_sendq),
             ("hash-workers", self.hash_workers),
+            ("flood-burst", self.flood_burst as usize),
         ];
         if let Some((flag, _)) = counts.iter().find(|(_, n)| *n == 0) {
             return Err(ConfigError::Zero(flag));
@@ -317,6 +328,19 @@ impl Config {
         }
     }
 
+    /// Flood control's settings.
+    pub fn flood_limits(&self) -> FloodLimits {
+        FloodLimits {
+            rate: self.flood_rate,
+            burst: self.flood_burst,
+        }
+    }
+
+    /// Networks exempt from the abuse limits.
+    pub fn trusted(&self) -> Trusted {
+        Trusted::new(self.trusted.clone())
+    }
+
     /// The part of the settings that the chat core needs.
     pub fn limits(&self) -> Limits {
         Limits {
@@ -339,7 +363,7 @@ impl Config {
             hash_workers: self.hash_workers,
             hash_queue: self.hash_queue,
             max_per_address: self.max_per_address,
-            trusted: Trusted::new(self.trusted.clone()),
+            trusted: self.trusted(),
             max_created: self.max_created,
             post_rate: self.post_rate,
         }

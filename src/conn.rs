@@ -11,6 +11,7 @@ use crate::codec::{Codec, Decoder, Encoders, Line};
 use crate::flow::{FlowControl, FlowState, FlowTable, Queued, SendqLimits};
 use crate::hub::{ClientId, Effects, Event, Request, Write};
 use crate::outq::OutQueue;
+use crate::pacing::Pace;
 use crate::transport::Transport;
 
 /// Where a connection is in its life, as the loop sees it.
@@ -109,6 +110,12 @@ pub struct Conn {
     pub flow: FlowState,
     /// Requests of this client whose completions have not come back: its input waits.
     pub awaiting: u32,
+    /// Flood control applies (flood control is on and the peer is not trusted).
+    pub paced: bool,
+    /// Flood control's state.
+    pub pace: Pace,
+    /// Flood control holds the input back until the loop's resume timer fires.
+    pub flood_held: bool,
 }
 
 impl Conn {
@@ -137,6 +144,9 @@ impl Conn {
             read_listed: false,
             flow: FlowState::default(),
             awaiting: 0,
+            paced: false,
+            pace: Pace::default(),
+            flood_held: false,
         }
     }
 
@@ -157,6 +167,7 @@ impl Conn {
     pub fn may_read(&self) -> bool {
         matches!(self.lifecycle, Lifecycle::Opening | Lifecycle::Open)
             && self.awaiting == 0
+            && !self.flood_held
             && self.flow.may_read()
     }
 

@@ -35,6 +35,7 @@ pub mod hashing;
 pub mod hub;
 pub mod limits;
 pub mod outq;
+pub mod pacing;
 pub mod password;
 pub mod server;
 pub mod signal;

@@ -48,9 +48,10 @@ use crate::conn::{Conn, ConnTable, Lifecycle};
 use crate::flow::SendqLimits;
 use crate::hashing::carry_out;
 use crate::hub::{
-    ByeReason, ClientId, Completion, Departure, Event, HashJob, Hub, Input, Request, LOBBY,
+    ByeReason, ClientId, Completion, Departure, Event, HashJob, Hub, Input, Request, Trusted, LOBBY,
 };
 use crate::limits::MAX_LINGERING;
+use crate::pacing::FloodLimits;
 use crate::password::{Credential, HashError, Hasher};
 use crate::signal::{ControlSignals, Signal};
 use crate::store::{Store, StoreError, Sync};
@@ -145,6 +146,7 @@ struct Listener {
 struct IoLimits {
     max_line: usize,
     shutdown_grace: Duration,
+    flood: FloodLimits,
 }
 
 /// Asks a running server to shut down as on SIGTERM, from any thread.
@@ -208,6 +210,10 @@ pub struct Server {
     /// Connections closing after a flush, by deadline, and how many there are.
     lingering: Deadlines<ClientId>,
     lingering_count: usize,
+    /// Networks exempt from flood control.
+    trusted: Trusted,
+    /// When connections held back by flood control may be read again.
+    flood_resume: Deadlines<ClientId>,
     next_serial: u64,
     accept_resume_at: Option<Instant>,
     /// Set once shutdown has begun: when the loop gives up flushing.
@@ -340,7 +346,10 @@ impl Server {
             limits: IoLimits {
                 max_line: config.max_line,
                 shutdown_grace: config.shutdown_grace,
+                flood: config.flood_limits(),
             },
+            trusted: config.trusted(),
+            flood_resume: Deadlines::new(),
             scratch: vec![0; READ_CHUNK].into_boxed_slice(),
             reading: Vec::new(),
             read_start_seed: 0x9e37_79b9_7f4a_7c15,
@@ -388,6 +397,7 @@ impl Server {
             }
             if self.stop_deadline.is_none() {
                 self.accept(now);
+                self.resume_paced(now);
                 self.read_listed(now);
                 self.hub.on_timeout(now, &mut self.table);
                 self.run_requests(now);
@@ -426,6 +436,7 @@ impl Server {
             hub,
             self.table.flow.next_deadline(),
             self.lingering.next(),
+            self.flood_resume.next(),
             self.stop_deadline,
             self.accept_resume_at,
         ]
@@ -535,14 +546,16 @@ impl Server {
             // The generation only has to differ from the slot's previous holders'.
             let id = ClientId::new(key, serial as u32);
             let transport = Transport::new(kind, socket);
-            entry.insert(Conn::new(
+            let mut conn = Conn::new(
                 id,
                 serial,
                 peer.ip(),
                 transport,
                 codec,
                 self.limits.max_line,
-            ));
+            );
+            conn.paced = self.limits.flood.is_on() && !self.trusted.contains(peer.ip());
+            entry.insert(conn);
             debug!("#{serial} connected from {peer}");
             self.open_if_ready(key, now);
         }
@@ -741,12 +754,24 @@ impl Server {
         let mut go_on = true;
         let mut carried_password = false;
         loop {
+            let before = decoder.clone();
             match decoder.next(&input[used..]) {
                 Step::NeedMore { used: skipped } => {
                     used += skipped;
                     break;
                 }
                 Step::Input(unit, n) => {
+                    let conn = &mut self.table.slab[key];
+                    if conn.paced {
+                        if let Err(at) = conn.pace.take(self.limits.flood, now) {
+                            // The line waits, undecoded, with the rest of the input.
+                            decoder = before;
+                            conn.flood_held = true;
+                            self.flood_resume.schedule(at, id);
+                            go_on = false;
+                            break;
+                        }
+                    }
                     used += n;
                     carried_password |=
                         matches!(unit, Input::Command(verb, _) if verb.carries_password());
@@ -910,6 +935,16 @@ impl Server {
                 .reregister(conn.transport.socket(), Token(key), interest)
         {
             debug!("#{} reregister failed: {e}", conn.serial);
+        }
+    }
+
+    /// Connections whose flood-control wait is over are read again.
+    fn resume_paced(&mut self, now: Instant) {
+        while let Some(id) = self.flood_resume.pop_due(now) {
+            if let Some(conn) = self.table.get_mut(id) {
+                conn.flood_held = false;
+                self.table.list_for_read(id.slot());
+            }
         }
     }
 

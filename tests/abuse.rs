@@ -358,8 +358,11 @@ fn client_that_never_reads_is_dropped_with_sendq_while_a_reader_gets_every_messa
     // Bob reads as fast as this test can, but a test thread on a busy machine can be
     // descheduled for longer than the default 100 ms --stall-limit, and a reader that
     // stalls stops pacing alice and is dropped too. Two seconds leaves carol, who never
-    // reads, stalled and dropped, and bob a margin no ordinary pause reaches.
+    // reads, stalled and dropped, and bob a margin no ordinary pause reaches. Alice
+    // floods: flood control is lifted.
     let server = TestServer::start(&[
+        "--flood-rate",
+        "0",
         "--max-sendq",
         "64KiB",
         "--soft-sendq",

@@ -16,9 +16,12 @@ fn filler() -> String {
     "x".repeat(1000)
 }
 
-/// A server with small output limits and the given `--stall-limit`.
+/// A server with small output limits and the given `--stall-limit`. These tests flood
+/// on purpose, to pace senders by their readers: flood control is lifted.
 fn paced_server(stall_limit: &str) -> TestServer {
     TestServer::start(&[
+        "--flood-rate",
+        "0",
         "--max-sendq",
         "256KiB",
         "--soft-sendq",
@@ -185,7 +188,10 @@ fn senders_held_back_together_take_turns() {
 /// Lines of the flood `watcher` reads before it sees `stuck` dropped, on a server
 /// with a 64 KiB `--max-sendq` and the given `--send-buffer`; then the rest of it.
 fn lines_before_stuck_is_dropped(send_buffer: &str) -> usize {
+    // A flood on purpose: flood control is lifted.
     let server = TestServer::start(&[
+        "--flood-rate",
+        "0",
         "--max-sendq",
         "64KiB",
         "--soft-sendq",

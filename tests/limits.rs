@@ -153,3 +153,56 @@ fn posts_beyond_post_rate_are_throttled_and_the_rest_arrive_in_order() {
     reader.expect_nothing_pending();
     poster.expect_nothing_pending();
 }
+
+/// `alice` writes `lines` lines to the lobby at once; `bob` must get every one, in
+/// order. Returns how long that took.
+fn flood_and_read(server: &TestServer, lines: usize) -> std::time::Duration {
+    let [mut alice, mut bob] = server.login_all(["alice", "bob"]);
+    let all: String = (0..lines).map(|n| format!("line {n}\n")).collect();
+    let start = std::time::Instant::now();
+    alice.send_raw(all.as_bytes());
+    for n in 0..lines {
+        bob.expect_line(&format!("MSG lobby alice line {n}"));
+    }
+    let took = start.elapsed();
+    alice.expect_nothing_pending();
+    took
+}
+
+#[test]
+fn flood_control_paces_a_burst_and_keeps_every_line_in_order() {
+    // 5 at once, then 50 a second: the other 55 of 60 lines take at least 1.1 s.
+    let server = TestServer::start(&["--flood-rate", "50", "--flood-burst", "5"]);
+    let took = flood_and_read(&server, 60);
+    assert!(took >= std::time::Duration::from_millis(1050), "{took:?}");
+}
+
+#[test]
+fn trusted_networks_are_not_paced() {
+    // Paced, 12 lines at 2 a second after a burst of 1 would take 5.5 s.
+    let server = TestServer::start(&[
+        "--flood-rate",
+        "2",
+        "--flood-burst",
+        "1",
+        "--trusted",
+        "127.0.0.1",
+    ]);
+    let took = flood_and_read(&server, 12);
+    assert!(took < std::time::Duration::from_secs(4), "{took:?}");
+}
+
+#[test]
+fn blank_and_refused_lines_count_against_the_flood_limit() {
+    let server = TestServer::start(&["--flood-rate", "4", "--flood-burst", "4"]);
+    let [mut alice, mut bob] = server.login_all(["alice", "bob"]);
+    let start = std::time::Instant::now();
+    // Two blank lines and two refused ones spend the burst: the message waits for
+    // the next quarter second.
+    alice.send_raw(b"\n\n/nonsense\n/join a b c\nhello\n");
+    alice.expect_err("unknown-command");
+    alice.expect_err("bad-args");
+    bob.expect_line("MSG lobby alice hello");
+    let took = start.elapsed();
+    assert!(took >= std::time::Duration::from_millis(240), "{took:?}");
+}

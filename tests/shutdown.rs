@@ -88,7 +88,15 @@ fn bye_shutdown_is_the_last_line_after_replies_already_sent() {
 
 #[test]
 fn shutdown_flushes_pending_output_before_bye_shutdown() {
-    let mut server = TestServer::start(&["--shutdown-grace", "5s", "--max-sendq", MAX_SENDQ]);
+    let mut server = TestServer::start(&[
+        "--shutdown-grace",
+        "5s",
+        "--max-sendq",
+        MAX_SENDQ,
+        // Alice floods carol on purpose: flood control is lifted.
+        "--flood-rate",
+        "0",
+    ]);
     let (mut alice, mut carol) = alice_and_stuck_carol(&server);
     server.signal(libc::SIGTERM);
     alice.expect_bye("shutdown");
@@ -101,7 +109,15 @@ fn shutdown_flushes_pending_output_before_bye_shutdown() {
 
 #[test]
 fn shutdown_gives_up_on_a_client_that_does_not_read_after_the_grace() {
-    let mut server = TestServer::start(&["--shutdown-grace", "500ms", "--max-sendq", MAX_SENDQ]);
+    let mut server = TestServer::start(&[
+        "--shutdown-grace",
+        "500ms",
+        "--max-sendq",
+        MAX_SENDQ,
+        // Alice floods carol on purpose: flood control is lifted.
+        "--flood-rate",
+        "0",
+    ]);
     let (mut alice, _carol) = alice_and_stuck_carol(&server);
     let signalled = Instant::now();
     server.signal(libc::SIGTERM);
@@ -116,7 +132,15 @@ fn shutdown_gives_up_on_a_client_that_does_not_read_after_the_grace() {
 
 #[test]
 fn no_new_connection_is_greeted_once_shutdown_has_begun() {
-    let mut server = TestServer::start(&["--shutdown-grace", "1s", "--max-sendq", MAX_SENDQ]);
+    let mut server = TestServer::start(&[
+        "--shutdown-grace",
+        "1s",
+        "--max-sendq",
+        MAX_SENDQ,
+        // Alice floods carol on purpose: flood control is lifted.
+        "--flood-rate",
+        "0",
+    ]);
     let (mut alice, _carol) = alice_and_stuck_carol(&server);
     server.signal(libc::SIGTERM);
     alice.expect_bye("shutdown");
