@@ -7,6 +7,7 @@ mod common;
 
 use std::net::Ipv4Addr;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use common::TestServer;
 
@@ -156,10 +157,10 @@ fn posts_beyond_post_rate_are_throttled_and_the_rest_arrive_in_order() {
 
 /// `alice` writes `lines` lines to the lobby at once; `bob` must get every one, in
 /// order. Returns how long that took.
-fn flood_and_read(server: &TestServer, lines: usize) -> std::time::Duration {
+fn flood_and_read(server: &TestServer, lines: usize) -> Duration {
     let [mut alice, mut bob] = server.login_all(["alice", "bob"]);
     let all: String = (0..lines).map(|n| format!("line {n}\n")).collect();
-    let start = std::time::Instant::now();
+    let start = Instant::now();
     alice.send_raw(all.as_bytes());
     for n in 0..lines {
         bob.expect_line(&format!("MSG lobby alice line {n}"));
@@ -174,7 +175,7 @@ fn flood_control_paces_a_burst_and_keeps_every_line_in_order() {
     // 5 at once, then 50 a second: the other 55 of 60 lines take at least 1.1 s.
     let server = TestServer::start(&["--flood-rate", "50", "--flood-burst", "5"]);
     let took = flood_and_read(&server, 60);
-    assert!(took >= std::time::Duration::from_millis(1050), "{took:?}");
+    assert!(took >= Duration::from_millis(1050), "{took:?}");
 }
 
 #[test]
@@ -189,14 +190,14 @@ fn trusted_networks_are_not_paced() {
         "127.0.0.1",
     ]);
     let took = flood_and_read(&server, 12);
-    assert!(took < std::time::Duration::from_secs(4), "{took:?}");
+    assert!(took < Duration::from_secs(4), "{took:?}");
 }
 
 #[test]
 fn blank_and_refused_lines_count_against_the_flood_limit() {
     let server = TestServer::start(&["--flood-rate", "4", "--flood-burst", "4"]);
     let [mut alice, mut bob] = server.login_all(["alice", "bob"]);
-    let start = std::time::Instant::now();
+    let start = Instant::now();
     // Two blank lines and two refused ones spend the burst: the message waits for
     // the next quarter second.
     alice.send_raw(b"\n\n/nonsense\n/join a b c\nhello\n");
@@ -204,5 +205,5 @@ fn blank_and_refused_lines_count_against_the_flood_limit() {
     alice.expect_err("bad-args");
     bob.expect_line("MSG lobby alice hello");
     let took = start.elapsed();
-    assert!(took >= std::time::Duration::from_millis(240), "{took:?}");
+    assert!(took >= Duration::from_millis(240), "{took:?}");
 }
