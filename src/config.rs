@@ -55,6 +55,11 @@ pub struct Config {
     #[arg(long, env = "PARLEY_SEND_BUFFER", default_value = "256KiB", value_parser = parse_size)]
     pub send_buffer: usize,
 
+    /// How long a client with output waiting may take none of it before it is dropped
+    /// with `sendq`, even below `--max-sendq`.
+    #[arg(long, env = "PARLEY_WRITE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub write_timeout: Duration,
+
     /// How long a recipient may stay above the soft limit before it stops pacing senders.
     #[arg(long, env = "PARLEY_STALL_LIMIT", default_value = "100ms", value_parser = parse_duration)]
     pub stall_limit: Duration,
@@ -312,6 +317,7 @@ impl Config {
             ("ping-after", self.ping_after),
             ("ping-timeout", self.ping_timeout),
             ("login-timeout", self.login_timeout),
+            ("write-timeout", self.write_timeout),
         ];
         if let Some((flag, _)) = durations.iter().find(|(_, d)| d.is_zero()) {
             return Err(ConfigError::ZeroDuration(flag));

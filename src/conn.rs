@@ -320,6 +320,10 @@ impl ConnTable {
     pub fn expire_stalls(&mut self, now: Instant) {
         self.flow.expire_stalls(&mut self.slab, now);
         self.list_released();
+        // Clients that took no output for the write timeout go the way of those over
+        // --max-sendq.
+        self.flow
+            .expire_write_timeouts(&mut self.slab, now, &mut self.overflowed);
     }
 
     /// A completion for `id` came back: its input may be read again.
@@ -415,6 +419,7 @@ mod tests {
         let limits = SendqLimits {
             max: 1 << 20,
             soft: 1 << 16,
+            write_timeout: Duration::from_secs(60),
             stall: Duration::from_secs(1),
         };
         let mut table = ConnTable::new(limits, Instant::now());

@@ -24,6 +24,8 @@ pub struct SendqLimits {
     pub max: usize,
     /// Pending output above which a client is congested (`--soft-sendq`).
     pub soft: usize,
+    /// How long a client with output waiting may take none of it (`--write-timeout`).
+    pub write_timeout: Duration,
     /// How long a congested client may pace its senders (`--stall-limit`).
     pub stall: Duration,
 }
@@ -46,6 +48,8 @@ pub struct FlowState {
     stalled: bool,
     /// Senders waiting for this client's output to drain, in the order they were held.
     waiters: Vec<ClientId>,
+    /// A write-timeout deadline for this client is in the heap (at most one is).
+    write_timer: bool,
 }
 
 impl FlowState {
@@ -110,6 +114,9 @@ pub struct FlowControl {
     last_hold: Option<Instant>,
     /// When congested connections stop pacing their senders.
     stalls: Deadlines<ClientId>,
+    /// When connections whose socket stopped taking output are checked for
+    /// `write_timeout`.
+    write_timers: Deadlines<ClientId>,
     /// The client whose input is being handled: the one a congested recipient holds.
     sender: Option<ClientId>,
     now: Instant,
@@ -125,6 +132,7 @@ impl FlowControl {
             paced: 0,
             last_hold: None,
             stalls: Deadlines::new(),
+            write_timers: Deadlines::new(),
             sender: None,
             now,
             released: Vec::new(),
@@ -153,9 +161,53 @@ impl FlowControl {
         self.last_hold.is_some_and(|at| now < at + memory)
     }
 
-    /// When the next stall deadline is due.
+    /// When the next stall or write-timeout deadline is due.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.stalls.next()
+        [self.stalls.next(), self.write_timers.next()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// `id`'s socket would take no more output at `now`: unless it takes some within
+    /// the write timeout, [`FlowControl::expire_write_timeouts`] names it.
+    pub fn blocked(&mut self, table: &mut impl FlowTable, id: ClientId, now: Instant) {
+        let Some(state) = table.flow(id) else {
+            return;
+        };
+        state.would_block(now);
+        if !state.write_timer {
+            state.write_timer = true;
+            let since = state.stuck_since.unwrap_or(now);
+            self.write_timers
+                .schedule(since + self.limits.write_timeout, id);
+        }
+    }
+
+    /// Puts into `timed_out` the clients whose socket has taken none of their output
+    /// for the write timeout by `now`; they are to be dropped (`sendq`). A client that
+    /// wrote meanwhile and is stuck again is checked again later.
+    pub fn expire_write_timeouts(
+        &mut self,
+        table: &mut impl FlowTable,
+        now: Instant,
+        timed_out: &mut Vec<ClientId>,
+    ) {
+        while let Some(id) = self.write_timers.pop_due(now) {
+            let Some(state) = table.flow(id) else {
+                continue;
+            };
+            match state.stuck_since {
+                Some(since) if now >= since + self.limits.write_timeout => {
+                    state.write_timer = false;
+                    timed_out.push(id);
+                }
+                Some(since) => self
+                    .write_timers
+                    .schedule(since + self.limits.write_timeout, id),
+                None => state.write_timer = false,
+            }
+        }
     }
 
     /// Puts into `into` (emptied first) the senders released since the last call, in
@@ -288,6 +340,7 @@ mod tests {
     const SOFT: usize = 100;
     const MAX: usize = 1000;
     const STALL: Duration = Duration::from_secs(2);
+    const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
     /// Connections by id, and a hand-moved clock.
     struct Rig {
@@ -312,6 +365,7 @@ mod tests {
             let limits = SendqLimits {
                 max: MAX,
                 soft: SOFT,
+                write_timeout: WRITE_TIMEOUT,
                 stall: STALL,
             };
             Rig {
@@ -429,5 +483,40 @@ mod tests {
         assert!(!state.may_read_with(SOFT + 1, SOFT));
         assert!(rig.flow.drained(&mut rig.states, id(0), SOFT));
         assert!(rig.may_read(0));
+    }
+
+    #[test]
+    fn a_socket_that_takes_nothing_for_the_write_timeout_is_named_once() {
+        let mut rig = Rig::new(3);
+        let timed_out = |rig: &mut Rig| {
+            let mut out = Vec::new();
+            rig.flow
+                .expire_write_timeouts(&mut rig.states, rig.now, &mut out);
+            out
+        };
+        // 1 stops taking output; 2 too, but takes some later and then stops again.
+        rig.flow.blocked(&mut rig.states, id(1), rig.now);
+        rig.flow.blocked(&mut rig.states, id(2), rig.now);
+        rig.now += Duration::from_secs(30);
+        rig.flow.blocked(&mut rig.states, id(1), rig.now);
+        rig.states.get_mut(&id(2)).unwrap().wrote();
+        rig.flow.blocked(&mut rig.states, id(2), rig.now);
+        assert_eq!(rig.flow.write_timers.len(), 2, "one deadline per client");
+        rig.now += Duration::from_secs(29);
+        assert!(timed_out(&mut rig).is_empty());
+        rig.now += Duration::from_secs(1);
+        assert_eq!(timed_out(&mut rig), [id(1)]);
+        assert_eq!(
+            rig.flow.next_deadline(),
+            Some(rig.now + Duration::from_secs(30))
+        );
+        rig.now += Duration::from_secs(30);
+        assert_eq!(timed_out(&mut rig), [id(2)]);
+        // 0 stopped, then took output: nothing to report, and no deadline left.
+        rig.flow.blocked(&mut rig.states, id(0), rig.now);
+        rig.states.get_mut(&id(0)).unwrap().wrote();
+        rig.now += WRITE_TIMEOUT;
+        assert!(timed_out(&mut rig).is_empty());
+        assert_eq!(rig.flow.next_deadline(), None);
     }
 }

@@ -325,6 +325,7 @@ impl Server {
             SendqLimits {
                 max: config.max_sendq,
                 soft: config.soft_sendq,
+                write_timeout: config.write_timeout,
                 stall: config.stall_limit,
             },
             now,
@@ -842,7 +843,7 @@ impl Server {
                 continue;
             };
             info!(
-                "#{} dropped: more than {max} bytes of unread output",
+                "#{} dropped: more than {max} bytes of unread output, or none taken for the write timeout",
                 conn.serial
             );
             let key = id.slot();
@@ -884,7 +885,11 @@ impl Server {
                     self.remove(key, "closed");
                     continue;
                 }
-                Flushed::Drained | Flushed::Blocked => {}
+                Flushed::Drained => {}
+                Flushed::Blocked => {
+                    let id = conn.id;
+                    self.table.flow.blocked(&mut self.table.slab, id, now);
+                }
                 Flushed::Budget => self.table.list_for_flush(key),
                 Flushed::Failed => {
                     self.leave_hub(key, Departure::Disconnected, now);

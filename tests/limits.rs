@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::TestServer;
+use common::{TestClient, TestServer};
 
 const HOME: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
 const NEIGHBOUR: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
@@ -206,4 +206,48 @@ fn blank_and_refused_lines_count_against_the_flood_limit() {
     bob.expect_line("MSG lobby alice hello");
     let took = start.elapsed();
     assert!(took >= Duration::from_millis(240), "{took:?}");
+}
+
+/// Alice sends 100 lines of 1000 bytes to the lobby, which carol never reads (her
+/// kernel buffers are small, and so is the server's send buffer): carol's output waits
+/// well below `--max-sendq`. Bob reads every line. Returns the server, then alice, bob
+/// and carol, still connected.
+fn carol_stops_reading(write_timeout: &str) -> (TestServer, [TestClient; 3]) {
+    let server = TestServer::start(&[
+        "--write-timeout",
+        write_timeout,
+        "--send-buffer",
+        "4KiB",
+        // Alice sends faster than flood control allows: it is lifted.
+        "--flood-rate",
+        "0",
+    ]);
+    let [mut alice, mut bob] = server.login_all(["alice", "bob"]);
+    let carol = server.login_with_recv_buffer("carol", 4096);
+    alice.expect_line("JOIN lobby carol");
+    bob.expect_line("JOIN lobby carol");
+    let pad = "x".repeat(1000);
+    for n in 0..100 {
+        alice.send(&format!("{n} {pad}"));
+    }
+    for n in 0..100 {
+        bob.expect_line(&format!("MSG lobby alice {n} {pad}"));
+    }
+    (server, [alice, bob, carol])
+}
+
+#[test]
+fn a_client_that_takes_no_output_for_the_write_timeout_is_dropped() {
+    // 100 KB wait for carol, far below --max-sendq (1 MiB): only the timeout drops her.
+    let (_server, [_alice, mut bob, _carol]) = carol_stops_reading("1s");
+    bob.expect_line("LEAVE lobby carol sendq");
+}
+
+#[test]
+fn below_the_write_timeout_a_client_that_stopped_reading_stays() {
+    let (_server, [_alice, mut bob, _carol]) = carol_stops_reading("60s");
+    bob.expect_nothing_pending();
+    bob.send("/users lobby");
+    let users = bob.skip_until("USERS lobby");
+    assert!(users.contains("carol"), "{users}");
 }
