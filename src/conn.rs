@@ -9,9 +9,9 @@ use slab::Slab;
 
 use crate::codec::{Codec, Decoder, Encoders, Line};
 use crate::flow::{FlowControl, FlowState, FlowTable, Queued, SendqLimits};
-use crate::hub::{ClientId, Effects, Event, Request, Write};
+use crate::hub::{ClientId, Effects, Event, Reply, Request, Write};
 use crate::outq::OutQueue;
-use crate::pacing::Pace;
+use crate::pacing::{FloodLimits, Pace};
 use crate::transport::Transport;
 
 /// Where a connection is in its life, as the loop sees it.
@@ -76,6 +76,38 @@ impl Lifecycle {
     }
 }
 
+/// Reply lines are handed out while a client's queued output is below this, or below
+/// half of `--soft-sendq` if that is less: enough to keep a reader's socket busy, far
+/// below what gets a client dropped.
+pub const REPLY_CHUNK: usize = 32 * 1024;
+
+/// What a reply's size costs in flood control: a reply counts as one line more for
+/// each `line_bytes` it carries, so that pipelining costly commands cannot multiply a
+/// client's output without bound.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplyCost {
+    /// Flood control's limits (`--flood-rate`, `--flood-burst`).
+    pub flood: FloodLimits,
+    /// Bytes of reply that cost one line (`--max-line`).
+    pub line_bytes: usize,
+}
+
+/// A reply to a client's own command being handed out as the client reads it.
+#[derive(Debug)]
+pub struct Handout {
+    what: Handing,
+    /// Bytes handed out so far.
+    bytes: usize,
+}
+
+#[derive(Debug)]
+enum Handing {
+    /// Events drawn one by one.
+    Events(Reply),
+    /// One line, encoded already, waiting for the output before it.
+    Line(Line),
+}
+
 /// One client connection.
 #[derive(Debug)]
 pub struct Conn {
@@ -116,6 +148,8 @@ pub struct Conn {
     pub pace: Pace,
     /// Flood control holds the input back until the loop's resume timer fires.
     pub flood_held: bool,
+    /// A reply being handed out; the client's input waits until it is out.
+    pub handout: Option<Box<Handout>>,
 }
 
 impl Conn {
@@ -147,6 +181,7 @@ impl Conn {
             paced: false,
             pace: Pace::default(),
             flood_held: false,
+            handout: None,
         }
     }
 
@@ -168,6 +203,7 @@ impl Conn {
         matches!(self.lifecycle, Lifecycle::Opening | Lifecycle::Open)
             && self.awaiting == 0
             && !self.flood_held
+            && self.handout.is_none()
             && self.flow.may_read()
     }
 
@@ -181,6 +217,14 @@ impl Conn {
     /// True while output or transport bytes wait to be written.
     pub fn has_output(&self) -> bool {
         !self.out.is_empty() || self.transport.wants_write()
+    }
+
+    /// Gives up a reply being handed out (the connection is closing): what is held
+    /// behind it goes out now.
+    fn abandon_reply(&mut self) {
+        if self.handout.take().is_some() {
+            self.out.release();
+        }
     }
 }
 
@@ -212,6 +256,8 @@ pub struct ConnTable {
     encoders: Encoders,
     /// Senders flow control released, being listed for reading (kept for its memory).
     released: Vec<ClientId>,
+    /// What replies cost in flood control.
+    reply_cost: ReplyCost,
 }
 
 impl FlowTable for Slab<Conn> {
@@ -227,7 +273,7 @@ fn conn_mut(slab: &mut Slab<Conn>, id: ClientId) -> Option<&mut Conn> {
 
 impl ConnTable {
     /// An empty table.
-    pub fn new(limits: SendqLimits, now: Instant) -> ConnTable {
+    pub fn new(limits: SendqLimits, reply_cost: ReplyCost, now: Instant) -> ConnTable {
         ConnTable {
             slab: Slab::new(),
             read: Vec::new(),
@@ -237,6 +283,7 @@ impl ConnTable {
             requests: Vec::new(),
             encoders: Encoders::new(),
             released: Vec::new(),
+            reply_cost,
         }
     }
 
@@ -256,9 +303,11 @@ impl ConnTable {
         self.flow.set_sender(sender, now);
     }
 
-    /// Queues `line` for `key` regardless of limits (the final `BYE shutdown`).
+    /// Queues `line` for `key` regardless of limits (the final `BYE shutdown`), giving
+    /// up a reply being handed out.
     pub fn push_unlimited(&mut self, key: usize, line: &Line) {
         if let Some(conn) = self.slab.get_mut(key) {
+            conn.abandon_reply();
             conn.out.push(line);
             list(&mut self.flush, key, &mut conn.flush_listed);
         }
@@ -336,6 +385,82 @@ impl ConnTable {
         }
     }
 
+    /// Hands out lines of `key`'s reply while its queue is short, at `now`. When the
+    /// reply is out, the lines held behind it follow, its size is charged to flood
+    /// control, and the client's input is read again.
+    pub fn hand_out(&mut self, key: usize, now: Instant) {
+        let below = self.reply_room();
+        let Some(conn) = self.slab.get_mut(key) else {
+            return;
+        };
+        let Some(handout) = conn.handout.as_mut() else {
+            return;
+        };
+        let mut pushed = false;
+        let mut done = false;
+        while !done && conn.out.pending() < below {
+            let line = match &mut handout.what {
+                Handing::Line(line) => {
+                    done = true;
+                    line.clone()
+                }
+                Handing::Events(reply) => match reply.next_event() {
+                    Some(event) => self.encoders.encode(conn.codec, &event),
+                    None => break,
+                },
+            };
+            handout.bytes += line.len();
+            conn.out.push_reply(&line);
+            pushed = true;
+        }
+        if let Handing::Events(reply) = &handout.what {
+            done = reply.remaining() == 0;
+        }
+        if pushed || done {
+            list(&mut self.flush, key, &mut conn.flush_listed);
+        }
+        if done {
+            let bytes = handout.bytes;
+            conn.handout = None;
+            conn.out.release();
+            self.charge(key, bytes, now);
+            if self.slab[key].may_read() {
+                self.list_for_read(key);
+            }
+        }
+    }
+
+    /// Output a client's queue may hold for reply lines to be added to it.
+    fn reply_room(&self) -> usize {
+        REPLY_CHUNK.min(self.flow.limits().soft / 2)
+    }
+
+    /// Charges `bytes` of reply to `key`'s flood control.
+    fn charge(&mut self, key: usize, bytes: usize, now: Instant) {
+        let cost = self.reply_cost;
+        let conn = &mut self.slab[key];
+        if conn.paced {
+            let lines = bytes / cost.line_bytes.max(1);
+            conn.pace
+                .charge(u32::try_from(lines).unwrap_or(u32::MAX), cost.flood, now);
+        }
+    }
+
+    /// Starts handing out `handing` to `id`: lines from elsewhere wait behind it.
+    fn begin_reply(&mut self, id: ClientId, handing: Handing) {
+        let Some(conn) = conn_mut(&mut self.slab, id).filter(|conn| !conn.is_dropped()) else {
+            return;
+        };
+        conn.abandon_reply();
+        conn.out.hold();
+        conn.handout = Some(Box::new(Handout {
+            what: handing,
+            bytes: 0,
+        }));
+        let now = self.flow.now();
+        self.hand_out(id.slot(), now);
+    }
+
     /// Appends `event` to `id`'s queue, encoded for its codec unless `encoded` holds
     /// that encoding already, and applies the output limits. A connection that is
     /// gone or being dropped gets nothing.
@@ -385,8 +510,30 @@ impl Effects for ConnTable {
         }
     }
 
+    fn reply(&mut self, to: ClientId, reply: Reply) {
+        self.begin_reply(to, Handing::Events(reply));
+    }
+
+    fn reply_line(&mut self, to: ClientId, event: &Event<'_>) {
+        let room = self.reply_room();
+        let Some(conn) = conn_mut(&mut self.slab, to).filter(|conn| !conn.is_dropped()) else {
+            return;
+        };
+        let line = self.encoders.encode(conn.codec, event);
+        if conn.handout.is_none() && conn.out.pending() + line.len() <= room {
+            // Nearly always: room for it now, so it needs no hand-out.
+            conn.out.push_reply(&line);
+            list(&mut self.flush, to.slot(), &mut conn.flush_listed);
+            let now = self.flow.now();
+            self.charge(to.slot(), line.len(), now);
+        } else {
+            self.begin_reply(to, Handing::Line(line));
+        }
+    }
+
     fn close(&mut self, client: ClientId) {
         if let Some(conn) = conn_mut(&mut self.slab, client) {
+            conn.abandon_reply();
             conn.lifecycle = conn.lifecycle.left_hub();
             list(&mut self.flush, client.slot(), &mut conn.flush_listed);
         }
@@ -422,7 +569,11 @@ mod tests {
             write_timeout: Duration::from_secs(60),
             stall: Duration::from_secs(1),
         };
-        let mut table = ConnTable::new(limits, Instant::now());
+        let cost = ReplyCost {
+            flood: FloodLimits { rate: 0, burst: 0 },
+            line_bytes: 4096,
+        };
+        let mut table = ConnTable::new(limits, cost, Instant::now());
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let mut peers = Vec::new();
         let mut ids = Vec::new();

@@ -151,6 +151,11 @@ impl FlowControl {
         self.now = now;
     }
 
+    /// The time the loop last gave.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
     /// True while some sender is held back.
     pub fn pacing(&self) -> bool {
         self.paced > 0

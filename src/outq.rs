@@ -1,21 +1,38 @@
 //! A connection's pending output: shared lines waiting to be written, sent with
 //! vectored writes so one system call carries many lines.
+//!
+//! While a reply to the client's own command is being handed out (see
+//! [`crate::reply`]), lines for it from elsewhere are held behind the reply, so that
+//! the reply's lines stay together.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Write};
+use std::mem::size_of;
 
 use crate::codec::Line;
 
 /// Lines handed to one `write_vectored` call at most.
 pub const MAX_SLICES_PER_WRITE: usize = 128;
 
+/// Memory a queued line costs beyond its bytes, counted against `--max-sendq`: its slot
+/// in the queue, twice over because a queue grows by doubling. (A line's bytes are
+/// counted in full for each recipient, though recipients share them.) Without it, a
+/// flood of short lines to a client that never reads would hold far more than the
+/// limit says.
+pub const LINE_BOOKKEEPING: usize = 2 * size_of::<Line>();
+
 /// Lines waiting for one connection, oldest first.
 #[derive(Debug, Default)]
 pub struct OutQueue {
     lines: VecDeque<Line>,
+    /// Lines that came while a reply is being handed out: they follow it.
+    held: VecDeque<Line>,
+    /// A reply is being handed out: new lines go to `held`.
+    holding: bool,
     /// Bytes of the front line already written.
     front_written: usize,
-    /// Bytes still to write; what `--max-sendq` and `--soft-sendq` measure.
+    /// Bytes still to write plus each line's bookkeeping, held lines included: the
+    /// memory `--max-sendq` and `--soft-sendq` measure.
     pending: usize,
 }
 
@@ -25,20 +42,48 @@ impl OutQueue {
         OutQueue::default()
     }
 
-    /// Appends a line; the bytes are shared, not copied.
+    /// Appends a line, behind a reply being handed out if there is one; the bytes are
+    /// shared, not copied.
     pub fn push(&mut self, line: &Line) {
-        self.pending += line.len();
+        self.pending += line.len() + LINE_BOOKKEEPING;
+        if self.holding {
+            self.held.push_back(line.clone());
+        } else {
+            self.lines.push_back(line.clone());
+        }
+    }
+
+    /// Appends a line of the reply being handed out, ahead of the lines held behind it.
+    pub fn push_reply(&mut self, line: &Line) {
+        self.pending += line.len() + LINE_BOOKKEEPING;
         self.lines.push_back(line.clone());
     }
 
-    /// Bytes still to write.
+    /// A reply is being handed out from now on: lines from elsewhere wait behind it.
+    pub fn hold(&mut self) {
+        self.holding = true;
+    }
+
+    /// The reply is out: the lines held behind it follow it.
+    pub fn release(&mut self) {
+        self.holding = false;
+        if self.lines.is_empty() {
+            std::mem::swap(&mut self.lines, &mut self.held);
+        } else {
+            self.lines.append(&mut self.held);
+        }
+        self.held = VecDeque::new();
+    }
+
+    /// Memory held for the connection's output: bytes still to write plus bookkeeping.
     pub fn pending(&self) -> usize {
         self.pending
     }
 
-    /// True when nothing is left to write.
+    /// True when nothing is ready to write (lines may be held behind a reply that is
+    /// still to come).
     pub fn is_empty(&self) -> bool {
-        self.pending == 0
+        self.lines.is_empty()
     }
 
     /// Forgets everything queued; returns the rest of a half-written front line, which
@@ -50,10 +95,11 @@ impl OutQueue {
         rest
     }
 
-    /// Takes every queued line out, for inspection in tests.
+    /// Takes every queued line out, held ones last, for inspection in tests.
     #[cfg(test)]
     pub fn discard_all(&mut self) -> Vec<Line> {
-        let lines = std::mem::take(&mut self.lines).into();
+        let mut lines: Vec<Line> = std::mem::take(&mut self.lines).into();
+        lines.extend(std::mem::take(&mut self.held));
         *self = OutQueue::new();
         lines
     }
@@ -85,6 +131,7 @@ impl OutQueue {
             }
             written -= front_left;
             self.lines.pop_front();
+            self.pending -= LINE_BOOKKEEPING;
             self.front_written = 0;
         }
         if self.lines.is_empty() && self.lines.capacity() > 64 {
@@ -138,7 +185,7 @@ mod tests {
             expected.extend_from_slice(&line);
             q.push(&line);
         }
-        assert_eq!(q.pending(), expected.len());
+        assert_eq!(q.pending(), expected.len() + 300 * LINE_BOOKKEEPING);
         let mut sink = Trickle {
             got: Vec::new(),
             limit: 7,
@@ -165,5 +212,32 @@ mod tests {
         assert_eq!(&rest[..], b"G first\n");
         assert!(q.is_empty());
         assert_eq!(q.discard(), None);
+    }
+
+    #[test]
+    fn lines_held_behind_a_reply_follow_it_and_every_line_counts_its_bookkeeping() {
+        let mut enc = Encoder::new();
+        let mut q = OutQueue::new();
+        let line = |enc: &mut Encoder, token: &str| enc.encode(&Event::Pong { token });
+        q.push(&line(&mut enc, "before"));
+        q.hold();
+        q.push(&line(&mut enc, "after"));
+        q.push_reply(&line(&mut enc, "reply1"));
+        q.push_reply(&line(&mut enc, "reply2"));
+        let bytes = "PONG before\nPONG after\nPONG reply1\nPONG reply2\n".len();
+        assert_eq!(q.pending(), bytes + 4 * LINE_BOOKKEEPING);
+        q.release();
+        let mut sink = Trickle {
+            got: Vec::new(),
+            limit: 1000,
+        };
+        while !q.is_empty() {
+            q.write_to(&mut sink).unwrap();
+        }
+        assert_eq!(
+            sink.got,
+            b"PONG before\nPONG reply1\nPONG reply2\nPONG after\n"
+        );
+        assert_eq!(q.pending(), 0, "bookkeeping is given back with the lines");
     }
 }

@@ -61,6 +61,16 @@ impl Pace {
         self.caught_up = Some(caught_up + limits.interval());
         Ok(())
     }
+
+    /// Counts `lines` more at `now` whatever the limits allow: the next line waits
+    /// until they are paid for.
+    pub fn charge(&mut self, lines: u32, limits: FloodLimits, now: Instant) {
+        if !limits.is_on() || lines == 0 {
+            return;
+        }
+        let caught_up = self.caught_up.map_or(now, |at| at.max(now));
+        self.caught_up = Some(caught_up + limits.interval() * lines);
+    }
 }
 
 #[cfg(test)]
@@ -135,5 +145,20 @@ mod tests {
         let mut pace = Pace::default();
         let (taken, next) = drain(&mut pace, one, start);
         assert_eq!((taken, next), (1, start + Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn a_charge_makes_the_next_line_wait_until_it_is_paid_for() {
+        let now = Instant::now();
+        let mut pace = Pace::default();
+        pace.take(TEN_A_SECOND, now).unwrap();
+        // 38 lines more: 3.9 s of lines, less the burst's 1.9 s, and the next waits 2 s.
+        pace.charge(38, TEN_A_SECOND, now);
+        let at = pace.take(TEN_A_SECOND, now).unwrap_err();
+        assert_eq!(at, now + Duration::from_secs(2));
+        assert_eq!(pace.take(TEN_A_SECOND, at), Ok(()));
+        let off = FloodLimits { rate: 0, burst: 0 };
+        pace.charge(1000, off, now);
+        assert_eq!(pace.take(off, now), Ok(()), "no flood control, no charge");
     }
 }

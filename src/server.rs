@@ -11,10 +11,12 @@
 //!    transport is ready;
 //! 4. **read**: the read list is worked from a pseudo-randomly chosen place each
 //!    turn, so no connection is always first; each listed connection reads at most
-//!    [`READ_BUDGET`] bytes (less for a while after flow control held a sender back,
-//!    see [`PACED_READ_BUDGET`]) and hands its lines to the chat core one by one; a
-//!    connection with more input waits for the next turn, so one flooding client
-//!    cannot starve the others;
+//!    [`READ_BUDGET`] of work (input bytes, and [`LINE_WORK`] for each line handed
+//!    to the chat core; less for a while after flow control held a sender back, see
+//!    [`PACED_READ_BUDGET`]); a connection with more input waits for the next turn,
+//!    so one flooding client cannot starve the others, and once the turn has done
+//!    [`TURN_READ_BUDGET`] of work the connections not read yet keep their place for
+//!    the next, so many flooding clients together cannot either;
 //! 5. **timers** of the chat core (login, ping, queue positions), then the requests
 //!    the core made this turn go to their workers (whose results wake the loop);
 //! 6. **stalls and drops**: congested recipients past `--stall-limit` release the
@@ -44,7 +46,7 @@ use zeroize::Zeroize;
 use crate::codec::{Codec, Line, Step};
 use crate::config::Config;
 use crate::config::SyncMode;
-use crate::conn::{Conn, ConnTable, Lifecycle};
+use crate::conn::{Conn, ConnTable, Lifecycle, ReplyCost};
 use crate::flow::SendqLimits;
 use crate::hashing::carry_out;
 use crate::hub::{
@@ -69,9 +71,23 @@ const LISTENERS: usize = usize::MAX - 16;
 pub const EVENTS_PER_POLL: usize = 1024;
 /// Size of one read; also the loop's one shared read buffer.
 pub const READ_CHUNK: usize = 16 * 1024;
-/// Input bytes read from one connection per turn.
+/// Work done for one connection per turn: input bytes read, plus [`LINE_WORK`] per line
+/// handled.
 pub const READ_BUDGET: usize = 64 * 1024;
-/// Input bytes read from one connection per turn while flow control is holding senders
+/// What handling one line costs against the read budgets, in bytes: a line is parsed,
+/// checked and handed to the chat core, so a flood of empty lines costs work, not
+/// bytes.
+pub const LINE_WORK: usize = 64;
+/// The least work a connection is given in a turn when many share the turn's budget.
+pub const MIN_READ_SHARE: usize = 1024;
+/// Spare room a connection's carried input may keep beyond what it holds; more is
+/// given back. An unfinished line then costs at most `--max-line` bytes plus this.
+pub const CARRY_SLACK: usize = 1024;
+/// Work the read phase does in one turn over all connections. The rest wait, keeping
+/// their place, so that timers, writes and the other connections' turn come soon
+/// whatever many clients send at once.
+pub const TURN_READ_BUDGET: usize = 512 * 1024;
+/// Work done for one connection per turn while flow control is holding senders
 /// back, and for [`PACED_READ_MEMORY`] after. Senders released together then share
 /// their recipients' room below `--soft-sendq`: with the full budget the first one read
 /// would fill it, and the rest would be held again after a line each, turn after turn.
@@ -207,6 +223,8 @@ pub struct Server {
     reading: Vec<usize>,
     /// State of the generator that picks where in the read list a turn starts.
     read_start_seed: u64,
+    /// The last read phase ran out of budget before the end of the read list.
+    read_cut: bool,
     /// Connections closing after a flush, by deadline, and how many there are.
     lingering: Deadlines<ClientId>,
     lingering_count: usize,
@@ -328,6 +346,10 @@ impl Server {
                 write_timeout: config.write_timeout,
                 stall: config.stall_limit,
             },
+            ReplyCost {
+                flood: config.flood_limits(),
+                line_bytes: config.max_line,
+            },
             now,
         );
         Ok(Server {
@@ -354,6 +376,7 @@ impl Server {
             scratch: vec![0; READ_CHUNK].into_boxed_slice(),
             reading: Vec::new(),
             read_start_seed: 0x9e37_79b9_7f4a_7c15,
+            read_cut: false,
             lingering: Deadlines::new(),
             lingering_count: 0,
             next_serial: 1,
@@ -664,60 +687,92 @@ impl Server {
 
     fn read_listed(&mut self, now: Instant) {
         std::mem::swap(&mut self.table.read, &mut self.reading);
+        let count = self.reading.len();
         // Senders released together are listed in the same order every time; starting
         // at a different place each turn keeps any one of them from always being first.
         // The place is pseudo-random: a counter can fall into step with a pattern of
-        // turns (every other turn empty, say) and pick the same sender every time.
-        let count = self.reading.len();
-        let start = if count > 1 {
+        // turns (every other turn empty, say) and pick the same sender every time. A
+        // turn that ran out of budget left the connections it did not read at the front
+        // of the list, in order: the next turn starts with them.
+        let start = if count > 1 && !std::mem::take(&mut self.read_cut) {
             self.read_start_seed = xorshift(self.read_start_seed);
             (self.read_start_seed % count as u64) as usize
         } else {
             0
         };
+        // With many connections to read, each gets an equal share of the turn.
+        let full = if self.table.flow.held_within(PACED_READ_MEMORY, now) {
+            PACED_READ_BUDGET
+        } else {
+            READ_BUDGET
+        };
+        let share = (TURN_READ_BUDGET / count.max(1)).clamp(MIN_READ_SHARE, full);
+        let mut turn_budget = TURN_READ_BUDGET;
+        let mut cut_at = None;
         for i in 0..count {
+            if turn_budget == 0 {
+                cut_at = Some(i);
+                break;
+            }
             let key = self.reading[(start + i) % count];
-            if let Some(conn) = self.table.slab.get_mut(key) {
-                if conn.read_listed {
-                    conn.read_listed = false;
-                    self.read_conn(key, now);
+            let Some(conn) = self.table.slab.get_mut(key) else {
+                continue;
+            };
+            if !conn.read_listed {
+                continue;
+            }
+            conn.read_listed = false;
+            let mut budget = share;
+            self.read_conn(key, &mut budget, now);
+            turn_budget = turn_budget.saturating_sub(share - budget);
+        }
+        if let Some(cut) = cut_at {
+            // Those not read keep their place (they are still listed), ahead of those
+            // listed during this turn.
+            self.read_cut = true;
+            let listed_meanwhile = std::mem::take(&mut self.table.read);
+            for i in cut..count {
+                let key = self.reading[(start + i) % count];
+                if self
+                    .table
+                    .slab
+                    .get(key)
+                    .is_some_and(|conn| conn.read_listed)
+                {
+                    self.table.read.push(key);
                 }
             }
+            self.table.read.extend(listed_meanwhile);
         }
         self.reading.clear();
     }
 
-    /// Reads and handles input of one connection, within this turn's budget.
-    fn read_conn(&mut self, key: usize, now: Instant) {
+    /// Reads and handles input of one connection, spending at most `budget` of work.
+    fn read_conn(&mut self, key: usize, budget: &mut usize, now: Instant) {
         let soft = self.table.flow.limits().soft;
         let conn = &mut self.table.slab[key];
         if !conn.may_read_within(soft) {
             return;
         }
         // Lines held back while the client was paused come first.
-        if !conn.carry.is_empty() && !self.feed(key, 0, now) {
+        if !conn.carry.is_empty() && !self.feed(key, 0, budget, now) {
             return;
         }
-        let mut budget = if self.table.flow.held_within(PACED_READ_MEMORY, now) {
-            PACED_READ_BUDGET
-        } else {
-            READ_BUDGET
-        };
         loop {
             let conn = &mut self.table.slab[key];
             if !conn.may_read_within(soft) {
                 return;
             }
-            if budget == 0 {
+            if *budget == 0 {
                 self.table.list_for_read(key);
                 return;
             }
-            let want = budget.min(self.scratch.len());
+            let want = (*budget).min(self.scratch.len());
             match conn.transport.read(&mut self.scratch[..want]) {
                 Ok(0) => return self.end_of_input(key, now),
                 Ok(n) => {
-                    budget -= n;
-                    if !self.feed(key, n, now) {
+                    *budget = budget.saturating_sub(n);
+                    if !self.feed(key, n, budget, now) {
                         return;
                     }
                 }
@@ -733,17 +788,21 @@ impl Server {
     }
 
     /// Frames the connection's carried input plus `fresh` bytes of the scratch buffer
-    /// and hands each frame to the chat core. Returns false when the connection must
-    /// not be read further now (closed by the core, dropped, or paused). The bytes of
-    /// lines that carried a password are wiped once handled (the kernel's copy and a
-    /// line that arrived in pieces are beyond reach).
-    fn feed(&mut self, key: usize, fresh: usize, now: Instant) -> bool {
+    /// and hands each frame to the chat core, [`LINE_WORK`] of `budget` each. Returns
+    /// false when the connection must not be read further now (closed by the core,
+    /// dropped, paused, or out of budget: then it is listed for the next turn). The
+    /// bytes of lines that carried a password are wiped once handled (the kernel's copy
+    /// and a line that arrived in pieces are beyond reach).
+    fn feed(&mut self, key: usize, fresh: usize, budget: &mut usize, now: Instant) -> bool {
         let conn = &mut self.table.slab[key];
         let id = conn.id;
         let mut decoder = conn.decoder.clone();
         let mut carry = std::mem::take(&mut conn.carry);
         let from_scratch = carry.is_empty();
         if !from_scratch {
+            // Exactly: a client trickling an unfinished line must not make its carry
+            // grow by doubling.
+            carry.reserve_exact(fresh);
             carry.extend_from_slice(&self.scratch[..fresh]);
         }
         let input: &[u8] = if from_scratch {
@@ -755,6 +814,12 @@ impl Server {
         let mut go_on = true;
         let mut carried_password = false;
         loop {
+            if *budget == 0 {
+                // The rest waits, undecoded, for the next turn.
+                self.table.list_for_read(key);
+                go_on = false;
+                break;
+            }
             let before = decoder.clone();
             match decoder.next(&input[used..]) {
                 Step::NeedMore { used: skipped } => {
@@ -774,6 +839,7 @@ impl Server {
                         }
                     }
                     used += n;
+                    *budget = budget.saturating_sub(LINE_WORK);
                     carried_password |=
                         matches!(unit, Input::Command(verb, _) if verb.carries_password());
                     self.table.set_sender(Some(id), now);
@@ -806,9 +872,16 @@ impl Server {
             carry.drain(..used);
             carry
         };
+        let mut kept = kept;
+        if kept.is_empty() {
+            kept = Vec::new();
+        } else if kept.capacity() > kept.len() + CARRY_SLACK {
+            // What a burst left behind is held, not the room the burst needed.
+            kept.shrink_to_fit();
+        }
         let conn = &mut self.table.slab[key];
         conn.decoder = decoder;
-        conn.carry = if kept.is_empty() { Vec::new() } else { kept };
+        conn.carry = kept;
         go_on
     }
 
@@ -897,6 +970,8 @@ impl Server {
                     continue;
                 }
             }
+            // The socket took some of the output: more of a reply may follow.
+            self.table.hand_out(key, now);
             self.update_interest(key);
             let conn = &mut self.table.slab[key];
             if conn.lifecycle == (Lifecycle::Closing { lingering: false }) {

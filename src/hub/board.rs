@@ -1,6 +1,7 @@
 //! A room's bulletin board: numbered posts, of which the newest few are kept.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// One stored post.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +22,9 @@ pub struct Post {
 /// failed leaves a gap when later ids were handed out meanwhile.
 #[derive(Debug, Default)]
 pub struct Board {
-    posts: VecDeque<Post>,
+    /// Shared, so that a listing being handed out keeps its posts without copying
+    /// them.
+    posts: VecDeque<Arc<Post>>,
     /// The id the next post gets.
     next_id: u64,
     /// Posts whose ids are handed out but that are not stored yet: the room must not
@@ -41,7 +44,7 @@ impl Board {
 
     /// A board restored from the store: its posts, oldest first, and the next id.
     pub fn restore(next_id: u64, posts: impl IntoIterator<Item = Post>) -> Board {
-        let posts: VecDeque<Post> = posts.into_iter().collect();
+        let posts: VecDeque<Arc<Post>> = posts.into_iter().map(Arc::new).collect();
         let after_last = posts.back().map_or(1, |post| post.id + 1);
         Board {
             posts,
@@ -97,7 +100,7 @@ impl Board {
         if self.posts.get(at).is_some_and(|p| p.id == post.id) {
             return;
         }
-        self.posts.insert(at, post);
+        self.posts.insert(at, Arc::new(post));
         while self.posts.len() > retain {
             self.posts.pop_front();
         }
@@ -121,7 +124,7 @@ impl Board {
     }
 
     /// Stored posts with ids from `first_visible` on, oldest first.
-    pub fn visible_from(&self, first_visible: u64) -> impl ExactSizeIterator<Item = &Post> {
+    pub fn visible_from(&self, first_visible: u64) -> impl ExactSizeIterator<Item = &Arc<Post>> {
         let skip = self.posts.partition_point(|p| p.id < first_visible);
         self.posts.range(skip..)
     }
@@ -132,7 +135,7 @@ impl Board {
             return None;
         }
         let at = self.posts.binary_search_by_key(&id, |p| p.id).ok()?;
-        self.posts.get(at)
+        self.posts.get(at).map(|post| &**post)
     }
 }
 
@@ -178,7 +181,7 @@ mod tests {
         board
     }
 
-    fn ids<'a>(posts: impl Iterator<Item = &'a Post>) -> Vec<u64> {
+    fn ids<'a>(posts: impl Iterator<Item = &'a Arc<Post>>) -> Vec<u64> {
         posts.map(|p| p.id).collect()
     }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use super::event::Event;
 use super::records::{StoredMessage, Write};
+use super::reply::Reply;
 use crate::password::{Credential, Password};
 
 /// Names one connection for as long as it lives: a slot the server reuses, and a
@@ -164,6 +165,23 @@ pub trait Effects {
         for client in to {
             self.send(client, event);
         }
+    }
+
+    /// Sends `reply`, the answer to `to`'s own command, handed out as `to` reads it:
+    /// lines for `to` from elsewhere follow the whole reply, and no further input of
+    /// `to` may be handed to the core until the reply is out. (This default sends it
+    /// at once, for runners that have no reader to wait for.)
+    fn reply(&mut self, to: ClientId, mut reply: Reply) {
+        while let Some(event) = reply.next_event() {
+            self.send(to, &event);
+        }
+    }
+
+    /// Sends `event`, a one-line answer to `to`'s own command that can be long (`USERS`,
+    /// `ROOMS`, help): like a [`Reply`], it waits for the output already queued for `to`
+    /// rather than push it over the limit, and costs flood control by its size.
+    fn reply_line(&mut self, to: ClientId, event: &Event<'_>) {
+        self.send(to, event);
     }
 
     /// The core is done with `client` and has forgotten it: send what is queued for it,

@@ -17,7 +17,7 @@ use super::effects::{HashJob, Hashed};
 use super::names::Folded;
 use super::session::{Me, Phase};
 use super::{
-    ClientId, Completion, Effects, Error, ErrorCode, Event, Hub, Reply, Request, StoredAccount,
+    ClientId, Completion, Effects, Error, ErrorCode, Event, Handled, Hub, Request, StoredAccount,
     StoredMessage, Write,
 };
 use crate::password::{Credential, Password};
@@ -61,7 +61,7 @@ impl Hub {
 
     /// The checks accounts add to `/name` (and to a first plain line taken as a name),
     /// after `already-named` and `bad-name`.
-    pub(super) fn check_free_name(&self, key: &Folded) -> Reply {
+    pub(super) fn check_free_name(&self, key: &Folded) -> Handled {
         if self.limits.require_login {
             return Err(ErrorCode::LoginRequired.into());
         }
@@ -80,7 +80,7 @@ impl Hub {
     }
 
     /// `registration-closed`: accounts cannot change here.
-    fn check_registration_open(&self) -> Reply {
+    fn check_registration_open(&self) -> Handled {
         if self.accounts_fixed || !self.limits.registration_open {
             Err(ErrorCode::RegistrationClosed.into())
         } else {
@@ -89,7 +89,7 @@ impl Hub {
     }
 
     /// `weak-password`: too short, or the name itself.
-    fn check_strength(name: &str, password: &str) -> Reply {
+    fn check_strength(name: &str, password: &str) -> Handled {
         if password.chars().count() < MIN_PASSWORD_CHARS || password.eq_ignore_ascii_case(name) {
             Err(ErrorCode::WeakPassword.into())
         } else {
@@ -99,7 +99,7 @@ impl Hub {
 
     /// `throttled` for lack of room: as many password jobs as the hashing workers and
     /// their queue hold are out already.
-    fn check_hash_room(&self) -> Reply {
+    fn check_hash_room(&self) -> Handled {
         if self.hashing >= self.limits.hash_workers + self.limits.hash_queue {
             Err(ErrorCode::Throttled.into())
         } else {
@@ -109,7 +109,7 @@ impl Hub {
 
     /// `throttled` for an address with too many failed checks (unless trusted), or for
     /// lack of room.
-    fn check_throttle(&mut self, address: IpAddr, now: Instant) -> Reply {
+    fn check_throttle(&mut self, address: IpAddr, now: Instant) -> Handled {
         if !self.limits.trusted.contains(address)
             && self.throttle.is_throttled(AddressKey::of(address), now)
         {
@@ -147,7 +147,7 @@ impl Hub {
         password: &str,
         now: Instant,
         out: &mut impl Effects,
-    ) -> Reply {
+    ) -> Handled {
         let Some((address, serial)) = self.origin(client) else {
             return Ok(());
         };
@@ -179,7 +179,7 @@ impl Hub {
         name: Option<&str>,
         password: &str,
         out: &mut impl Effects,
-    ) -> Reply {
+    ) -> Handled {
         let Some(session) = self.sessions.get(client) else {
             return Ok(());
         };
@@ -247,7 +247,7 @@ impl Hub {
         new: Option<&str>,
         now: Instant,
         out: &mut impl Effects,
-    ) -> Reply {
+    ) -> Handled {
         self.check_registration_open()?;
         let credential = self.own_account(me)?;
         if let Some(new) = new {
@@ -272,7 +272,7 @@ impl Hub {
 
     /// `/nick <name>`: a guest's new name, announced to it and to the members of its
     /// rooms that get join and leave notices.
-    pub(super) fn nick(&mut self, me: &Me, name: &str, out: &mut impl Effects) -> Reply {
+    pub(super) fn nick(&mut self, me: &Me, name: &str, out: &mut impl Effects) -> Handled {
         let key = Folded::new(name).ok_or(ErrorCode::BadName)?;
         let Some(user) = self.sessions.user(me.id) else {
             return Ok(());
@@ -326,7 +326,7 @@ impl Hub {
         text: &str,
         now: Instant,
         out: &mut impl Effects,
-    ) -> Reply {
+    ) -> Handled {
         let message = self.record(me, text, now);
         let limit = self.limits.offline_limit;
         let account = self.accounts.get_mut(to).ok_or(ErrorCode::NoSuchUser)?;

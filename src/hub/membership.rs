@@ -9,11 +9,11 @@ use super::names::Folded;
 use super::quota::Owner;
 use super::rooms::RoomId;
 use super::session::{Me, Membership, Phase, User};
-use super::{ClientId, Effects, ErrorCode, Event, Hub, LeaveReason, Reply, UsersOf, Write};
+use super::{ClientId, Effects, ErrorCode, Event, Handled, Hub, LeaveReason, UsersOf, Write};
 
 impl Hub {
     /// `/name`: names an admitted client and puts it in the lobby.
-    pub(super) fn name(&mut self, client: ClientId, name: &str, out: &mut impl Effects) -> Reply {
+    pub(super) fn name(&mut self, client: ClientId, name: &str, out: &mut impl Effects) -> Handled {
         let key = Folded::new(name).ok_or(ErrorCode::BadName)?;
         self.check_free_name(&key)?;
         self.take_name(client, name.into(), false, out);
@@ -53,7 +53,7 @@ impl Hub {
     }
 
     /// `/users`: the names in a room, or everyone's.
-    pub(super) fn users(&self, me: &Me, which: UsersOf<'_>, out: &mut impl Effects) -> Reply {
+    pub(super) fn users(&self, me: &Me, which: UsersOf<'_>, out: &mut impl Effects) -> Handled {
         let limit = self.limits.list_limit;
         let sessions = &self.sessions;
         match which {
@@ -65,7 +65,7 @@ impl Hub {
                     .filter_map(|&c| sessions.name_of(c))
                     .collect();
                 let count = self.names.len();
-                out.send(
+                out.reply_line(
                     me.id,
                     &Event::Users {
                         room: "*",
@@ -86,7 +86,7 @@ impl Hub {
                     .filter_map(|&c| sessions.name_of(c))
                     .collect();
                 first_in_list_order(&mut names, limit);
-                out.send(
+                out.reply_line(
                     me.id,
                     &Event::Users {
                         room: &room.name,
@@ -108,7 +108,7 @@ impl Hub {
             .map(|room| (&*room.name, room.members.len()))
             .collect();
         let count = self.rooms.len();
-        out.send(
+        out.reply_line(
             me.id,
             &Event::Rooms {
                 count,
@@ -118,7 +118,7 @@ impl Hub {
     }
 
     /// `/create`: a new room, joined by its creator.
-    pub(super) fn create(&mut self, me: &Me, name: &str, out: &mut impl Effects) -> Reply {
+    pub(super) fn create(&mut self, me: &Me, name: &str, out: &mut impl Effects) -> Handled {
         if self.rooms.find(name).is_some() {
             return Err(ErrorCode::RoomExists.into());
         }
@@ -169,7 +169,7 @@ impl Hub {
         }
     }
 
-    pub(super) fn check_can_join(&self, me: &Me) -> Reply {
+    pub(super) fn check_can_join(&self, me: &Me) -> Handled {
         if self.sessions.joined(me.id).len() >= self.limits.max_joined {
             Err(ErrorCode::LimitReached.into())
         } else {
@@ -201,7 +201,7 @@ impl Hub {
     }
 
     /// `/leave`.
-    pub(super) fn leave(&mut self, me: &Me, room: RoomId, out: &mut impl Effects) -> Reply {
+    pub(super) fn leave(&mut self, me: &Me, room: RoomId, out: &mut impl Effects) -> Handled {
         let user = self.sessions.user_mut(me.id).ok_or(ErrorCode::NotInRoom)?;
         let index = user
             .joined

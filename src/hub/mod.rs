@@ -26,6 +26,7 @@ mod posts;
 mod queue;
 mod quota;
 pub mod records;
+mod reply;
 mod rooms;
 pub use rooms::LOBBY;
 mod session;
@@ -54,6 +55,7 @@ pub use event::{ByeReason, Detail, Error, ErrorCode, Event, LeaveReason, PostHea
 pub use login::MIN_PASSWORD_CHARS;
 use quota::{Created, PostRate};
 pub use records::{StoredAccount, StoredMessage, StoredPost, StoredRoom, Write};
+pub use reply::Reply;
 
 /// How often the waiting queue is checked for changed positions while it changes.
 pub const QUEUE_CHECK_EVERY: Duration = Duration::from_millis(250);
@@ -212,7 +214,7 @@ pub struct Hub {
 }
 
 /// What a command handler returns: done, or the error to answer with.
-type Reply = Result<(), Error>;
+type Handled = Result<(), Error>;
 
 impl Hub {
     /// A hub with the given limits. `epoch` and `epoch_unix_secs` name the same moment
@@ -338,7 +340,7 @@ impl Hub {
             }
             Completion::Stored(_) | Completion::StoreFailed(_) => {}
             Completion::History { room, messages } if here => {
-                self.history_reply(client, &room, &messages, out);
+                out.reply(client, Reply::history(&room, messages));
             }
             Completion::HistoryFailed if here => {
                 out.send(client, &Event::Error(ErrorCode::StoreFailed.into()));
@@ -406,7 +408,7 @@ impl Hub {
         input: Input<'_>,
         now: Instant,
         out: &mut impl Effects,
-    ) -> Reply {
+    ) -> Handled {
         let Some(session) = self.sessions.get(client) else {
             return Ok(());
         };
@@ -478,7 +480,7 @@ impl Hub {
         command: Command<'_>,
         now: Instant,
         out: &mut impl Effects,
-    ) -> Reply {
+    ) -> Handled {
         match command {
             Command::Users(which) => self.users(me, which, out),
             Command::Msg { to, text } => self.private(me, &to, text, now, out),
@@ -537,10 +539,12 @@ impl Hub {
         command: Command<'_>,
         now: Instant,
         out: &mut impl Effects,
-    ) -> Reply {
+    ) -> Handled {
         match command {
-            Command::Help(HelpTopic::All) => out.send(client, &Event::Help(None)),
-            Command::Help(HelpTopic::Verb(verb)) => out.send(client, &Event::Help(Some(verb))),
+            Command::Help(HelpTopic::All) => out.reply_line(client, &Event::Help(None)),
+            Command::Help(HelpTopic::Verb(verb)) => {
+                out.reply_line(client, &Event::Help(Some(verb)))
+            }
             Command::Help(HelpTopic::Unknown) => return Err(ErrorCode::UnknownCommand.into()),
             Command::Ping(token) => {
                 let token = token.as_deref().unwrap_or("-");

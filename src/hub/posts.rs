@@ -6,8 +6,8 @@ use std::time::Instant;
 use super::board::Post;
 use super::session::Me;
 use super::{
-    ClientId, Detail, Effects, Error, ErrorCode, Event, Hub, PostHeader, Reply, Request,
-    StoredMessage, StoredPost, Verb, Write,
+    ClientId, Detail, Effects, Error, ErrorCode, Event, Handled, Hub, PostHeader, Reply, Request,
+    StoredPost, Verb, Write,
 };
 
 /// Messages `/history` shows when no count is given (fewer if `--history` is lower).
@@ -25,7 +25,7 @@ impl Hub {
         body: &str,
         now: Instant,
         out: &mut impl Effects,
-    ) -> Reply {
+    ) -> Handled {
         let room = self.member_room(me.id, room)?;
         if let Some(owner) = self.owner(me.id) {
             if !self.post_rate.try_post(&owner, self.limits.post_rate, now) {
@@ -100,7 +100,7 @@ impl Hub {
         room: Option<&str>,
         count: Option<&str>,
         out: &mut impl Effects,
-    ) -> Reply {
+    ) -> Handled {
         let limit = self.limits.history;
         let usage = Error {
             code: ErrorCode::BadArgs,
@@ -117,7 +117,7 @@ impl Hub {
         let room = self.named_or_current(me.id, room)?;
         let name = &self.rooms[room].name;
         if count == 0 {
-            self.history_reply(me.id, name, &[], out);
+            out.reply(me.id, Reply::history(name, Vec::new()));
             return Ok(());
         }
         let request = Request::History {
@@ -128,49 +128,29 @@ impl Hub {
         Ok(())
     }
 
-    /// `HISTORY` and its `OLD` lines.
-    pub(super) fn history_reply(
-        &self,
-        client: ClientId,
-        room: &str,
-        messages: &[StoredMessage],
-        out: &mut impl Effects,
-    ) {
-        let count = messages.len();
-        out.send(client, &Event::History { room, count });
-        for message in messages {
-            let old = Event::Old {
-                unix_secs: message.unix_secs,
-                room,
-                from: &message.from,
-                text: &message.text,
-            };
-            out.send(client, &old);
-        }
-    }
-
     /// `/list`: the posts of a board that `me` may see.
-    pub(super) fn list_posts(&self, me: &Me, room: Option<&str>, out: &mut impl Effects) -> Reply {
+    pub(super) fn list_posts(
+        &self,
+        me: &Me,
+        room: Option<&str>,
+        out: &mut impl Effects,
+    ) -> Handled {
         let room = self.named_or_current(me.id, room)?;
         let first_visible = self.first_visible(me, room)?;
         let room = &self.rooms[room];
         let posts = room.board.visible_from(first_visible);
-        let count = posts.len();
-        out.send(
-            me.id,
-            &Event::List {
-                room: &room.name,
-                count,
-            },
-        );
-        for post in posts {
-            out.send(me.id, &Event::Post(header(&room.name, post)));
-        }
+        out.reply(me.id, Reply::listing(&room.name, posts));
         Ok(())
     }
 
     /// `/read`: one post, header and body.
-    pub(super) fn read_post(&self, me: &Me, room: &str, id: &str, out: &mut impl Effects) -> Reply {
+    pub(super) fn read_post(
+        &self,
+        me: &Me,
+        room: &str,
+        id: &str,
+        out: &mut impl Effects,
+    ) -> Handled {
         let room = self.member_room(me.id, room)?;
         let first_visible = self.first_visible(me, room)?;
         let room = &self.rooms[room];

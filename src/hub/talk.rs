@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::rooms::RoomId;
 use super::session::Me;
-use super::{Effects, Event, Hub, Reply, StoredMessage, Write};
+use super::{Effects, Event, Handled, Hub, StoredMessage, Write};
 
 impl Hub {
     /// A message to a room `me` is in, for every other member, and for the room's
@@ -52,7 +52,7 @@ impl Hub {
         text: &str,
         now: Instant,
         out: &mut impl Effects,
-    ) -> Reply {
+    ) -> Handled {
         let online = self
             .find_user(to)
             .ok()

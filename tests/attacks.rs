@@ -1,0 +1,262 @@
+//! The attacks of the abuse-limits issue, one test each, over real TCP: the same attack
+//! as the probe ran, and a bystander whose latency, memory or service is held to a
+//! bound. Attackers come from 127.0.0.2 and up (all loopback), bystanders from
+//! 127.0.0.1. Where a test lifts a limit to stage its attack quickly, it says why.
+
+mod common;
+
+use std::io::{ErrorKind, Write};
+use std::net::{Ipv4Addr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{Next, TestClient, TestServer};
+
+const HOME: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
+const ATTACKER: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+
+/// A field of the server's `/proc/PID/status`, in KiB (`VmRSS`, `VmHWM`).
+fn memory_kib(server: &TestServer, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
+    let line = status
+        .lines()
+        .find(|line| line.starts_with(field))
+        .unwrap_or_else(|| panic!("no {field} in the server's status"));
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// `name` logs in from `source`.
+fn login_from(server: &TestServer, source: Ipv4Addr, name: &str) -> TestClient {
+    let mut client = server.connect_from(source);
+    client.expect_prefix("HELLO parley 1");
+    client.send(&format!("/name {name}"));
+    client.expect_prefix(&format!("WELCOME {name}"));
+    client.expect_line(&format!("JOIN lobby {name}"));
+    client
+}
+
+/// Round trips of `count` pings, sorted.
+fn ping_times(client: &mut TestClient, count: usize) -> Vec<Duration> {
+    let mut times: Vec<Duration> = (0..count)
+        .map(|n| {
+            let start = Instant::now();
+            client.send(&format!("/ping t{n}"));
+            client.skip_until(&format!("PONG t{n}"));
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times
+}
+
+/// The 99th percentile of sorted `times`.
+fn p99(times: &[Duration]) -> Duration {
+    times[(times.len() * 99).div_ceil(100) - 1]
+}
+
+/// Row 1: one client posts 4 KB posts in a loop. `--post-rate` stops it after its
+/// share, so the server's memory stays put, and others still post.
+#[test]
+fn a_post_flood_is_throttled_and_memory_stays_put() {
+    let server = TestServer::start(&["--flood-rate", "0"]); // the posts come at once
+    let mut attacker = login_from(&server, ATTACKER, "mallory");
+    let before = memory_kib(&server, "VmRSS");
+    let body = "x".repeat(4000);
+    let posts: String = (0..500)
+        .map(|n| format!("/post lobby s{n} {body}\n"))
+        .collect();
+    attacker.send_raw(posts.as_bytes());
+    let mut posted = 0;
+    let mut throttled = 0;
+    while posted + throttled < 500 {
+        let line = attacker.next_line();
+        if line.starts_with("POSTED lobby ") {
+            posted += 1;
+        } else if line.starts_with("ERR throttled ") {
+            throttled += 1;
+        }
+    }
+    assert_eq!(posted, 30, "the default --post-rate");
+    let grown = memory_kib(&server, "VmRSS").saturating_sub(before);
+    // 30 posts of 4 KB, and the store's buffers: nothing like 500 posts (2 MB).
+    assert!(grown < 1500, "RSS grew {grown} KiB");
+    let mut bystander = login_from(&server, HOME, "alice");
+    bystander.send("/post lobby hello still here");
+    bystander.expect_prefix("POSTED lobby ");
+}
+
+/// Row 2: one client creates a room, posts in it (so it outlives its members) and
+/// leaves, over and over. `--max-created` stops it; others still create rooms.
+#[test]
+fn room_churn_stops_at_max_created_and_others_still_create() {
+    // The loop runs at once, and posts keep each room: both limits lifted but rooms.
+    let server = TestServer::start(&["--flood-rate", "0", "--post-rate", "0"]);
+    let mut attacker = login_from(&server, ATTACKER, "mallory");
+    let churn: String = (0..100)
+        .map(|n| format!("/create r{n}\n/post r{n} s b\n/leave r{n}\n"))
+        .collect();
+    attacker.send_raw(churn.as_bytes());
+    let mut created = 0;
+    let mut refused = 0;
+    while created + refused < 100 {
+        let line = attacker.next_line();
+        if line.starts_with("JOIN r") {
+            created += 1;
+        } else if line.starts_with("ERR limit-reached ") {
+            refused += 1;
+        }
+    }
+    assert_eq!(created, 20, "the default --max-created");
+    let mut bystander = login_from(&server, HOME, "alice");
+    bystander.send("/create mine");
+    bystander.expect_line("JOIN mine alice");
+}
+
+/// Plants `count` posts with subjects of `subject_bytes` in lobby from a trusted
+/// address (planting is not the attack here; the reply to `/list` is), read by
+/// `members`, who joined before. Returns the planter, still in lobby.
+fn plant_posts(
+    server: &TestServer,
+    count: usize,
+    subject_bytes: usize,
+    members: &mut [&mut TestClient],
+) -> TestClient {
+    let mut planter = login_from(server, Ipv4Addr::new(127, 0, 0, 9), "planter");
+    for member in members.iter_mut() {
+        member.expect_line("JOIN lobby planter");
+    }
+    let subject = "s".repeat(subject_bytes);
+    let posts: String = (0..count)
+        .map(|n| format!("/post lobby {subject}{n} b\n"))
+        .collect();
+    planter.send_raw(posts.as_bytes());
+    for _ in 0..count {
+        planter.expect_prefix("POSTED lobby ");
+        for member in members.iter_mut() {
+            member.expect_prefix("POST lobby ");
+        }
+    }
+    planter
+}
+
+/// Row 3: a board full of posts with long subjects. A member who reads gets the whole
+/// `/list`, far larger than `--max-sendq`, and nothing else comes between its lines.
+#[test]
+fn a_listing_larger_than_max_sendq_reaches_a_member_who_reads() {
+    let server = TestServer::start(&[
+        "--max-sendq",
+        "256KiB",
+        "--trusted",
+        "127.0.0.9",
+        "--post-rate",
+        "0",
+    ]);
+    let mut reader = login_from(&server, HOME, "reader");
+    let mut talker = login_from(&server, HOME, "talker");
+    reader.expect_line("JOIN lobby talker");
+    // 300 posts of 1.5 KB: a 450 KB listing.
+    let _planter = plant_posts(&server, 300, 1500, &mut [&mut reader, &mut talker]);
+    reader.send("/list lobby");
+    talker.send("right in the middle");
+    let mut lines = Vec::new();
+    while lines.len() < 302 {
+        lines.push(reader.next_line());
+    }
+    let chat = "MSG lobby talker right in the middle";
+    let listing: Vec<&String> = lines.iter().filter(|line| *line != chat).collect();
+    assert_eq!(listing.len(), 301, "the listing and the message, once each");
+    assert_eq!(listing[0], "LIST lobby 300");
+    assert!(listing[1..]
+        .iter()
+        .all(|line| line.starts_with("POST lobby ")));
+    let at = lines.iter().position(|line| line == chat).unwrap();
+    assert!(
+        at == 0 || at == 301,
+        "the message came between the listing's lines"
+    );
+    reader.expect_nothing_pending();
+}
+
+/// Row 9: pipelined `/list` cannot multiply a client's output: each listing costs
+/// flood control a line per `--max-line` bytes, so the next one waits.
+#[test]
+fn pipelined_listings_cost_flood_control_by_their_size() {
+    let server = TestServer::start(&["--trusted", "127.0.0.9", "--post-rate", "0"]);
+    let mut attacker = login_from(&server, ATTACKER, "mallory");
+    // 100 posts of 1.5 KB: each listing is about 150 KB, 37 lines' worth at 4 KB.
+    let _planter = plant_posts(&server, 100, 1500, &mut [&mut attacker]);
+    let deadline = Instant::now() + Duration::from_millis(2500);
+    attacker.send_raw("/list lobby\n".repeat(100).as_bytes());
+    let mut listings = 0;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match attacker.poll_line(left) {
+            Next::Line(line) if line.starts_with("LIST lobby ") => listings += 1,
+            Next::Line(_) => {}
+            Next::Closed => panic!("the attacker was dropped"),
+            Next::TimedOut => break,
+        }
+    }
+    // Without the charge, flood control alone would let 20 listings through at once
+    // and 10 more a second (45 in 2.5 s, 7 MB); with it, each costs 3.7 s after the
+    // burst.
+    assert!(listings <= 2, "{listings} listings in 2.5 s");
+}
+
+/// Row 4: many connections send nothing but newlines as fast as they can, with flood
+/// control lifted (so only the loop's own bounds stand). A bystander's pings are still
+/// answered within 100 ms.
+#[test]
+fn a_newline_flood_from_many_connections_leaves_pings_fast() {
+    let server = TestServer::start(&["--flood-rate", "0", "--max-per-address", "0"]);
+    let mut bystander = login_from(&server, HOME, "alice");
+    let mut flooders: Vec<TcpStream> = (0..1000)
+        .map(|_| {
+            let mut client = server.connect_from(ATTACKER);
+            client.expect_prefix("HELLO parley 1");
+            let stream = client.stream().try_clone().unwrap();
+            stream.set_nonblocking(true).unwrap();
+            stream
+        })
+        .collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicUsize::new(0));
+    let flooding = {
+        let (stop, sent) = (stop.clone(), sent.clone());
+        std::thread::spawn(move || {
+            let newlines = vec![b'\n'; 64 * 1024];
+            while !stop.load(Ordering::Relaxed) {
+                for stream in &mut flooders {
+                    match stream.write(&newlines) {
+                        Ok(n) => _ = sent.fetch_add(n, Ordering::Relaxed),
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            Ok(())
+        })
+    };
+    // Measure once the flood is under way: 1 MB sent.
+    let under_way = Instant::now() + Duration::from_secs(10);
+    while sent.load(Ordering::Relaxed) < 1 << 20 {
+        assert!(Instant::now() < under_way, "the flood did not start");
+        std::thread::yield_now();
+    }
+    let times = ping_times(&mut bystander, 100);
+    let sent_meanwhile = sent.load(Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    if let Err(e) = flooding.join().unwrap() {
+        panic!("a flooder was cut off: {e}\n{}", server.log());
+    }
+    assert!(
+        sent_meanwhile > 10 << 20,
+        "the flood was too weak to test anything: {sent_meanwhile} bytes"
+    );
+    assert!(
+        p99(&times) < Duration::from_millis(100),
+        "p99 {:?}",
+        p99(&times)
+    );
+}
