@@ -233,6 +233,8 @@ pub struct Listings {
     awaiting: Option<(u64, Option<u64>)>,
     /// From `/list` written to the last `POST` line of its answer read.
     pub times: Histogram<u64>,
+    /// `/list` lines written.
+    pub sent: u64,
     /// Listings answered in full.
     pub done: u64,
     /// Posts in the longest listing.
@@ -341,6 +343,7 @@ impl AbuseRun {
             listings: Listings {
                 awaiting: None,
                 times: new_hist(),
+                sent: 0,
                 done: 0,
                 posts_max: 0,
                 posts_last: 0,
@@ -593,6 +596,7 @@ impl AbuseRun {
     /// The victim wrote `/list` at `now`.
     pub fn on_list_sent(&mut self, now: u64) {
         self.listings.awaiting = Some((now, None));
+        self.listings.sent += 1;
     }
 
     /// The victim read `LIST lobby <count>` at `now`; `true` when that completes the
@@ -723,7 +727,8 @@ mod tests {
         assert!(r.on_list_post(340));
         r.on_list_sent(400);
         assert!(r.on_list(0, 450), "an empty board is listed at once");
-        assert_eq!((r.listings.done, r.listings.posts_max), (2, 2));
+        assert_eq!((r.listings.sent, r.listings.done), (2, 2));
+        assert_eq!(r.listings.posts_max, 2);
         assert_eq!(r.listings.times.max(), 50);
         r.on_closed(3, Reason::Sendq, 0, 0);
         assert!(r.helper_down);

@@ -188,7 +188,10 @@ impl Driver {
             }
         }
         if let Some(ab) = self.abuse.as_mut() {
-            ab.on_closed(i, reason, c.unsent_lines(), c.pending() as u64);
+            // What the others were told in a LEAVE is the server's own word, where its
+            // BYE to a non-reader may not have fitted in the full socket.
+            let told = c.left.map_or(reason, |(r, _)| r);
+            ab.on_closed(i, told, c.unsent_lines(), c.pending() as u64);
         }
         c.out = Vec::new();
         c.out_pos = 0;

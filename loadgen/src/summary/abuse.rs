@@ -42,16 +42,18 @@ pub fn section(o: &Outcome, ab: &AbuseRun) -> Obj {
     m.ns("attack_time", span);
     let c = &ab.c;
     let mut conns = Obj::new();
+    // Named apart from the setup section's counts, so that every key of the report
+    // stays unique.
     conns
-        .int("started", c.connects)
+        .int("connects_started", c.connects)
         .int("reconnects", c.reconnects)
-        .int("established", c.established)
-        .int("admitted", c.admitted)
-        .int("queued", c.queued)
+        .int("connections_established", c.established)
+        .int("connections_admitted", c.admitted)
+        .int("connections_queued", c.queued)
         .int("refused_before_hello", c.refused)
         .int("dropped_after_hello", c.dropped)
         .int("open_at_end", c.open_at_end)
-        .int("named", c.named);
+        .int("attackers_named", c.named);
     m.obj("attack_connections", conns);
     m.int("attack_lines_sent", c.lines_sent)
         .int("attack_bytes_sent", c.bytes_sent)
@@ -82,7 +84,8 @@ pub fn section(o: &Outcome, ab: &AbuseRun) -> Obj {
     m.obj("attack_closes_by_reason", closes);
     if ab.attack == Attack::BigList {
         let l = &ab.listings;
-        m.int("listings", l.done)
+        m.int("listings_requested", l.sent)
+            .int("listings", l.done)
             .int("listing_posts_max", l.posts_max)
             .int("listing_posts_last", l.posts_last)
             .text(
