@@ -9,7 +9,9 @@
 #
 # Every simulated client comes from 127.0.0.1, so the server is started with
 # --trusted 127.0.0.0/8: the abuse limits (50 connections per address by default) are
-# lifted for the load test.
+# lifted for the load test. PINNED_TRUSTED replaces that list; the abuse scenario's
+# attackers come from 127.0.0.2 and up, and must not be trusted:
+#   PINNED_TRUSTED=127.0.0.1/32 loadgen/pinned.sh -- abuse --attack flood
 #
 # PINNED_SERVER_CPUS and PINNED_LOADGEN_CPUS (taskset lists, default 0 and 1) move
 # them, e.g. to give a server with two password hashing threads both cores:
@@ -17,6 +19,7 @@
 set -euo pipefail
 server_cpus=${PINNED_SERVER_CPUS:-0}
 loadgen_cpus=${PINNED_LOADGEN_CPUS:-1}
+trusted=${PINNED_TRUSTED:-127.0.0.0/8}
 cd "$(dirname "$0")/.."
 server_flags=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do server_flags+=("$1"); shift; done
@@ -30,7 +33,7 @@ log=$(mktemp)
 data=$(mktemp -d)
 case " ${server_flags[*]} " in *" --data "*) ;; *) server_flags+=(--data "$data/chat.db") ;; esac
 echo "pinned.sh: server on CPUs $server_cpus, loadgen on CPUs $loadgen_cpus" >&2
-taskset -c "$server_cpus" target/release/parley-server --listen 127.0.0.1:0 --trusted 127.0.0.0/8 "${server_flags[@]}" 2>"$log" &
+taskset -c "$server_cpus" target/release/parley-server --listen 127.0.0.1:0 --trusted "$trusted" "${server_flags[@]}" 2>"$log" &
 server=$!
 trap 'kill -TERM $server 2>/dev/null || true; rm -f "$log"; rm -rf "$data"' EXIT
 addr=""

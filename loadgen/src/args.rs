@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::abuse::Attack;
 use crate::error::Error;
 use crate::wire::MIN_SIZE;
 
@@ -81,6 +82,18 @@ pub enum ScenarioCmd {
         )),
     )]
     LoginStorm(LoginStormArgs),
+    /// One attack from the table of abuse the server must withstand, run while
+    /// bystanders chat in lobby: the attack's own counters, the bystanders' latency
+    /// without and during it, and the server's memory.
+    #[command(
+        mut_arg("clients", |a| a.long("attackers").help(
+            "Attacking connections (default: the attack's own, see --attack)"
+        )),
+        mut_arg("source", |a| a.help(
+            "Source addresses of the bystanders and the attack's helper, as a range or a list (default: 127.0.0.1)"
+        )),
+    )]
+    Abuse(AbuseArgs),
 }
 
 /// Options of `fanout`.
@@ -192,25 +205,8 @@ pub struct BoardArgs {
 pub struct LoginStormArgs {
     #[command(flatten)]
     common: Common,
-    /// Named guests who chat in a room of their own through the baseline and the storm.
-    #[arg(long, default_value_t = 20)]
-    bystanders: usize,
-    /// Open loop: the bystanders' messages per second in total.
-    #[arg(long, default_value_t = 200.0)]
-    rate: f64,
-    /// The baseline: how long the bystanders chat, measured, before the storm. Units:
-    /// ms, s, m.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    duration: Duration,
-    /// Bytes of a bystander's message line, newline included.
-    #[arg(long, default_value_t = 100)]
-    size: usize,
-    /// Chat before the baseline, not measured.
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
-    warmup: Duration,
-    /// Longest wait after the storm for bystander messages still on their way.
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
-    drain: Duration,
+    #[command(flatten)]
+    bystanders: Bystanders,
     /// The server's --hash-workers (the loadgen cannot see it): registrations run at
     /// most twice this many at once, and the login rate is judged against this many
     /// times --hash-rate.
@@ -228,15 +224,91 @@ pub struct LoginStormArgs {
     allow_failed_logins: bool,
 }
 
+/// The bystanders of `login-storm` and `abuse`: named guests who chat, every one of
+/// them sending, at a steady open-loop rate through a baseline and then through the
+/// disturbance, so that their latency with and without it can be compared.
+#[derive(Args, Debug, Clone)]
+pub struct Bystanders {
+    /// Named guests who chat through the baseline and the disturbance (login storm: in
+    /// a room of their own; abuse: in lobby).
+    #[arg(long, default_value_t = 20)]
+    bystanders: usize,
+    /// Open loop: the bystanders' messages per second in total.
+    #[arg(long, default_value_t = 200.0)]
+    rate: f64,
+    /// The baseline: how long the bystanders chat, measured, before the storm or the
+    /// attack. Units: ms, s, m.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Bytes of a bystander's message line, newline included.
+    #[arg(long, default_value_t = 100)]
+    size: usize,
+    /// Chat before the baseline, not measured.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    warmup: Duration,
+    /// Longest wait after the storm or the attack for bystander messages still on their
+    /// way.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    drain: Duration,
+}
+
+impl Bystanders {
+    /// The bystanders' chat as the shared traffic settings: open loop, no window.
+    fn traffic(&self) -> Traffic {
+        Traffic {
+            duration: self.duration,
+            rate: Some(self.rate),
+            max: false,
+            window: 0,
+            size: self.size,
+            warmup: self.warmup,
+            drain: self.drain,
+        }
+    }
+}
+
+/// Options of `abuse`.
+#[derive(Args, Debug, Clone)]
+pub struct AbuseArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    bystanders: Bystanders,
+    /// The attack to run.
+    #[arg(long, value_enum)]
+    attack: Attack,
+    /// How long the attack goes on once it has begun (big-list: once its posts are
+    /// planted). Units: ms, s, m.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    attack_duration: Duration,
+    /// Lines per second of a paced attack in total: flood's chat lines, or the
+    /// non-readers' 10-byte chatter.
+    #[arg(long, default_value_t = 1000.0)]
+    attack_rate: f64,
+    /// Bytes of the attack's lines where it has them (default: posts 4000 per /post
+    /// line, rooms 100, big-list 1500 per subject, non-readers 10, partial 4000 sent
+    /// without a newline, flood 100).
+    #[arg(long)]
+    line_bytes: Option<usize>,
+    /// Source addresses of the attackers, as a range or a list like --source (default:
+    /// 127.0.0.2 for posts, rooms, pipelined and flood; for the others 127.0.0.2 and up,
+    /// 50 connections each, one each for big-list).
+    #[arg(long, value_parser = parse_sources)]
+    attacker_sources: Option<Sources>,
+    /// How often each ping-keeper sends `/ping x`. Units: ms, s, m.
+    #[arg(long, default_value = "20s", value_parser = parse_duration)]
+    ping_interval: Duration,
+}
+
 /// Options of every scenario: the server, the clients and their setup, the report.
 #[derive(Args, Debug, Clone)]
 pub struct Common {
     /// Server address (loopback only).
     #[arg(long, default_value = "127.0.0.1:7777")]
     addr: SocketAddr,
-    /// Simulated clients.
-    #[arg(long, default_value_t = 100)]
-    clients: usize,
+    /// Simulated clients (default: 100).
+    #[arg(long)]
+    clients: Option<usize>,
     /// Print the final report as JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -339,6 +411,17 @@ struct Parts {
     hash_workers: usize,
     hash_rate: Option<f64>,
     allow_failed_logins: bool,
+    abuse: Option<AbuseParts>,
+}
+
+/// The options only `abuse` has, as given.
+struct AbuseParts {
+    attack: Attack,
+    attack_duration: Duration,
+    attack_rate: f64,
+    line_bytes: Option<usize>,
+    attacker_sources: Option<Sources>,
+    ping_interval: Duration,
 }
 
 impl Parts {
@@ -359,6 +442,7 @@ impl Parts {
             hash_workers: 1,
             hash_rate: None,
             allow_failed_logins: false,
+            abuse: None,
         }
     }
 
@@ -401,24 +485,25 @@ impl Parts {
                 rooms: a.rooms,
                 ..Parts::new(Kind::Board, a.common, a.traffic)
             },
-            ScenarioCmd::LoginStorm(a) => {
-                let traffic = Traffic {
-                    duration: a.duration,
-                    rate: Some(a.rate),
-                    max: false,
-                    window: 0,
-                    size: a.size,
-                    warmup: a.warmup,
-                    drain: a.drain,
-                };
-                Parts {
-                    bystanders: a.bystanders,
-                    hash_workers: a.hash_workers,
-                    hash_rate: a.hash_rate,
-                    allow_failed_logins: a.allow_failed_logins,
-                    ..Parts::new(Kind::LoginStorm, a.common, traffic)
-                }
-            }
+            ScenarioCmd::LoginStorm(a) => Parts {
+                bystanders: a.bystanders.bystanders,
+                hash_workers: a.hash_workers,
+                hash_rate: a.hash_rate,
+                allow_failed_logins: a.allow_failed_logins,
+                ..Parts::new(Kind::LoginStorm, a.common, a.bystanders.traffic())
+            },
+            ScenarioCmd::Abuse(a) => Parts {
+                bystanders: a.bystanders.bystanders,
+                abuse: Some(AbuseParts {
+                    attack: a.attack,
+                    attack_duration: a.attack_duration,
+                    attack_rate: a.attack_rate,
+                    line_bytes: a.line_bytes,
+                    attacker_sources: a.attacker_sources,
+                    ping_interval: a.ping_interval,
+                }),
+                ..Parts::new(Kind::Abuse, a.common, a.bystanders.traffic())
+            },
         }
     }
 }
@@ -448,6 +533,8 @@ pub enum Kind {
     Board,
     /// Accounts log in all at once while bystanders chat.
     LoginStorm,
+    /// One attack while bystanders chat.
+    Abuse,
 }
 
 impl Kind {
@@ -463,15 +550,21 @@ impl Kind {
             Kind::Slow => "slow",
             Kind::Board => "board",
             Kind::LoginStorm => "login-storm",
+            Kind::Abuse => "abuse",
         }
     }
 
     /// Whether the scenario sends chat messages and checks their delivery (in
-    /// `login-storm`, the bystanders' chat).
+    /// `login-storm` and `abuse`, the bystanders' chat).
     pub fn has_traffic(self) -> bool {
         matches!(
             self,
-            Kind::Fanout | Kind::Rooms | Kind::Private | Kind::Slow | Kind::LoginStorm
+            Kind::Fanout
+                | Kind::Rooms
+                | Kind::Private
+                | Kind::Slow
+                | Kind::LoginStorm
+                | Kind::Abuse
         )
     }
 
@@ -545,7 +638,7 @@ pub struct Config {
     pub release_rate: Option<f64>,
     /// Rooms the posters are spread over (board).
     pub rooms: usize,
-    /// Chatting guests beside the accounts (login-storm).
+    /// Chatting guests beside the accounts (login-storm) or the attackers (abuse).
     pub bystanders: usize,
     /// The server's hashing threads, as given (login-storm).
     pub hash_workers: usize,
@@ -553,6 +646,25 @@ pub struct Config {
     pub hash_rate: Option<f64>,
     /// Refused logins do not fail the run (login-storm).
     pub allow_failed_logins: bool,
+    /// The attack and its settings (abuse); `clients` counts its attackers.
+    pub abuse: Option<AbuseConfig>,
+}
+
+/// What `abuse` attacks with, checked and with the attack's defaults filled in.
+#[derive(Debug, Clone)]
+pub struct AbuseConfig {
+    /// The attack.
+    pub attack: Attack,
+    /// How long it goes on once it has begun.
+    pub duration: Duration,
+    /// Lines per second of a paced attack (flood, the non-readers' chatter).
+    pub rate: f64,
+    /// Bytes of the attack's lines, for attacks that have them.
+    pub line_bytes: Option<usize>,
+    /// Where the attackers connect from, one after the other in turn.
+    pub sources: Vec<Ipv4Addr>,
+    /// How often a ping-keeper pings.
+    pub ping_interval: Duration,
 }
 
 impl Config {
@@ -573,21 +685,35 @@ impl Config {
             hash_workers,
             hash_rate,
             allow_failed_logins,
+            abuse,
         } = Parts::of(cli.scenario);
         let usage = |m: String| Err(Error::Usage(m));
         if !common.addr.ip().is_loopback() {
             return Err(Error::NotLoopback(common.addr.ip()));
         }
-        if common.clients == 0 {
-            return usage("--clients must be at least 1".into());
+        // The attack decides how many attackers there are unless told.
+        let clients = common.clients.unwrap_or_else(|| match &abuse {
+            Some(a) => a.attack.default_attackers(),
+            None => 100,
+        });
+        let count = if abuse.is_some() {
+            "--attackers"
+        } else {
+            "--clients"
+        };
+        if clients == 0 {
+            return usage(format!("{count} must be at least 1"));
         }
-        if common.clients > u32::MAX as usize / 2 {
-            return usage("--clients is too large".into());
+        if clients > u32::MAX as usize / 2 {
+            return usage(format!("{count} is too large"));
         }
         let prefix = name_prefix(common.prefix)?;
         let sources = match common.source {
             Some(Sources(list)) => list,
-            None => default_sources(common.addr, common.clients),
+            // The bystanders come from 127.0.0.1, which a server run with --trusted
+            // 127.0.0.1/32 exempts from the limits that the attackers meet.
+            None if abuse.is_some() => vec![Ipv4Addr::LOCALHOST],
+            None => default_sources(common.addr, clients),
         };
         if batch == 0 {
             return usage("--batch must be at least 1".into());
@@ -608,7 +734,7 @@ impl Config {
         if kind == Kind::Rooms && room_size < 2 {
             return usage("--room-size must be at least 2".into());
         }
-        if kind == Kind::Board && !(1..=common.clients).contains(&rooms) {
+        if kind == Kind::Board && !(1..=clients).contains(&rooms) {
             return usage("--rooms must be from 1 to --clients".into());
         }
         if kind == Kind::Slow && !(0.0..1.0).contains(&stuck) {
@@ -620,12 +746,13 @@ impl Config {
         if senders == Some(0) {
             return usage("--senders must be at least 1".into());
         }
-        if kind == Kind::LoginStorm {
+        if matches!(kind, Kind::LoginStorm | Kind::Abuse) {
             // Each bystander's message must reach another one to be measured.
             if bystanders < 2 {
                 return usage("--bystanders must be at least 2".into());
             }
-            if bystanders > u32::MAX as usize / 2 - common.clients {
+            // Abuse may add one helper (a victim or a chatter).
+            if bystanders > u32::MAX as usize / 2 - clients - 1 {
                 return usage("--bystanders is too large".into());
             }
             if hash_workers == 0 {
@@ -635,11 +762,12 @@ impl Config {
         if let Some(r) = hash_rate {
             check_rate("--hash-rate", r)?;
         }
+        let abuse = abuse.map(|a| abuse_config(a, clients)).transpose()?;
         use std::io::IsTerminal;
         Ok(Config {
             kind,
             addr: common.addr,
-            clients: common.clients,
+            clients,
             duration: traffic.duration,
             json: common.json,
             sources,
@@ -666,8 +794,57 @@ impl Config {
             hash_workers,
             hash_rate,
             allow_failed_logins,
+            abuse,
         })
     }
+}
+
+/// Checks the options of `abuse` against its attack of `attackers` connections.
+fn abuse_config(a: AbuseParts, attackers: usize) -> Result<AbuseConfig, Error> {
+    check_rate("--attack-rate", a.attack_rate)?;
+    if a.ping_interval.is_zero() {
+        return Err(Error::Usage("--ping-interval must be above 0".into()));
+    }
+    let line_bytes = match (a.attack.default_line_bytes(), a.line_bytes) {
+        (None, Some(_)) => {
+            return Err(Error::Usage(format!(
+                "--line-bytes has no meaning for --attack {}",
+                a.attack.name()
+            )))
+        }
+        (Some(_), Some(n)) if !(a.attack.min_line_bytes()..=MAX_ATTACK_LINE).contains(&n) => {
+            return Err(Error::Usage(format!(
+                "--line-bytes for --attack {} must be from {} to {MAX_ATTACK_LINE}",
+                a.attack.name(),
+                a.attack.min_line_bytes()
+            )))
+        }
+        (default, given) => given.or(default),
+    };
+    let sources = match a.attacker_sources {
+        Some(Sources(list)) => list,
+        None => attacker_sources(attackers, a.attack.per_address()),
+    };
+    Ok(AbuseConfig {
+        attack: a.attack,
+        duration: a.attack_duration,
+        rate: a.attack_rate,
+        line_bytes,
+        sources,
+        ping_interval: a.ping_interval,
+    })
+}
+
+/// Longest attack line `--line-bytes` may ask for: far beyond any server's --max-line,
+/// still small enough for the loadgen to hold one per connection.
+const MAX_ATTACK_LINE: usize = 1 << 20;
+
+/// The attackers' default source addresses: 127.0.0.2 and up, `per_address`
+/// connections on each (all on 127.0.0.2 when that is unbounded).
+fn attacker_sources(attackers: usize, per_address: usize) -> Vec<Ipv4Addr> {
+    let first = u32::from(Ipv4Addr::new(127, 0, 0, 2));
+    let n = attackers.div_ceil(per_address.max(1)).clamp(1, 4096) as u32;
+    (first..first + n).map(Ipv4Addr::from).collect()
 }
 
 /// `--prefix`, or `lg<pid>_` so that concurrent runs never collide; checked against
@@ -863,7 +1040,19 @@ mod tests {
             "hash-rate",
             "allow-failed-logins",
         ];
-        let cases: [(&str, Vec<&str>); 9] = [
+        let attack = [
+            "attack",
+            "attack-duration",
+            "attack-rate",
+            "line-bytes",
+            "attacker-sources",
+            "ping-interval",
+        ];
+        let abuse_common: Vec<&str> = common
+            .iter()
+            .map(|&o| if o == "clients" { "attackers" } else { o })
+            .collect();
+        let cases: [(&str, Vec<&str>); 10] = [
             ("fanout", [&common[..], &traffic].concat()),
             ("rooms", [&common[..], &traffic, &["room-size"]].concat()),
             ("private", [&common[..], &traffic].concat()),
@@ -876,6 +1065,7 @@ mod tests {
             ),
             ("board", [&common[..], &traffic[..7], &["rooms"]].concat()),
             ("login-storm", [&common[..], &storm].concat()),
+            ("abuse", [&abuse_common[..], &storm[..6], &attack].concat()),
         ];
         let cli = Cli::command();
         for (name, mut want) in cases {
@@ -969,5 +1159,65 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(help.contains("all logging in at once"), "{help}");
+    }
+
+    #[test]
+    fn abuse_takes_the_attacks_defaults_unless_told() {
+        let parse = |args: &[&str]| {
+            let mut v = vec!["parley-loadgen", "abuse"];
+            v.extend_from_slice(args);
+            Config::from_cli(Cli::try_parse_from(v).unwrap())
+        };
+        assert!(
+            Cli::try_parse_from(["parley-loadgen", "abuse"]).is_err(),
+            "--attack is required"
+        );
+        let cfg = parse(&["--attack", "partial"]).unwrap();
+        assert_eq!(cfg.kind, Kind::Abuse);
+        assert_eq!((cfg.clients, cfg.bystanders), (5000, 20));
+        assert_eq!(cfg.mode, Mode::Rate(200.0));
+        assert_eq!(cfg.sources, vec![Ipv4Addr::LOCALHOST], "bystanders");
+        let a = cfg.abuse.unwrap();
+        assert_eq!((a.attack, a.line_bytes), (Attack::Partial, Some(4000)));
+        assert_eq!(a.duration, Duration::from_secs(10));
+        // 50 to an address, from 127.0.0.2.
+        assert_eq!(a.sources.len(), 100);
+        assert_eq!(a.sources[0], Ipv4Addr::new(127, 0, 0, 2));
+        let a = parse(&["--attack", "flood", "--attackers", "3"])
+            .unwrap()
+            .abuse
+            .unwrap();
+        assert_eq!(a.sources, vec![Ipv4Addr::new(127, 0, 0, 2)], "one abuser");
+        assert_eq!((a.rate, a.line_bytes), (1000.0, Some(100)));
+        let cfg = parse(&[
+            "--attack",
+            "big-list",
+            "--attackers",
+            "7",
+            "--attacker-sources",
+            "127.0.0.9",
+            "--line-bytes",
+            "1000",
+        ])
+        .unwrap();
+        let a = cfg.abuse.unwrap();
+        assert_eq!((cfg.clients, a.line_bytes), (7, Some(1000)));
+        assert_eq!(a.sources, vec![Ipv4Addr::new(127, 0, 0, 9)]);
+        for bad in [
+            &["--attack", "silent", "--line-bytes", "10"][..],
+            &["--attack", "posts", "--line-bytes", "5"],
+            &["--attack", "flood", "--attack-rate", "0"],
+            &["--attack", "flood", "--attackers", "0"],
+            &["--attack", "flood", "--bystanders", "1"],
+            &["--attack", "ping-keepers", "--ping-interval", "0s"],
+        ] {
+            assert!(matches!(parse(bad), Err(Error::Usage(_))), "{bad:?}");
+        }
+        let help = Cli::try_parse_from(["parley-loadgen", "abuse", "--help"])
+            .unwrap_err()
+            .to_string();
+        assert!(help.contains("--attackers"), "{help}");
+        assert!(!help.contains("--clients"), "{help}");
+        assert!(help.contains("big-list"), "{help}");
     }
 }

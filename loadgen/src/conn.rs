@@ -55,6 +55,8 @@ pub enum Reason {
     ServerFull,
     /// `BYE shutdown`.
     Shutdown,
+    /// `BYE address-limit`: too many connections from one address.
+    AddressLimit,
     /// Some other `BYE` reason.
     OtherBye,
     /// The server closed without a `BYE`.
@@ -80,6 +82,7 @@ impl Reason {
             b"sendq" => Reason::Sendq,
             b"server-full" => Reason::ServerFull,
             b"shutdown" => Reason::Shutdown,
+            b"address-limit" => Reason::AddressLimit,
             b"disconnected" => Reason::Eof,
             _ => Reason::OtherBye,
         }
@@ -93,6 +96,7 @@ impl Reason {
             Reason::Sendq => "sendq",
             Reason::ServerFull => "server-full",
             Reason::Shutdown => "shutdown",
+            Reason::AddressLimit => "address-limit",
             Reason::OtherBye => "bye-other",
             Reason::Eof => "eof",
             Reason::Reset => "reset",
@@ -161,6 +165,9 @@ pub struct Client {
     pub left: Option<(Reason, u64)>,
     /// The loadgen told it to `/quit`; its disconnect is expected.
     pub quitting: bool,
+    /// It reads nothing any more (the slow scenario's stuck members once traffic
+    /// starts, an attack's non-readers once named).
+    pub deaf: bool,
     /// It counts towards setup being finished (ready, queued or failed).
     pub settled: bool,
     /// It is in the loop's list of clients to revisit without waiting for an event.
@@ -199,6 +206,7 @@ impl Client {
             bye: None,
             left: None,
             quitting: false,
+            deaf: false,
             settled: false,
             again: false,
             touched: false,
@@ -244,7 +252,7 @@ impl Client {
 
     /// Makes a client whose connection has closed ready to connect again, as the same
     /// user (login storm: an account registers on one connection and logs in on
-    /// another). What it sent and received before, and its setup times, stay; it does
+    /// another; abuse: an attacker or a victim reconnects). What it sent and received before, and its setup times, stay; it does
     /// not count towards setup a second time.
     pub fn reopen(&mut self) {
         debug_assert!(self.state == State::Closed && self.stream.is_none());
@@ -255,6 +263,7 @@ impl Client {
         self.bye = None;
         self.left = None;
         self.quitting = false;
+        self.deaf = false;
         self.settled = true;
     }
 
@@ -267,15 +276,23 @@ impl Client {
 
 /// Starts a non-blocking connect to `addr`, from `source` when given (bound with
 /// IP_BIND_ADDRESS_NO_PORT so the port is picked per destination at connect time),
-/// with a receive buffer of `rcvbuf` bytes unless 0 (set before connecting, so the
-/// TCP window is sized for it from the start).
-pub fn connect(addr: SocketAddr, source: Option<Ipv4Addr>, rcvbuf: usize) -> io::Result<TcpStream> {
+/// with a receive buffer of `rcvbuf` bytes and a send buffer of `sndbuf` bytes unless
+/// 0 (set before connecting, so the TCP window is sized for it from the start).
+pub fn connect(
+    addr: SocketAddr,
+    source: Option<Ipv4Addr>,
+    rcvbuf: usize,
+    sndbuf: usize,
+) -> io::Result<TcpStream> {
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     sock.set_nonblocking(true)?;
     // Messages are small and latency is measured: do not let Nagle hold them back.
     sock.set_tcp_nodelay(true)?;
     if rcvbuf > 0 {
         sock.set_recv_buffer_size(rcvbuf)?;
+    }
+    if sndbuf > 0 {
+        sock.set_send_buffer_size(sndbuf)?;
     }
     if let Some(ip) = source {
         let one: libc::c_int = 1;

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 
 use crate::driver::outcome::Usage;
-use crate::stats::new_hist;
+use crate::stats::{new_hist, Disturbed};
 
 /// Where one account is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,12 +55,8 @@ pub struct LoginStormRun {
     pub register_time: Histogram<u64>,
     /// When the storm began (its first connect); 0 before.
     pub begun_at: u64,
-    /// When the first `/login` was written; `u64::MAX` before.
-    pub first_login_at: u64,
     /// When the last `WELCOME` was read; 0 before.
     pub last_welcome_at: u64,
-    /// When every login was answered (or the storm gave up); `u64::MAX` before.
-    pub ended_at: u64,
     /// `/login` lines written.
     pub sent: u64,
     /// Logins welcomed.
@@ -75,8 +71,9 @@ pub struct LoginStormRun {
     pub unanswered: u64,
     /// From `/login` written to `WELCOME` read.
     pub login_time: Histogram<u64>,
-    /// Bystanders' message latency, of the messages scheduled during the storm.
-    pub bystanders_storm: Histogram<u64>,
+    /// Bystanders' message latency, of the messages scheduled from the first `/login`
+    /// written until every login was answered (or the storm gave up).
+    pub bystanders: Disturbed,
     /// CPU over the baseline window (the run's own usage covers the storm).
     pub baseline_usage: Usage,
 }
@@ -93,9 +90,7 @@ impl LoginStormRun {
             registered: 0,
             register_time: new_hist(),
             begun_at: 0,
-            first_login_at: u64::MAX,
             last_welcome_at: 0,
-            ended_at: u64::MAX,
             sent: 0,
             logged_in: 0,
             refused: 0,
@@ -103,7 +98,7 @@ impl LoginStormRun {
             lost: 0,
             unanswered: 0,
             login_time: new_hist(),
-            bystanders_storm: new_hist(),
+            bystanders: Disturbed::new(),
             baseline_usage: Usage::default(),
         }
     }
@@ -169,7 +164,7 @@ impl LoginStormRun {
         self.connecting -= 1;
         self.sent_at[k] = now;
         self.sent += 1;
-        self.first_login_at = self.first_login_at.min(now);
+        self.bystanders.begin(now);
     }
 
     /// `WELCOME` to client `i` at `now`: `true` when it answered its `/login`.
@@ -232,22 +227,14 @@ impl LoginStormRun {
 
     /// The storm is over at `now`: logins still without an answer are unanswered.
     pub fn end(&mut self, now: u64) {
-        self.ended_at = now;
+        self.bystanders.end(now);
         self.unanswered = self.registered - self.logged_in - self.refused - self.lost;
-    }
-
-    /// A bystander's message scheduled at `sched` arrived `latency` after it.
-    #[inline]
-    pub fn on_delivery(&mut self, sched: u64, latency: u64) {
-        if sched >= self.first_login_at && sched < self.ended_at {
-            self.bystanders_storm.saturating_record(latency);
-        }
     }
 
     /// From the first `/login` written to the last `WELCOME` read; `None` without a
     /// login welcomed.
     pub fn span(&self) -> Option<u64> {
-        (self.logged_in > 0).then(|| self.last_welcome_at.saturating_sub(self.first_login_at))
+        (self.logged_in > 0).then(|| self.last_welcome_at.saturating_sub(self.bystanders.from))
     }
 
     /// Logins welcomed per second over [`span`](Self::span).
@@ -294,7 +281,7 @@ mod tests {
         while r.next_to_connect().is_some() {}
         r.on_login_sent(6, 2_000_000);
         r.on_login_sent(5, 1_000_000);
-        assert_eq!((r.first_login_at, r.connecting, r.sent), (1_000_000, 0, 2));
+        assert_eq!((r.bystanders.from, r.connecting, r.sent), (1_000_000, 0, 2));
         assert!(r.on_welcome(5, 26_000_000));
         assert!(!r.on_welcome(5, 27_000_000), "one answer per login");
         assert!(r.on_welcome(6, 51_000_000));
@@ -337,15 +324,15 @@ mod tests {
     #[test]
     fn bystander_messages_count_for_the_storm_by_their_scheduled_time() {
         let mut r = run();
-        r.on_delivery(500, 7); // before any login
+        r.bystanders.on_delivery(500, 7); // before any login
         r.begin(1_000);
         while r.next_to_connect().is_some() {}
-        r.on_delivery(1_500, 7); // storm begun, but no /login written yet
+        r.bystanders.on_delivery(1_500, 7); // storm begun, but no /login written yet
         r.on_login_sent(5, 2_000);
-        r.on_delivery(2_000, 7);
+        r.bystanders.on_delivery(2_000, 7);
         r.end(9_000);
-        r.on_delivery(8_999, 7); // scheduled in the storm, arrived after it
-        r.on_delivery(9_000, 7);
-        assert_eq!(r.bystanders_storm.len(), 2);
+        r.bystanders.on_delivery(8_999, 7); // scheduled in the storm, arrived after it
+        r.bystanders.on_delivery(9_000, 7);
+        assert_eq!(r.bystanders.latency.len(), 2);
     }
 }

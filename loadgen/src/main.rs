@@ -5,6 +5,7 @@
 //! Exit status: 0 when the run found no problem, 1 when it did (the report says
 //! which), 2 when it could not run at all.
 
+mod abuse;
 mod args;
 mod board;
 mod check;

@@ -1,12 +1,24 @@
-//! Who does what in each scenario: the groups clients are put in (a room, or a private
-//! pair), which members send (or post), which never read, which are accounts (login
-//! storm), and the order of the open-loop send schedule. The event loop in `driver` is shared; only this plan differs.
+//! Who does what in each scenario: the groups clients are put in (a room, lobby, or a
+//! private pair), which members send (or post), which never read, which are accounts
+//! (login storm) or attackers (abuse), and the order of the open-loop send schedule.
+//! The event loop in `driver` is shared; only this plan differs.
 
 use crate::args::{Config, Kind};
 use crate::error::Error;
 
 /// Marks "none" in the compact per-client index fields.
 pub const NONE: u32 = u32::MAX;
+
+/// Where a group's members hear each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Meet {
+    /// A room of its own, which its first member creates; everyone then leaves lobby.
+    Room,
+    /// Lobby, where every named client lands (abuse: the attackers are there too).
+    Lobby,
+    /// Private messages to a partner.
+    Private,
+}
 
 /// A set of clients that hear each other: the members of one room, or a private pair.
 #[derive(Debug, Clone)]
@@ -15,8 +27,8 @@ pub struct Group {
     pub members: Vec<u32>,
     /// Sending client indices by slot; a message's slot is the receiver's array index.
     pub senders: Vec<u32>,
-    /// The group meets in a room of its own (otherwise: private messages to a partner).
-    pub room: bool,
+    /// Where they meet.
+    pub meet: Meet,
 }
 
 /// One client's part in the scenario.
@@ -31,6 +43,9 @@ pub struct Role {
     /// It registers an account during setup and logs in to it in the storm (login
     /// storm); it is in no group.
     pub account: bool,
+    /// It attacks the server, from the attack's start on (abuse); it is in no group and
+    /// not set up with the others.
+    pub attacker: bool,
 }
 
 /// The whole cast of a run.
@@ -57,6 +72,7 @@ impl Plan {
         let mut groups = Vec::new();
         let mut stuck = vec![false; n];
         let mut accounts = 0..0;
+        let mut attackers = 0..0;
         match cfg.kind {
             Kind::JoinStorm | Kind::Idle | Kind::Queue => {}
             Kind::Fanout | Kind::Slow => {
@@ -83,7 +99,7 @@ impl Plan {
                 groups.push(Group {
                     members: (0..n as u32).collect(),
                     senders: (0..senders as u32).collect(),
-                    room: true,
+                    meet: Meet::Room,
                 });
             }
             Kind::Rooms => {
@@ -130,6 +146,25 @@ impl Plan {
                 n += b;
                 stuck = vec![false; n];
             }
+            Kind::Abuse => {
+                // The bystanders chat in lobby, where the attacks that go through
+                // lobby (its board, its non-reading members, its floods) reach them.
+                // After them comes the attack's helper, if it has one (the victim of
+                // a big listing, the chatter the non-readers do not read), then
+                // --clients attackers, who connect only when the attack begins.
+                let b = cfg.bystanders;
+                let helpers = cfg
+                    .abuse
+                    .as_ref()
+                    .and_then(|a| a.attack.helper())
+                    .map_or(0, |_| 1);
+                let mut lobby = room_group(0, b, b);
+                lobby.meet = Meet::Lobby;
+                groups.push(lobby);
+                attackers = b + helpers..b + helpers + n;
+                n += b + helpers;
+                stuck = vec![false; n];
+            }
             Kind::Private => {
                 if n < 2 || n & 1 != 0 {
                     return usage("private needs an even number of clients (pairs)");
@@ -139,7 +174,7 @@ impl Plan {
                     groups.push(Group {
                         members: vec![i, i + 1],
                         senders: [i, i + 1].into_iter().filter(|&c| c < senders).collect(),
-                        room: false,
+                        meet: Meet::Private,
                     });
                 }
             }
@@ -150,11 +185,15 @@ impl Plan {
                 slot: NONE,
                 stuck: false,
                 account: false,
+                attacker: false,
             };
             n
         ];
         for r in &mut roles[accounts] {
             r.account = true;
+        }
+        for r in &mut roles[attackers] {
+            r.attacker = true;
         }
         for (gi, g) in groups.iter().enumerate() {
             for &m in &g.members {
@@ -203,6 +242,15 @@ impl Plan {
     pub fn stuck(&self) -> usize {
         self.roles.iter().filter(|r| r.stuck).count()
     }
+
+    /// Index of the first attacker (abuse), or the number of clients when none: the
+    /// attackers are the last clients, and setup is over for the ones before them.
+    pub fn first_attacker(&self) -> usize {
+        self.roles
+            .iter()
+            .position(|r| r.attacker)
+            .unwrap_or(self.roles.len())
+    }
 }
 
 fn room_group(start: usize, end: usize, senders: usize) -> Group {
@@ -211,7 +259,7 @@ fn room_group(start: usize, end: usize, senders: usize) -> Group {
     Group {
         members,
         senders,
-        room: true,
+        meet: Meet::Room,
     }
 }
 
@@ -273,7 +321,10 @@ mod tests {
         assert!(p.board);
         let sizes: Vec<usize> = p.groups.iter().map(|g| g.members.len()).collect();
         assert_eq!(sizes, vec![3, 4, 4]);
-        assert!(p.groups.iter().all(|g| g.room && g.senders == g.members));
+        assert!(p
+            .groups
+            .iter()
+            .all(|g| g.meet == Meet::Room && g.senders == g.members));
         assert_eq!(p.schedule.len(), 11);
         assert_eq!(&p.schedule[..4], &[0, 3, 7, 1]);
         assert!(!plan(&["rooms", "--clients", "10"]).unwrap().board);
@@ -284,7 +335,7 @@ mod tests {
         let p = plan(&["login-storm", "--clients", "5", "--bystanders", "3"]).unwrap();
         assert_eq!(p.roles.len(), 8);
         assert_eq!(p.groups.len(), 1);
-        assert!(p.groups[0].room);
+        assert_eq!(p.groups[0].meet, Meet::Room);
         assert_eq!(p.groups[0].members, vec![0, 1, 2]);
         assert_eq!(p.schedule, vec![0, 1, 2]);
         assert_eq!(p.accounts(), 5);
@@ -292,6 +343,31 @@ mod tests {
         assert!(p.roles[..3].iter().all(|r| !r.account && r.slot != NONE));
         assert_eq!(p.readers(), 3);
         assert!(!p.board);
+    }
+
+    #[test]
+    fn abuse_puts_the_bystanders_in_lobby_then_the_helper_then_the_attackers() {
+        let p = plan(&[
+            "abuse",
+            "--attack",
+            "big-list",
+            "--attackers",
+            "4",
+            "--bystanders",
+            "3",
+        ])
+        .unwrap();
+        assert_eq!(p.roles.len(), 8);
+        assert_eq!(p.groups[0].meet, Meet::Lobby);
+        assert_eq!(p.groups[0].members, vec![0, 1, 2]);
+        assert_eq!(p.schedule, vec![0, 1, 2]);
+        assert_eq!(p.first_attacker(), 4, "the victim is client 3");
+        assert!(p.roles[4..].iter().all(|r| r.attacker && r.group == NONE));
+        assert_eq!(p.roles[3].group, NONE);
+        assert_eq!(p.readers(), 3);
+        let p = plan(&["abuse", "--attack", "flood", "--bystanders", "2"]).unwrap();
+        assert_eq!((p.roles.len(), p.first_attacker()), (3, 2), "no helper");
+        assert_eq!(plan(&["fanout"]).unwrap().first_attacker(), 100);
     }
 
     #[test]

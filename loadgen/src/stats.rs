@@ -164,6 +164,56 @@ impl Default for Stats {
     }
 }
 
+/// The bystanders' latency while something disturbs the server (a login storm, an
+/// attack): the messages *scheduled* from the disturbance's start until its end,
+/// whenever they arrive, just as the baseline window holds those scheduled in it. A
+/// message sent at the end and held up by the disturbance still counts, so nothing
+/// hides behind the loadgen's own timing (no coordinated omission).
+#[derive(Debug)]
+pub struct Disturbed {
+    /// When the disturbance began; `u64::MAX` before.
+    pub from: u64,
+    /// When it ended; `u64::MAX` before.
+    pub until: u64,
+    /// Latency of the bystanders' messages scheduled in it.
+    pub latency: Histogram<u64>,
+}
+
+impl Disturbed {
+    /// Nothing disturbed yet.
+    pub fn new() -> Disturbed {
+        Disturbed {
+            from: u64::MAX,
+            until: u64::MAX,
+            latency: new_hist(),
+        }
+    }
+
+    /// The disturbance is under way at `t` (the earliest such time counts).
+    pub fn begin(&mut self, t: u64) {
+        self.from = self.from.min(t);
+    }
+
+    /// The disturbance is over at `t`.
+    pub fn end(&mut self, t: u64) {
+        self.until = t;
+    }
+
+    /// A bystander's message scheduled at `sched` arrived `latency` after it.
+    #[inline]
+    pub fn on_delivery(&mut self, sched: u64, latency: u64) {
+        if sched >= self.from && sched < self.until {
+            self.latency.saturating_record(latency);
+        }
+    }
+}
+
+impl Default for Disturbed {
+    fn default() -> Self {
+        Disturbed::new()
+    }
+}
+
 /// The usual percentiles of a histogram, in nanoseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct LatSummary {

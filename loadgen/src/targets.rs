@@ -173,7 +173,7 @@ pub fn judge(run: &Run) -> Vec<Check> {
         Kind::Queue => queue(run),
         Kind::Board => board(run),
         Kind::LoginStorm => login_storm(run),
-        Kind::Rooms | Kind::Private => Vec::new(),
+        Kind::Rooms | Kind::Private | Kind::Abuse => Vec::new(),
     }
 }
 

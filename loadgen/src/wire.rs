@@ -85,6 +85,13 @@ pub enum ServerLine<'a> {
         /// Who posted.
         author: &'a [u8],
     },
+    /// `LIST <room> <count>`: `count` `POST` lines of the room's board follow.
+    List {
+        /// The room listed.
+        room: &'a [u8],
+        /// `POST` lines that follow; 0 when it does not parse.
+        count: u64,
+    },
     /// Anything else (INFO, USERS, ROOMS, ...): not needed by the loadgen.
     Other,
 }
@@ -155,6 +162,13 @@ pub fn parse_line(line: &[u8]) -> ServerLine<'_> {
                 room,
                 id: parse_u64(id).unwrap_or(0),
                 author,
+            }
+        }
+        b"LIST" => {
+            let (room, rest) = split_field(rest);
+            ServerLine::List {
+                room,
+                count: parse_u64(rest).unwrap_or(0),
             }
         }
         _ => ServerLine::Other,
@@ -422,6 +436,13 @@ mod tests {
                 room: b"r1",
                 id: 7,
                 author: b"bob"
+            }
+        );
+        assert_eq!(
+            parse_line(b"LIST lobby 1000"),
+            ServerLine::List {
+                room: b"lobby",
+                count: 1000
             }
         );
         assert_eq!(parse_line(b"REGISTERED lg1_7"), ServerLine::Registered);

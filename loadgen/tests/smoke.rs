@@ -1,7 +1,8 @@
 //! Smoke tests for CI: the real server binary against the real loadgen binary, a few
 //! hundred clients for about two seconds, checking that nothing was lost, duplicated
 //! or reordered and that messages were actually delivered (and, on the boards, that
-//! every post was answered once; in a login storm, that every account logged in).
+//! every post was answered once; in a login storm, that every account logged in; under
+//! attack, that the bystanders lost nothing and the attack's report adds up).
 
 // The harness's `start_with_log` expects the server's path that Cargo defines only for
 // the parley package's own tests; here it is never called (`start_binary` is), so the
@@ -369,6 +370,121 @@ fn refused_logins_fail_the_run_unless_allowed() {
         assert_eq!(passed, allow, "{json}");
         assert_eq!(json.contains("\"refused_logins\":"), !allow, "{json}");
     }
+}
+
+/// An `abuse` run of the attack `attack` (its options) against a server that trusts
+/// only 127.0.0.1, where the bystanders are and the attackers are not: 3 bystanders chat
+/// in lobby at 200 messages/s through a 1 s baseline and a 1.5 s attack. Its JSON
+/// report, which must pass.
+fn abuse_run(attack: &[&str]) -> String {
+    let server = TestServer::start_binary(&server_binary(), &["--trusted", "127.0.0.1/32"]);
+    let addr = server.addr.to_string();
+    let pid = server.pid().to_string();
+    let mut args = vec![
+        "abuse",
+        "--addr",
+        &addr,
+        "--server-pid",
+        &pid,
+        "--bystanders",
+        "3",
+        "--rate",
+        "200",
+        "--warmup",
+        "200ms",
+        "--duration",
+        "1s",
+        "--attack-duration",
+        "1500ms",
+        "--drain",
+        "10s",
+        "--timeout",
+        "30s",
+        "--json",
+        "--quiet",
+    ];
+    args.extend_from_slice(attack);
+    let json = passing_run(&args);
+    for key in [
+        "lost",
+        "not_arrived",
+        "duplicates",
+        "reordered",
+        "unexpected_disconnects",
+    ] {
+        assert_eq!(num(&json, key), 0.0, "{key} in {json}");
+    }
+    // The baseline is 200 messages/s for 1 s, each heard by the 2 other bystanders;
+    // the attack holds about 1.5 s of them.
+    assert_eq!(
+        lat_count(&json, "bystander_latency_baseline"),
+        400.0,
+        "{json}"
+    );
+    let under_attack = lat_count(&json, "bystander_latency_attack");
+    assert!((500.0..=700.0).contains(&under_attack), "{json}");
+    assert!(
+        num(&json, "bystander_p99_attack_over_baseline") > 0.0,
+        "{json}"
+    );
+    let before = num(&json, "rss_before_attack_bytes");
+    assert!(before > 0.0, "{json}");
+    assert!(
+        num(&json, "rss_peak_during_attack_bytes") >= before,
+        "{json}"
+    );
+    assert!(num(&json, "rss_at_attack_end_bytes") > 0.0, "{json}");
+    json
+}
+
+#[test]
+fn abuse_flood_is_paced_by_the_server_not_the_bystanders() {
+    // One flooder from 127.0.0.2 at 200 lines/s: the server reads its burst of 20 and
+    // then 10 lines/s; the rest wait in its socket, and the bystanders hear no more.
+    let json = abuse_run(&["--attack", "flood", "--attack-rate", "200"]);
+    assert!(json.contains("\"attack\":\"flood\""), "{json}");
+    assert!(
+        json.contains("\"attacker_sources\":\"127.0.0.2\""),
+        "{json}"
+    );
+    assert_eq!(num(&json, "attackers"), 1.0, "{json}");
+    assert_eq!(num(&json, "connections_established"), 1.0, "{json}");
+    assert_eq!(num(&json, "attackers_named"), 1.0, "{json}");
+    let sent = num(&json, "attack_lines_sent");
+    assert!((100.0..=301.0).contains(&sent), "{json}");
+    assert_eq!(num(&json, "attack_bytes_sent"), sent * 100.0, "{json}");
+    // Each of the 3 bystanders, for the attack and a drain of well under 4 s.
+    let heard = num(&json, "attack_lines_to_bystanders");
+    assert!(heard > 0.0 && heard <= 3.0 * (20.0 + 10.0 * 5.5), "{json}");
+    // The flooder reads: the bystanders' chat reaches it too.
+    assert!(num(&json, "attack_lines_received") > 100.0, "{json}");
+    assert!(json.contains("\"attack_errors_by_code\":{}"), "{json}");
+}
+
+#[test]
+fn abuse_partial_lines_from_one_address_meet_the_address_limit() {
+    // 60 connections from 127.0.0.2 each send an unfinished line: the server admits the
+    // first 50 (its default --max-per-address) and turns the other 10 away.
+    let json = abuse_run(&[
+        "--attack",
+        "partial",
+        "--attackers",
+        "60",
+        "--attacker-sources",
+        "127.0.0.2",
+        "--line-bytes",
+        "1000",
+    ]);
+    assert_eq!(num(&json, "connects_started"), 60.0, "{json}");
+    assert_eq!(num(&json, "connections_admitted"), 50.0, "{json}");
+    assert_eq!(num(&json, "refused_before_hello"), 10.0, "{json}");
+    assert_eq!(num(&json, "open_at_end"), 50.0, "{json}");
+    assert!(
+        json.contains("\"attack_byes_by_reason\":{\"address-limit\":10}"),
+        "{json}"
+    );
+    assert_eq!(num(&json, "attack_lines_sent"), 0.0, "{json}");
+    assert!(num(&json, "attack_bytes_sent") >= 50_000.0, "{json}");
 }
 
 #[test]

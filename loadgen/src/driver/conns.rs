@@ -162,7 +162,8 @@ impl Driver {
     }
 
     /// Closes client `i` for `why` (unless the server's `BYE` said more) and counts
-    /// the disconnect, as expected or not by the scenario.
+    /// the disconnect, as expected or not by the scenario (an attacker's: as the
+    /// attack's).
     pub(super) fn close(&mut self, i: usize, why: Reason) {
         let c = &mut self.conns.clients[i];
         if c.state == State::Closed {
@@ -186,6 +187,12 @@ impl Driver {
                 b.forget_unsent(i, c.role.group as usize, unsent);
             }
         }
+        if let Some(ab) = self.abuse.as_mut() {
+            // What the others were told in a LEAVE is the server's own word, where its
+            // BYE to a non-reader may not have fitted in the full socket.
+            let told = c.left.map_or(reason, |(r, _)| r);
+            ab.on_closed(i, told, c.unsent_lines(), c.pending() as u64);
+        }
         c.out = Vec::new();
         c.out_pos = 0;
         c.carry = Vec::new();
@@ -196,7 +203,10 @@ impl Driver {
         let expected = c.quitting
             || c.role.stuck
             || (self.cfg.kind == Kind::Queue && reason == Reason::ServerFull);
-        stats.disconnect(reason.name(), expected);
+        // An attacker's connection is the attack's to count (above), not the run's.
+        if !c.role.attacker {
+            stats.disconnect(reason.name(), expected);
+        }
         if was == State::Queued {
             if let Some(q) = self.queue.as_mut() {
                 q.on_departed(i as u32);

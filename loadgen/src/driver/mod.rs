@@ -12,9 +12,10 @@
 //! its open-loop schedule ([`traffic`], [`open_loop`]), the phases ([`phases`], and
 //! [`release`] for the queue scenario), what is read ([`reading`]), the board
 //! scenario's answers and notices ([`board`]), the login storm's registrations and
-//! logins ([`login_storm`]) and what is measured ([`measure`]). [`Outcome`] is what a
-//! finished run hands to the report.
+//! logins ([`login_storm`]), the abuse scenario's attack ([`abuse`]) and what is
+//! measured ([`measure`]). [`Outcome`] is what a finished run hands to the report.
 
+mod abuse;
 mod board;
 mod conns;
 mod login_storm;
@@ -32,6 +33,7 @@ use std::time::Duration;
 
 use mio::{Events, Poll};
 
+use crate::abuse::AbuseRun;
 use crate::args::{Config, Kind, Mode};
 use crate::board::BoardRun;
 use crate::clock::{now_ns, ns};
@@ -45,9 +47,10 @@ use crate::sys;
 
 pub use outcome::Outcome;
 
+use abuse::Attacking;
 use conns::Conns;
 use measure::Measure;
-use open_loop::{OpenLoop, TIMER};
+use open_loop::{OpenLoop, ATTACK_TIMER, TIMER};
 use outcome::Notes;
 use phases::{Phase, Timeline};
 use setup::Setup;
@@ -79,6 +82,10 @@ pub struct Driver {
     board: Option<BoardRun>,
     /// The login storm's bookkeeping.
     login_storm: Option<LoginStormRun>,
+    /// The abuse scenario's findings.
+    abuse: Option<AbuseRun>,
+    /// The abuse scenario's attack as the loop runs it.
+    attacking: Option<Attacking>,
     /// The current phase and the drain.
     timeline: Timeline,
     /// Counters, histograms, CPU and memory.
@@ -102,12 +109,11 @@ impl Driver {
         }
         let poll = Poll::new().map_err(|e| Error::io("creating the poll", e))?;
         let open_loop = match cfg.mode {
-            Mode::Rate(_) if cfg.kind.sends() => Some(OpenLoop::new(poll.registry())?),
+            Mode::Rate(_) if cfg.kind.sends() => Some(OpenLoop::new(poll.registry(), TIMER)?),
             _ => None,
         };
-        let conns = Conns::new(poll, &plan);
         let traffic = Traffic::new(&cfg, &plan, open_loop);
-        let setup = Setup::new(&cfg, plan.groups.len());
+        let setup = Setup::new(&cfg, &plan);
         let queue =
             (cfg.kind == Kind::Queue).then(|| QueueRun::new(n, cfg.batch, cfg.release_rate));
         let board = (cfg.kind == Kind::Board).then(|| BoardRun::new(&plan));
@@ -115,6 +121,12 @@ impl Driver {
             let first = plan.roles.iter().position(|r| r.account).unwrap_or(n);
             LoginStormRun::new(first, plan.accounts())
         });
+        let abuse = (cfg.kind == Kind::Abuse).then(|| AbuseRun::new(&cfg, &plan));
+        let attacking = match cfg.abuse.as_ref() {
+            Some(a) => Some(Attacking::new(a, poll.registry())?),
+            None => None,
+        };
+        let conns = Conns::new(poll, &plan);
         let measure = Measure::new(&cfg);
         let progress = Progress::new(cfg.progress);
         Ok(Driver {
@@ -126,6 +138,8 @@ impl Driver {
             queue,
             board,
             login_storm,
+            abuse,
+            attacking,
             timeline: Timeline::new(),
             measure,
             notes: Notes::default(),
@@ -146,6 +160,7 @@ impl Driver {
             match self.timeline.phase {
                 Phase::Setup => self.start_connects(now),
                 Phase::Storm { .. } => self.start_logins(now),
+                Phase::Attack => self.start_attackers(now),
                 _ => {}
             }
             self.advance(now);
@@ -154,6 +169,9 @@ impl Driver {
             }
             if self.traffic.sending && self.traffic.open_loop.is_some() {
                 self.send_due(now);
+            }
+            if self.timeline.phase == Phase::Attack {
+                self.send_attack_due(now);
             }
             self.flush_touched();
             self.run_again();
@@ -174,6 +192,12 @@ impl Driver {
                     }
                     continue;
                 }
+                if t == ATTACK_TIMER {
+                    if let Some(ol) = self.attacking.as_mut().and_then(|at| at.pacer.as_mut()) {
+                        ol.on_timer();
+                    }
+                    continue;
+                }
                 let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
                 let writable = ev.is_writable() || ev.is_error();
                 let closing = ev.is_read_closed() || ev.is_error();
@@ -190,9 +214,15 @@ impl Driver {
             );
         }
         self.progress.clear();
-        if self.plan.stuck() > 0 {
-            self.drain_stuck();
+        if self
+            .conns
+            .clients
+            .iter()
+            .any(|c| c.deaf && c.state != State::Closed)
+        {
+            self.drain_deaf();
         }
+        self.finish_attack();
         Ok(self.into_outcome())
     }
 
@@ -249,6 +279,18 @@ impl Driver {
                 consider(self.timeline.drain_check_at);
             }
             Phase::Storm { until } => consider(until),
+            Phase::Attack => {
+                if let Some(at) = self.attacking.as_ref() {
+                    consider(at.next_wake());
+                }
+                if let Some(ab) = self.abuse.as_ref() {
+                    if ab.window_started() {
+                        consider(ab.window_end);
+                    } else {
+                        consider(ab.begun_at + ns(self.cfg.timeout));
+                    }
+                }
+            }
             Phase::Hold { until } | Phase::Release { until } => {
                 consider(until);
                 if let Some(t) = self.queue.as_ref().and_then(|q| q.next_release_at()) {
@@ -266,11 +308,13 @@ impl Driver {
     /// Handles readiness of client `i`; `closing` when the event already reported the
     /// end of the stream or an error, which a short read alone would not show.
     fn on_event(&mut self, i: usize, readable: bool, writable: bool, closing: bool) {
-        // A storm login's connect is not part of setup, whose figures it would blur.
-        let login_round = self
+        // A storm login's connect, or one during an attack, is not part of setup, whose
+        // figures it would blur.
+        let late = self
             .login_storm
             .as_ref()
-            .is_some_and(|ls| ls.in_login_round(i));
+            .is_some_and(|ls| ls.in_login_round(i))
+            || self.abuse.as_ref().is_some_and(|ab| ab.begun_at > 0);
         let Some(c) = self.conns.clients.get_mut(i) else {
             return;
         };
@@ -290,12 +334,17 @@ impl Driver {
                         let now = now_ns();
                         c.times.connected = now;
                         c.state = State::AwaitHello;
-                        if !login_round {
+                        if !late {
                             let took = now.saturating_sub(c.times.start);
                             self.measure.stats.connect.saturating_record(took);
                         }
+                        if let Some(ab) = self.abuse.as_mut() {
+                            ab.on_established(i);
+                        }
                         self.read(i, closing);
                         self.flush(i);
+                        // An attacker that fills its socket starts as soon as it can.
+                        self.pump(i);
                     }
                 }
             }
@@ -321,6 +370,7 @@ impl Driver {
             queue: self.queue,
             board: self.board,
             login_storm: self.login_storm,
+            abuse: self.abuse,
             usage: self.measure.usage,
             setup: self.setup.times,
             drain: self.timeline.drain,

@@ -1,5 +1,6 @@
 //! The open-loop (`--rate`) send schedule: message k is due at `start + k/rate`,
-//! whatever the server does, and a nanosecond timerfd wakes the loop for it.
+//! whatever the server does, and a nanosecond timerfd wakes the loop for it. The abuse
+//! scenario paces its attack lines (`--attack-rate`) with a second one.
 
 use std::io;
 
@@ -11,6 +12,8 @@ use crate::sys::{self, Timer};
 
 /// Token of the open-loop timer.
 pub const TIMER: Token = Token(usize::MAX - 1);
+/// Token of the abuse scenario's timer for its paced lines.
+pub const ATTACK_TIMER: Token = Token(usize::MAX - 2);
 
 /// Timer slack asked of the kernel, in nanoseconds: the default 50 µs would show up
 /// as send lag in the latency figures.
@@ -35,12 +38,12 @@ pub struct OpenLoop {
 }
 
 impl OpenLoop {
-    /// Creates the timer and registers it with the loop's poll.
-    pub fn new(registry: &Registry) -> Result<OpenLoop, Error> {
+    /// Creates the timer and registers it with the loop's poll under `token`.
+    pub fn new(registry: &Registry, token: Token) -> Result<OpenLoop, Error> {
         sys::set_timer_slack(TIMER_SLACK_NS);
         let timer = Timer::new().map_err(|e| Error::io("timerfd_create", e))?;
         registry
-            .register(&mut SourceFd(&timer.raw_fd()), TIMER, Interest::READABLE)
+            .register(&mut SourceFd(&timer.raw_fd()), token, Interest::READABLE)
             .map_err(|e| Error::io("registering the timer", e))?;
         Ok(OpenLoop {
             timer,
@@ -53,7 +56,7 @@ impl OpenLoop {
         })
     }
 
-    /// Starts the schedule at `now` with `rate` messages per second in total.
+    /// Starts the schedule at `now` with `rate` messages (or lines) per second in total.
     pub fn start(&mut self, now: u64, rate: f64) {
         self.base = now;
         self.k = 0;

@@ -1,6 +1,7 @@
 //! What a finished run hands to the report: the clients and counters, the times and
 //! readings taken at the edges of its phases, and the notes gathered on the way.
 
+use crate::abuse::AbuseRun;
 use crate::args::Config;
 use crate::board::BoardRun;
 use crate::conn::Client;
@@ -28,6 +29,8 @@ pub struct Outcome {
     pub board: Option<BoardRun>,
     /// Login storm findings.
     pub login_storm: Option<LoginStormRun>,
+    /// Abuse findings.
+    pub abuse: Option<AbuseRun>,
     /// CPU over the measured part.
     pub usage: Usage,
     /// When setup began and ended.
@@ -52,6 +55,7 @@ impl Outcome {
                 let first = plan.roles.iter().position(|r| r.account).unwrap_or(0);
                 LoginStormRun::new(first, plan.accounts())
             }),
+            abuse: (cfg.kind == crate::args::Kind::Abuse).then(|| AbuseRun::new(&cfg, &plan)),
             cfg,
             plan,
             stats: Stats::new(),

@@ -1,7 +1,7 @@
 //! The phases of a run and the moves between them: setup -> warmup -> measured
 //! window -> drain -> done, or the scenario's own variant (hold for idle, release for
-//! queue, the storm between the window and the drain for the login storm). Every phase
-//! has a deadline, so a run always ends by itself.
+//! queue, the storm between the window and the drain for the login storm, the attack
+//! there for abuse). Every phase has a deadline, so a run always ends by itself.
 
 use crate::args::Kind;
 use crate::clock::ns;
@@ -27,6 +27,9 @@ pub enum Phase {
         /// When the storm gives up on logins still without an answer.
         until: u64,
     },
+    /// Abuse: the attack, while the bystanders go on chatting (its end is the
+    /// attack's own, see [`AbuseRun`](crate::abuse::AbuseRun)).
+    Attack,
     /// Sending stopped; waiting for messages on their way.
     Drain {
         /// When the drain gives up.
@@ -54,6 +57,7 @@ impl Phase {
             Phase::Warmup => "warmup",
             Phase::Measure => "measure",
             Phase::Storm { .. } => "storm",
+            Phase::Attack => "attack",
             Phase::Drain { .. } => "drain",
             Phase::Hold { .. } => "hold",
             Phase::Release { .. } => "release",
@@ -100,15 +104,18 @@ impl Driver {
             }
             Phase::Measure => {
                 if now >= self.measure.stats.win_end {
-                    if self.cfg.kind == Kind::LoginStorm {
-                        self.begin_storm(now);
-                    } else {
-                        self.measure.usage_end(now);
-                        self.start_drain(now);
+                    match self.cfg.kind {
+                        Kind::LoginStorm => self.begin_storm(now),
+                        Kind::Abuse => self.begin_attack(now),
+                        _ => {
+                            self.measure.usage_end(now);
+                            self.start_drain(now);
+                        }
                     }
                 }
             }
             Phase::Storm { until } => self.advance_storm(now, until),
+            Phase::Attack => self.advance_attack(now),
             Phase::Drain { until } => self.advance_drain(now, until),
             Phase::Hold { until } => {
                 if now >= until {
@@ -144,7 +151,7 @@ impl Driver {
 
     /// Setup ends when every client settled, or gives up at its deadline.
     fn advance_setup(&mut self, now: u64) {
-        let n = self.conns.clients.len();
+        let n = self.setup.clients;
         if self.setup.next_connect == n && self.setup.settled == n {
             self.setup.times.done_at = now;
             self.measure.server_rss.after_setup = self.measure.server_rss_now();
@@ -218,7 +225,8 @@ impl Driver {
             | Kind::Private
             | Kind::Slow
             | Kind::Board
-            | Kind::LoginStorm => self.start_traffic(now),
+            | Kind::LoginStorm
+            | Kind::Abuse => self.start_traffic(now),
         }
     }
 }

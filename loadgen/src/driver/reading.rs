@@ -4,8 +4,11 @@
 
 use std::io::{self, Read};
 
+use crate::abuse::AbuseRun;
 use crate::clock::now_ns;
 use crate::conn::{Reason, State};
+use crate::scenario::Role;
+use crate::stats::Stats;
 use crate::wire::{self, ServerLine};
 
 use super::conns::{io_reason, RBUF};
@@ -18,13 +21,22 @@ const MAX_LINE: usize = 64 << 20;
 /// How long the end of the run waits for what the non-reading clients were sent.
 const STUCK_DRAIN_NS: u64 = 2_000_000_000;
 
+/// Counts `n` bytes read at `now` by a client with `role`: an attacker's for its
+/// attack, anyone else's for the run.
+fn count_in(stats: &mut Stats, abuse: Option<&mut AbuseRun>, role: Role, now: u64, n: usize) {
+    match abuse {
+        Some(ab) if role.attacker => ab.c.bytes_received += n as u64,
+        _ => stats.bytes(now, n),
+    }
+}
+
 impl Driver {
     /// Reads what client `i` has. With `to_end` it reads until the socket says
     /// EAGAIN or end of stream; otherwise a short read ends the turn.
     pub(super) fn read(&mut self, i: usize, to_end: bool) {
         for _ in 0..READS_PER_TURN {
             let c = &mut self.conns.clients[i];
-            if c.state == State::Closed || (c.role.stuck && self.traffic.stuck_active) {
+            if c.state == State::Closed || c.deaf {
                 return;
             }
             let Some(stream) = c.stream.as_mut() else {
@@ -44,7 +56,7 @@ impl Driver {
                 }
                 Ok(n) => {
                     let now = now_ns();
-                    self.measure.stats.bytes(now, n);
+                    count_in(&mut self.measure.stats, self.abuse.as_mut(), c.role, now, n);
                     // The partial line goes in front of the new bytes.
                     self.conns.rbuf[..off].copy_from_slice(&c.carry);
                     c.carry.clear();
@@ -95,7 +107,7 @@ impl Driver {
             Ok(n) => {
                 c.carry.truncate(off + n);
                 let now = now_ns();
-                self.measure.stats.bytes(now, n);
+                count_in(&mut self.measure.stats, self.abuse.as_mut(), c.role, now, n);
                 let buf = std::mem::take(&mut c.carry);
                 let used = self.lines(i, &buf, now);
                 let c = &mut self.conns.clients[i];
@@ -139,7 +151,11 @@ impl Driver {
 
     /// Handles one line the server sent to client `i`.
     fn on_line(&mut self, i: usize, line: &[u8], now: u64) {
-        match wire::parse_line(line) {
+        let line = wire::parse_line(line);
+        if self.abuse.is_some() && self.on_abuse_line(i, &line, now) {
+            return;
+        }
+        match line {
             ServerLine::Msg { text, .. } | ServerLine::Priv { text, .. } => {
                 self.on_payload(i, text, now)
             }
@@ -184,6 +200,7 @@ impl Driver {
             }
             ServerLine::Posted { room, id } => self.on_posted(i, room, id, now),
             ServerLine::Post { room, id, author } => self.on_post_notice(i, room, id, author, now),
+            ServerLine::List { .. } => {}
         }
     }
 
@@ -217,10 +234,10 @@ impl Driver {
 
     /// Reads what the non-reading clients were sent, to learn whether the server
     /// dropped them: end of stream means dropped; a `BYE` names the reason.
-    pub(super) fn drain_stuck(&mut self) {
+    pub(super) fn drain_deaf(&mut self) {
         let deadline = now_ns() + STUCK_DRAIN_NS;
         for i in 0..self.conns.clients.len() {
-            if !self.conns.clients[i].role.stuck || self.conns.clients[i].state == State::Closed {
+            if !self.conns.clients[i].deaf || self.conns.clients[i].state == State::Closed {
                 continue;
             }
             loop {
@@ -238,6 +255,9 @@ impl Driver {
                         if let Some(at) = memchr::memmem::rfind(&rbuf[..n], b"BYE ") {
                             let word = wire::split_field(&rbuf[at + 4..n]).0;
                             c.bye = Some(Reason::from_bye(word));
+                            if let Some(ab) = self.abuse.as_mut().filter(|_| c.role.attacker) {
+                                ab.on_bye(word);
+                            }
                         }
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

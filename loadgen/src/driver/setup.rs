@@ -6,7 +6,7 @@ use mio::{Interest, Token};
 
 use crate::args::{Config, Kind};
 use crate::conn::{self, Reason, State};
-use crate::scenario::NONE;
+use crate::scenario::{Meet, Plan, NONE};
 use crate::wire;
 
 use super::outcome::SetupTimes;
@@ -15,11 +15,16 @@ use super::Driver;
 /// Receive buffer of clients that never read (slow scenario): small, so that they
 /// back the server up soon.
 const STUCK_RCVBUF: usize = 16 * 1024;
+/// Send buffer of attackers' sockets.
+const ATTACKER_SNDBUF: usize = 64 * 1024;
 
 /// How far setup has come.
 pub struct Setup {
     /// When setup gives up (process-clock ns).
     pub deadline: u64,
+    /// Clients set up: all but an abuse run's attackers, which come last and connect
+    /// only when the attack begins.
+    pub clients: usize,
     /// Index of the next client to connect.
     pub next_connect: usize,
     /// Clients connecting, naming or joining now.
@@ -42,10 +47,12 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// Nothing set up yet, for `groups` groups.
-    pub fn new(cfg: &Config, groups: usize) -> Setup {
+    /// Nothing set up yet, for the cast of `plan`.
+    pub fn new(cfg: &Config, plan: &Plan) -> Setup {
+        let groups = plan.groups.len();
         Setup {
             deadline: 0,
+            clients: plan.first_attacker(),
             next_connect: 0,
             inflight: 0,
             settled: 0,
@@ -62,7 +69,7 @@ impl Driver {
     /// Starts connecting clients until `--concurrency` are in setup (fewer while
     /// accounts register).
     pub(super) fn start_connects(&mut self, now: u64) {
-        let n = self.conns.clients.len();
+        let n = self.setup.clients;
         while self.setup.next_connect < n {
             let i = self.setup.next_connect;
             let cap = if self.plan.roles[i].account {
@@ -83,21 +90,33 @@ impl Driver {
     }
 
     /// Opens client `i`'s connection: a non-blocking connect from the next source
-    /// address, registered with the poll. On failure the client is closed (and the
-    /// failure noted).
+    /// address (an attacker: the next attacker source), registered with the poll. On
+    /// failure the client is closed (and the failure noted).
     pub(super) fn connect_client(&mut self, i: usize, now: u64) {
-        let src = match self.cfg.sources.len() {
-            0 => None,
-            k => Some(self.cfg.sources[i % k]),
+        let src = if self.plan.roles[i].attacker {
+            self.attacker_source(i)
+        } else {
+            match self.cfg.sources.len() {
+                0 => None,
+                k => Some(self.cfg.sources[i % k]),
+            }
         };
         // A non-reading client gets a small buffer so it backs the server up soon.
-        let rcvbuf = if self.conns.clients[i].role.stuck {
+        let rcvbuf = if self.conns.clients[i].role.stuck || self.deaf_attacker(i) {
             STUCK_RCVBUF
         } else {
             self.cfg.rcvbuf
         };
         self.conns.clients[i].times.start = now;
-        let mut stream = match conn::connect(self.cfg.addr, src, rcvbuf) {
+        // An attacker that fills its socket gets a small send buffer: otherwise the
+        // kernel's autotuning takes megabytes from each, and the loadgen's own loop
+        // spends itself copying them while the bystanders' latency is measured.
+        let sndbuf = if self.plan.roles[i].attacker {
+            ATTACKER_SNDBUF
+        } else {
+            0
+        };
+        let mut stream = match conn::connect(self.cfg.addr, src, rcvbuf, sndbuf) {
             Ok(s) => s,
             Err(e) => {
                 self.notes.add(format!("connect failed: {e}"));
@@ -216,7 +235,7 @@ impl Driver {
             c.times.named = now;
             let took = now.saturating_sub(c.times.start);
             self.measure.stats.named.saturating_record(took);
-            if g == NONE || !self.plan.groups[g as usize].room {
+            if g == NONE || self.plan.groups[g as usize].meet != Meet::Room {
                 self.make_ready(i, now);
                 return;
             }

@@ -6,7 +6,7 @@ use crate::args::{Config, Kind, Mode};
 use crate::check::Verdict;
 use crate::clock::{now_ns, ns};
 use crate::conn::State;
-use crate::scenario::{Plan, NONE};
+use crate::scenario::{Meet, Plan, NONE};
 use crate::wire;
 
 use super::conns::io_reason;
@@ -14,8 +14,9 @@ use super::open_loop::OpenLoop;
 use super::phases::Phase;
 use super::Driver;
 
-/// Message bytes a `--max` sender generates per write.
-const MAX_BATCH: usize = 64 * 1024;
+/// Message bytes a `--max` sender (or an attacker that keeps its socket full)
+/// generates per write.
+pub(super) const MAX_BATCH: usize = 64 * 1024;
 /// Batches a `--max` sender writes per turn.
 const BATCHES_PER_TURN: usize = 4;
 /// Unsent output an open-loop sender may hold before messages are skipped (and counted).
@@ -31,11 +32,9 @@ pub struct Traffic {
     /// storm).
     pub sending: bool,
     /// Open-loop messages scheduled from this time on are not sent: the end of the
-    /// window, or never (login storm: the bystanders chat until the storm is over,
-    /// however long it takes, and sending stops with it).
+    /// window, or never (login storm, abuse: the bystanders chat until the storm or
+    /// the attack is over, however long it takes, and sending stops with it).
     pub send_until: u64,
-    /// The non-reading clients have stopped reading (from the start of traffic).
-    pub stuck_active: bool,
     /// Per client: what precedes the message text (`/msg <partner> ` for pairs,
     /// `/post <room> <subject> ` for posters).
     send_prefix: Vec<Vec<u8>>,
@@ -49,7 +48,7 @@ impl Traffic {
     /// Nothing sent yet; `open_loop` when the scenario sends on a schedule.
     pub fn new(cfg: &Config, plan: &Plan, open_loop: Option<OpenLoop>) -> Traffic {
         let mut send_prefix = vec![Vec::new(); plan.roles.len()];
-        for g in plan.groups.iter().filter(|g| !g.room) {
+        for g in plan.groups.iter().filter(|g| g.meet == Meet::Private) {
             for &s in &g.senders {
                 if let Some(&partner) = g.members.iter().find(|&&m| m != s) {
                     send_prefix[s as usize] =
@@ -71,7 +70,6 @@ impl Traffic {
         Traffic {
             sending: false,
             send_until: u64::MAX,
-            stuck_active: false,
             send_prefix,
             text_len,
             open_loop,
@@ -91,13 +89,16 @@ impl Driver {
         let stats = &mut self.measure.stats;
         stats.win_start = now + ns(self.cfg.warmup);
         stats.win_end = stats.win_start + ns(self.cfg.duration);
-        self.traffic.send_until = if self.cfg.kind == Kind::LoginStorm {
+        self.traffic.send_until = if matches!(self.cfg.kind, Kind::LoginStorm | Kind::Abuse) {
             u64::MAX
         } else {
             stats.win_end
         };
         self.traffic.sending = true;
-        self.traffic.stuck_active = true;
+        // The non-reading members stop reading now.
+        for c in self.conns.clients.iter_mut().filter(|c| c.role.stuck) {
+            c.deaf = true;
+        }
         match self.cfg.mode {
             Mode::Rate(r) => {
                 if let Some(ol) = self.traffic.open_loop.as_mut() {
@@ -145,8 +146,13 @@ impl Driver {
             }
         }
         stats.delivery(now, &p);
-        if let Some(ls) = self.login_storm.as_mut() {
-            ls.on_delivery(p.sched_ns, now.saturating_sub(p.sched_ns));
+        let disturbed = match (self.login_storm.as_mut(), self.abuse.as_mut()) {
+            (Some(ls), _) => Some(&mut ls.bystanders),
+            (None, Some(ab)) => Some(&mut ab.bystanders_latency),
+            (None, None) => None,
+        };
+        if let Some(d) = disturbed {
+            d.on_delivery(p.sched_ns, now.saturating_sub(p.sched_ns));
         }
         let snd = &mut self.conns.clients[p.sender as usize];
         snd.acked += 1;
@@ -250,50 +256,65 @@ impl Driver {
         }
     }
 
-    /// Closed loop (`--max`): keeps a sender's socket full while sending is on.
+    /// Keeps a socket full: a closed-loop (`--max`) sender's while sending is on, and
+    /// an attacker's that floods its own.
     pub(super) fn pump(&mut self, i: usize) {
-        if !self.traffic.sending || self.cfg.mode != Mode::Max {
-            return;
+        if self.conns.clients[i].role.attacker {
+            self.keep_full(i, Driver::fill_attack);
+        } else if self.traffic.sending && self.cfg.mode == Mode::Max {
+            self.keep_full(i, Driver::max_batch);
         }
-        let per_batch = (MAX_BATCH / self.cfg.size).max(1);
+    }
+
+    /// Writes client `i`'s pending output and, while its socket takes all of it, the
+    /// batches `more` adds (`more` says `false` when it has none). After
+    /// [`BATCHES_PER_TURN`] batches, its turn ends and it comes back after the others.
+    fn keep_full(&mut self, i: usize, more: fn(&mut Driver, usize) -> bool) {
         for _ in 0..BATCHES_PER_TURN {
-            let c = &mut self.conns.clients[i];
-            if c.state != State::Ready || c.role.slot == NONE {
+            if !self.flushed(i) || !more(self, i) || !self.flushed(i) {
                 return;
-            }
-            if c.pending() > 0 {
-                match c.flush() {
-                    Ok(true) => {}
-                    Ok(false) => return,
-                    Err(e) => {
-                        self.close(i, io_reason(&e));
-                        return;
-                    }
-                }
-            }
-            if !self.window_open(i, 1) {
-                // Wait for deliveries to come back (see on_payload).
-                self.conns.clients[i].window_full = true;
-                return;
-            }
-            let now = now_ns();
-            for _ in 0..per_batch {
-                if !self.window_open(i, 1) {
-                    break;
-                }
-                self.send_one(i, now, now);
-            }
-            match self.conns.clients[i].flush() {
-                Ok(true) => {}
-                Ok(false) => return,
-                Err(e) => {
-                    self.close(i, io_reason(&e));
-                    return;
-                }
             }
         }
         // Still writable after its turn: continue after the others had theirs.
         self.conns.push_again(i);
+    }
+
+    /// Writes client `i`'s pending output: `true` when all of it is out.
+    fn flushed(&mut self, i: usize) -> bool {
+        let c = &mut self.conns.clients[i];
+        if c.state == State::Closed {
+            return false;
+        }
+        match c.flush() {
+            Ok(done) => done,
+            Err(e) => {
+                self.close(i, io_reason(&e));
+                false
+            }
+        }
+    }
+
+    /// A closed-loop sender's next batch, as much as its `--window` allows; `false`
+    /// when it may not send.
+    fn max_batch(&mut self, i: usize) -> bool {
+        let c = &self.conns.clients[i];
+        if c.state != State::Ready || c.role.slot == NONE {
+            return false;
+        }
+        if !self.window_open(i, 1) {
+            // Wait for deliveries to come back (see on_payload).
+            self.conns.clients[i].window_full = true;
+            return false;
+        }
+        let per_batch = (MAX_BATCH / self.cfg.size).max(1);
+        let now = now_ns();
+        for _ in 0..per_batch {
+            if !self.window_open(i, 1) {
+                break;
+            }
+            self.send_one(i, now, now);
+        }
+        true
     }
 
     /// Everything sent has arrived: every message at every live reader, or (board)

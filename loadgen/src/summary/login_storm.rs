@@ -8,11 +8,7 @@ use crate::report::Obj;
 use crate::stats::LatSummary;
 use crate::targets::StormFigures;
 
-use super::Findings;
-
-/// Fewest bystander deliveries in the storm for its p99 to mean something; below it
-/// the report says so.
-const MIN_STORM_SAMPLES: u64 = 100;
+use super::{bystanders, Findings};
 
 /// The figures the login-storm targets are judged on; `None` before a storm.
 pub fn figures(o: &Outcome) -> Option<StormFigures> {
@@ -20,7 +16,7 @@ pub fn figures(o: &Outcome) -> Option<StormFigures> {
     Some(StormFigures {
         logins_per_s: ls.logins_per_s(),
         baseline_p99: LatSummary::of(&o.stats.latency).p99,
-        storm_p99: LatSummary::of(&ls.bystanders_storm).p99,
+        storm_p99: LatSummary::of(&ls.bystanders.latency).p99,
     })
 }
 
@@ -30,16 +26,6 @@ pub fn excused_errors(o: &Outcome) -> u64 {
     match &o.login_storm {
         Some(ls) if o.cfg.allow_failed_logins => ls.refused,
         _ => 0,
-    }
-}
-
-/// CPU cores of the server over the baseline window, with `--server-pid`.
-fn baseline_server_cores(ls: &LoginStormRun) -> Option<f64> {
-    let u = &ls.baseline_usage;
-    let wall = u.wall.1.saturating_sub(u.wall.0);
-    match u.server {
-        (Some(a), Some(b)) if wall > 0 => Some(b.saturating_sub(a) as f64 / wall as f64),
-        _ => None,
     }
 }
 
@@ -85,21 +71,14 @@ pub fn section(o: &Outcome, ls: &LoginStormRun) -> Obj {
     }
     m.text("login_time_from", "/login written to WELCOME read")
         .lat("login_time", LatSummary::of(&ls.login_time));
-    let baseline = LatSummary::of(&o.stats.latency);
-    let storm = LatSummary::of(&ls.bystanders_storm);
-    m.text(
-        "bystander_latency_from",
-        "scheduled send time (open loop); storm: messages scheduled from the first /login until every login was answered",
-    )
-    .lat("bystander_latency_baseline", baseline)
-    .lat("bystander_latency_storm", storm);
-    if baseline.p99 > 0 && storm.count > 0 {
-        m.num(
-            "bystander_p99_storm_over_baseline",
-            storm.p99 as f64 / baseline.p99 as f64,
-        );
-    }
-    if let Some(cores) = baseline_server_cores(ls) {
+    bystanders::latency_into(
+        &mut m,
+        &o.stats,
+        &ls.bystanders,
+        "storm",
+        "from the first /login until every login was answered",
+    );
+    if let Some(cores) = bystanders::server_cores(&ls.baseline_usage) {
         m.num("baseline_server_cpu_cores", cores);
     }
     m
@@ -137,10 +116,10 @@ pub fn check(o: &Outcome, ls: &LoginStormRun, f: &mut Findings) {
     if ls.logged_in == 0 && ls.registered > 0 {
         f.problem("nobody_logged_in", "no login was welcomed");
     }
-    let samples = ls.bystanders_storm.len();
-    if samples < MIN_STORM_SAMPLES {
-        f.note(format!(
-            "the storm was short: only {samples} bystander deliveries in it, too few for a meaningful p99 (more --clients or a higher --rate give more)"
-        ));
-    }
+    bystanders::check_samples(
+        &ls.bystanders,
+        "storm",
+        "more --clients or a higher --rate give more",
+        f,
+    );
 }

@@ -5,7 +5,9 @@
 //! Each section of the report has its own module, which builds the section and adds
 //! what it found wrong to the [`Findings`]; [`summarize`] puts them in order.
 
+mod abuse;
 mod board;
+mod bystanders;
 mod errors;
 mod idle;
 mod join_storm;
@@ -146,6 +148,12 @@ fn scenario_section(o: &Outcome, counts: &setup::SetupCounts, report: &mut Obj, 
             if let Some(ls) = &o.login_storm {
                 report.obj("login_storm", login_storm::section(o, ls));
                 login_storm::check(o, ls, f);
+            }
+        }
+        Kind::Abuse => {
+            if let Some(ab) = &o.abuse {
+                report.obj("abuse", abuse::section(o, ab));
+                abuse::check(ab, f);
             }
         }
         Kind::Fanout | Kind::Rooms | Kind::Private => {}

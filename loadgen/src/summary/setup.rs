@@ -27,11 +27,13 @@ pub struct SetupCounts {
 }
 
 impl SetupCounts {
-    /// Counts the clients of `o`.
+    /// Counts the clients of `o` that are set up (an abuse run's attackers are not:
+    /// the attack counts them).
     pub fn of(o: &Outcome) -> SetupCounts {
-        let count = |f: &dyn Fn(&Client) -> bool| o.clients.iter().filter(|c| f(c)).count() as u64;
+        let set_up = || o.clients.iter().filter(|c| !c.role.attacker);
+        let count = |f: &dyn Fn(&Client) -> bool| set_up().filter(|c| f(c)).count() as u64;
         SetupCounts {
-            clients: o.clients.len() as u64,
+            clients: set_up().count() as u64,
             connected: count(&|c| c.times.connected > 0),
             admitted: count(&|c| c.times.hello > 0),
             named: count(&|c| c.times.named > 0),
@@ -78,7 +80,7 @@ pub fn section(o: &Outcome, n: &SetupCounts) -> Obj {
 }
 
 /// The source addresses as a short text: one, a range with its count, or the kernel's.
-fn sources_text(sources: &[std::net::Ipv4Addr]) -> String {
+pub fn sources_text(sources: &[std::net::Ipv4Addr]) -> String {
     match sources {
         [] => "kernel's choice".to_string(),
         [one] => one.to_string(),

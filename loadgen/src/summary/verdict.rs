@@ -51,6 +51,7 @@ fn pass_means(kind: Kind) -> &'static str {
         Kind::JoinStorm | Kind::Idle => "every client set up",
         Kind::Board => "every post answered once, ids rising",
         Kind::LoginStorm => "every login answered; bystanders exactly-once, in order",
+        Kind::Abuse => "bystanders exactly-once, in order",
     }
 }
 
