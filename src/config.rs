@@ -175,6 +175,11 @@ pub struct Config {
     #[arg(long, env = "PARLEY_POST_RATE", default_value_t = 30)]
     pub post_rate: usize,
 
+    /// Longest post subject in bytes; a longer one gets `bad-args`. Boards keep each
+    /// post's header in memory (the body stays in the database), so this bounds them.
+    #[arg(long, env = "PARLEY_MAX_SUBJECT", default_value_t = 128)]
+    pub max_subject: usize,
+
     /// Threads that check and hash passwords, away from the poll loop.
     #[arg(long, env = "PARLEY_HASH_WORKERS", default_value_t = 1)]
     pub hash_workers: usize,
@@ -290,6 +295,7 @@ impl Config {
             ("soft-sendq", self.soft_sendq),
             ("hash-workers", self.hash_workers),
             ("flood-burst", self.flood_burst as usize),
+            ("max-subject", self.max_subject),
         ];
         if let Some((flag, _)) = counts.iter().find(|(_, n)| *n == 0) {
             return Err(ConfigError::Zero(flag));
@@ -372,6 +378,7 @@ impl Config {
             trusted: self.trusted(),
             max_created: self.max_created,
             post_rate: self.post_rate,
+            max_subject: self.max_subject,
         }
     }
 }

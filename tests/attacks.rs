@@ -111,6 +111,22 @@ fn room_churn_stops_at_max_created_and_others_still_create() {
     bystander.expect_line("JOIN mine alice");
 }
 
+/// A server with `extra` settings on which [`plant_posts`] can plant long subjects:
+/// the planter's address is trusted, `--post-rate` is lifted, and `--max-subject` is
+/// raised (the probe planted subjects of 1.5 KB, which it now refuses).
+fn planting_server(extra: &[&str]) -> TestServer {
+    let mut args = vec![
+        "--trusted",
+        "127.0.0.9",
+        "--post-rate",
+        "0",
+        "--max-subject",
+        "2000",
+    ];
+    args.extend_from_slice(extra);
+    TestServer::start(&args)
+}
+
 /// Plants `count` posts with subjects of `subject_bytes` in lobby from a trusted
 /// address (planting is not the attack here; the reply to `/list` is), read by
 /// `members`, who joined before. Returns the planter, still in lobby.
@@ -142,14 +158,7 @@ fn plant_posts(
 /// `/list`, far larger than `--max-sendq`, and nothing else comes between its lines.
 #[test]
 fn a_listing_larger_than_max_sendq_reaches_a_member_who_reads() {
-    let server = TestServer::start(&[
-        "--max-sendq",
-        "256KiB",
-        "--trusted",
-        "127.0.0.9",
-        "--post-rate",
-        "0",
-    ]);
+    let server = planting_server(&["--max-sendq", "256KiB"]);
     let mut reader = login_from(&server, HOME, "reader");
     let mut talker = login_from(&server, HOME, "talker");
     reader.expect_line("JOIN lobby talker");
@@ -180,7 +189,7 @@ fn a_listing_larger_than_max_sendq_reaches_a_member_who_reads() {
 /// flood control a line per `--max-line` bytes, so the next one waits.
 #[test]
 fn pipelined_listings_cost_flood_control_by_their_size() {
-    let server = TestServer::start(&["--trusted", "127.0.0.9", "--post-rate", "0"]);
+    let server = planting_server(&[]);
     let mut attacker = login_from(&server, ATTACKER, "mallory");
     // 100 posts of 1.5 KB: each listing is about 150 KB, 37 lines' worth at 4 KB.
     let _planter = plant_posts(&server, 100, 1500, &mut [&mut attacker]);

@@ -95,7 +95,7 @@ impl Attack {
         match self {
             Attack::Posts | Attack::Partial => Some(4000),
             Attack::Rooms | Attack::Flood => Some(100),
-            Attack::BigList => Some(1500),
+            Attack::BigList => Some(128),
             Attack::NonReaders => Some(10),
             Attack::Newlines | Attack::PingKeepers | Attack::Silent | Attack::Pipelined => None,
         }

@@ -286,8 +286,8 @@ pub struct AbuseArgs {
     #[arg(long, default_value_t = 1000.0)]
     attack_rate: f64,
     /// Bytes of the attack's lines where it has them (default: posts 4000 per /post
-    /// line, rooms 100, big-list 1500 per subject, non-readers 10, partial 4000 sent
-    /// without a newline, flood 100).
+    /// line, rooms 100, big-list 128 per subject (the server's default --max-subject),
+    /// non-readers 10, partial 4000 sent without a newline, flood 100).
     #[arg(long)]
     line_bytes: Option<usize>,
     /// Source addresses of the attackers, as a range or a list like --source (default:

@@ -3,7 +3,8 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-/// One stored post.
+/// One post's header, as a board keeps it: the body stays in the store, so that a
+/// board's memory is bounded by its headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Post {
     /// Its number in the room, from 1, never reused.
@@ -14,8 +15,6 @@ pub struct Post {
     pub unix_secs: u64,
     /// One line of subject.
     pub subject: Box<str>,
-    /// The text of the post.
-    pub body: Box<str>,
 }
 
 /// The posts of one room, oldest first. Ids rise by one per post; a post whose storing
@@ -54,14 +53,7 @@ impl Board {
     }
 
     /// Stores a post, dropping the oldest beyond `retain`, and returns its id.
-    pub fn add(
-        &mut self,
-        author: &str,
-        unix_secs: u64,
-        subject: &str,
-        body: &str,
-        retain: usize,
-    ) -> u64 {
+    pub fn add(&mut self, author: &str, unix_secs: u64, subject: &str, retain: usize) -> u64 {
         let id = self.reserve_id();
         self.insert(
             Post {
@@ -69,7 +61,6 @@ impl Board {
                 author: author.into(),
                 unix_secs,
                 subject: subject.into(),
-                body: body.into(),
             },
             retain,
         );
@@ -156,7 +147,6 @@ mod tests {
                 author: "al".into(),
                 unix_secs: 0,
                 subject: "s".into(),
-                body: "b".into(),
             };
             board.insert(post, 10);
         }
@@ -176,7 +166,7 @@ mod tests {
     fn board_with(n: u64, retain: usize) -> Board {
         let mut board = Board::new();
         for i in 1..=n {
-            assert_eq!(board.add("al", i, &format!("s{i}"), "b", retain), i);
+            assert_eq!(board.add("al", i, &format!("s{i}"), retain), i);
         }
         board
     }
@@ -190,7 +180,7 @@ mod tests {
         let mut board = board_with(5, 100);
         let from = board.first_visible_on_join(2);
         assert_eq!(ids(board.visible_from(from)), vec![4, 5]);
-        board.add("al", 6, "s6", "b", 100);
+        board.add("al", 6, "s6", 100);
         assert_eq!(ids(board.visible_from(from)), vec![4, 5, 6]);
         assert!(board.get(3, from).is_none());
         assert_eq!(board.get(6, from).map(|p| p.id), Some(6));
@@ -218,7 +208,7 @@ mod tests {
         let mut board = board_with(5, 3);
         assert_eq!(ids(board.visible_from(1)), vec![3, 4, 5]);
         assert!(board.get(2, 1).is_none());
-        assert_eq!(board.add("al", 9, "s", "b", 3), 6);
+        assert_eq!(board.add("al", 9, "s", 3), 6);
         assert_eq!(ids(board.visible_from(1)), vec![4, 5, 6]);
     }
 }

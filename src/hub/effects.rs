@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use super::event::Event;
-use super::records::{StoredMessage, Write};
+use super::records::{StoredMessage, StoredPost, Write};
 use super::reply::Reply;
 use crate::password::{Credential, Password};
 
@@ -71,6 +71,13 @@ pub enum Request {
         /// How many messages at most.
         count: usize,
     },
+    /// Read post `id` of `room` with its body (boards keep headers only).
+    Post {
+        /// The room, as the client will be told it.
+        room: String,
+        /// The post.
+        id: u64,
+    },
     /// Password work for a hashing worker.
     Hash(HashJob),
     /// Read the private messages waiting for `account`, oldest first.
@@ -113,6 +120,7 @@ impl Request {
         match self {
             Request::Store(write) => Completion::StoreFailed(write),
             Request::History { .. } => Completion::HistoryFailed,
+            Request::Post { .. } => Completion::PostFailed,
             Request::Hash(_) => Completion::HashRefused,
             Request::Offline { .. } => Completion::OfflineFailed,
             #[cfg(test)]
@@ -137,6 +145,15 @@ pub enum Completion {
     },
     /// The history could not be read.
     HistoryFailed,
+    /// The post asked for, or `None` if the store no longer keeps it.
+    Post {
+        /// The room.
+        room: String,
+        /// The post, body included.
+        post: Option<StoredPost>,
+    },
+    /// The post could not be read.
+    PostFailed,
     /// A [`HashJob`] is done.
     Hashed(Hashed),
     /// The hashing workers' queue was full: the job was not run.

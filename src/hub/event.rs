@@ -212,6 +212,8 @@ pub enum Detail {
     Usage(Verb),
     /// A limit in bytes that was exceeded.
     Limit(usize),
+    /// The longest subject a post may have, in bytes.
+    Subject(usize),
 }
 
 /// Why a command was refused.

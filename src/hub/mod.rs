@@ -113,6 +113,8 @@ pub struct Limits {
     pub max_created: usize,
     /// Posts an account or a guest's address may make in any 60 s (0: no limit).
     pub post_rate: usize,
+    /// Longest post subject, in bytes.
+    pub max_subject: usize,
 }
 
 impl Default for Limits {
@@ -141,6 +143,7 @@ impl Default for Limits {
             trusted: Trusted::default(),
             max_created: 20,
             post_rate: 30,
+            max_subject: 128,
         }
     }
 }
@@ -346,6 +349,11 @@ impl Hub {
                 out.send(client, &Event::Error(ErrorCode::StoreFailed.into()));
             }
             Completion::History { .. } | Completion::HistoryFailed => {}
+            Completion::Post { room, post } if here => self.read_reply(client, &room, post, out),
+            Completion::PostFailed if here => {
+                out.send(client, &Event::Error(ErrorCode::StoreFailed.into()));
+            }
+            Completion::Post { .. } | Completion::PostFailed => {}
             #[cfg(test)]
             Completion::Echo(token) if here => out.send(client, &Event::Ping { token }),
             // Accounts' completions were taken above.

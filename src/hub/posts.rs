@@ -27,6 +27,12 @@ impl Hub {
         out: &mut impl Effects,
     ) -> Handled {
         let room = self.member_room(me.id, room)?;
+        if subject.len() > self.limits.max_subject {
+            return Err(Error {
+                code: ErrorCode::BadArgs,
+                detail: Detail::Subject(self.limits.max_subject),
+            });
+        }
         if let Some(owner) = self.owner(me.id) {
             if !self.post_rate.try_post(&owner, self.limits.post_rate, now) {
                 return Err(ErrorCode::Throttled.into());
@@ -161,16 +167,41 @@ impl Hub {
             .flatten()
             .and_then(|id| room.board.get(id, first_visible))
             .ok_or(ErrorCode::NoSuchPost)?;
-        out.send(me.id, &Event::Post(header(&room.name, post)));
-        out.send(
-            me.id,
-            &Event::Body {
-                room: &room.name,
-                id: post.id,
-                text: &post.body,
-            },
-        );
+        let request = Request::Post {
+            room: room.name.to_string(),
+            id: post.id,
+        };
+        out.request(me.id, request);
         Ok(())
+    }
+
+    /// The store read a post for `/read`: its header and body, or `no-such-post` if it
+    /// left the board meanwhile.
+    pub(super) fn read_reply(
+        &self,
+        client: ClientId,
+        room: &str,
+        post: Option<StoredPost>,
+        out: &mut impl Effects,
+    ) {
+        let Some(post) = post else {
+            out.send(client, &Event::Error(ErrorCode::NoSuchPost.into()));
+            return;
+        };
+        let header = PostHeader {
+            room,
+            id: post.id,
+            author: &post.author,
+            unix_secs: post.unix_secs,
+            subject: &post.subject,
+        };
+        out.send(client, &Event::Post(header));
+        let body = Event::Body {
+            room,
+            id: post.id,
+            text: &post.body,
+        };
+        out.send(client, &body);
     }
 
     fn first_visible(&self, me: &Me, room: super::rooms::RoomId) -> Result<u64, ErrorCode> {
@@ -180,23 +211,12 @@ impl Hub {
     }
 }
 
-fn header<'a>(room: &'a str, post: &'a Post) -> PostHeader<'a> {
-    PostHeader {
-        room,
-        id: post.id,
-        author: &post.author,
-        unix_secs: post.unix_secs,
-        subject: &post.subject,
-    }
-}
-
-/// A stored post as the board holds it.
+/// A stored post as the board holds it: its header.
 pub(super) fn from_stored(post: StoredPost) -> Post {
     Post {
         id: post.id,
         author: post.author.into(),
         unix_secs: post.unix_secs,
         subject: post.subject.into(),
-        body: post.body.into(),
     }
 }

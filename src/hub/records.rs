@@ -38,7 +38,8 @@ pub struct StoredRoom {
     pub name: String,
     /// The id the room's next post gets.
     pub next_post_id: u64,
-    /// Its last posts, oldest first.
+    /// Its last posts, oldest first, without their bodies (empty here): a board keeps
+    /// headers only, and `/read` asks the store for the body.
     pub posts: Vec<StoredPost>,
 }
 

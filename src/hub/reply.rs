@@ -120,7 +120,6 @@ mod tests {
             author: "al".into(),
             unix_secs: 7,
             subject: format!("s{id}").into(),
-            body: "b".into(),
         })
     }
 

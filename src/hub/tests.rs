@@ -19,6 +19,8 @@ struct Recorder {
     pending: Vec<(Option<ClientId>, Request)>,
     /// The fake store's room messages, by lowercase room name.
     history: HashMap<String, Vec<StoredMessage>>,
+    /// The fake store's posts, by lowercase room name and id.
+    posts: HashMap<(String, u64), StoredPost>,
     /// When set, every write fails (a full disk).
     failing: bool,
     /// Rooms the core told the store were removed.
@@ -87,7 +89,10 @@ impl Recorder {
                     Write::RoomRemoved { room } => {
                         self.history.remove(&room.to_ascii_lowercase());
                     }
-                    Write::Post { .. } => {}
+                    Write::Post { room, post, .. } => {
+                        let key = (room.to_ascii_lowercase(), post.id);
+                        self.posts.insert(key, post.clone());
+                    }
                     Write::Account { name, phc } => {
                         self.accounts
                             .insert(name.to_ascii_lowercase(), phc.to_string());
@@ -114,6 +119,10 @@ impl Recorder {
                 let kept = kept.map_or(&[][..], |k| &k[..]);
                 let messages = kept[kept.len().saturating_sub(count)..].to_vec();
                 Completion::History { room, messages }
+            }
+            Request::Post { room, id } => {
+                let post = self.posts.get(&(room.to_ascii_lowercase(), id)).cloned();
+                Completion::Post { room, post }
             }
             Request::Echo(token) => Completion::Echo(token),
         }

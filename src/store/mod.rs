@@ -264,9 +264,9 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// A room's last `limit` posts, oldest first.
+    /// A room's last `limit` posts, oldest first, without their bodies.
     fn posts(&self, key: &str, limit: usize) -> Result<Vec<StoredPost>, StoreError> {
-        let sql = "SELECT id, author, unix_secs, subject, body FROM posts WHERE room = ?1
+        let sql = "SELECT id, author, unix_secs, subject FROM posts WHERE room = ?1
                    ORDER BY id DESC LIMIT ?2";
         self.last_rows(sql, key, limit, |row| {
             Ok(StoredPost {
@@ -274,9 +274,27 @@ impl Store {
                 author: row.get(1)?,
                 unix_secs: row.get::<_, i64>(2)? as u64,
                 subject: row.get(3)?,
-                body: row.get(4)?,
+                body: String::new(),
             })
         })
+    }
+
+    /// Post `id` of the room `key`, body included, if the store still keeps it.
+    fn post(&self, key: &str, id: u64) -> Result<Option<StoredPost>, StoreError> {
+        let sql = "SELECT author, unix_secs, subject, body FROM posts WHERE room = ?1 AND id = ?2";
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let post = stmt
+            .query_row(params![key, id as i64], |row| {
+                Ok(StoredPost {
+                    id,
+                    author: row.get(0)?,
+                    unix_secs: row.get::<_, i64>(1)? as u64,
+                    subject: row.get(2)?,
+                    body: row.get(3)?,
+                })
+            })
+            .optional()?;
+        Ok(post)
     }
 
     /// A room's last `limit` messages, oldest first.
@@ -447,6 +465,12 @@ impl Store {
                     let read = self.history(&room.to_ascii_lowercase(), count);
                     let read = read.map(|messages| Completion::History { room, messages });
                     done.push((client, self.or_failed(read, Completion::HistoryFailed)));
+                }
+                Request::Post { room, id } => {
+                    self.commit_all(&mut writes, &mut done);
+                    let read = self.post(&room.to_ascii_lowercase(), id);
+                    let read = read.map(|post| Completion::Post { room, post });
+                    done.push((client, self.or_failed(read, Completion::PostFailed)));
                 }
                 Request::Offline { account } => {
                     self.commit_all(&mut writes, &mut done);

@@ -57,7 +57,28 @@ fn posts_and_their_ids_survive_a_reopen_within_retention() {
     let ids: Vec<u64> = rust.posts.iter().map(|p| p.id).collect();
     assert_eq!(ids, [3, 4, 5], "the last three, oldest first");
     assert_eq!(rust.next_post_id, 6, "ids go on where they stopped");
-    assert_eq!(rust.posts[0], post(3, "s3"));
+    let header = StoredPost {
+        body: String::new(),
+        ..post(3, "s3")
+    };
+    assert_eq!(rust.posts[0], header, "boards load headers only");
+    let read = |store: &mut Store, id| {
+        let request = Request::Post {
+            room: "Rust".into(),
+            id,
+        };
+        store.serve(vec![(None, request)]).remove(0).1
+    };
+    let expected = Completion::Post {
+        room: "Rust".into(),
+        post: Some(post(3, "s3")),
+    };
+    assert_eq!(read(&mut store, 3), expected, "a body is read on demand");
+    let trimmed = Completion::Post {
+        room: "Rust".into(),
+        post: None,
+    };
+    assert_eq!(read(&mut store, 1), trimmed, "past retention");
     assert!(
         rooms.iter().any(|r| r.name == "lobby"),
         "the lobby always comes back"

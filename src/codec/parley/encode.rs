@@ -268,6 +268,10 @@ impl Encoder {
                 let _ = write!(self.scratch, " {}: at most {bytes} bytes", error_text(code));
                 self
             }
+            Detail::Subject(bytes) => {
+                let _ = write!(self.scratch, " a subject is at most {bytes} bytes");
+                self
+            }
         }
         .end()
     }

@@ -1,4 +1,4 @@
-//! Abuse limits in the core: connections per address and trusted networks.
+//! Abuse limits in the core: connections per address, trusted networks, subjects.
 
 use super::*;
 
@@ -190,4 +190,23 @@ fn trusted_networks_are_exempt_from_room_and_post_quotas() {
             assert_eq!(got, format!("POSTED {room}"));
         }
     }
+}
+
+#[test]
+fn a_subject_longer_than_max_subject_is_refused_and_the_body_is_read_from_the_store() {
+    let mut b = Bench::new(Limits {
+        max_subject: 8,
+        ..limits()
+    });
+    b.login(1, "al");
+    assert_eq!(
+        b.ask(1, "/post lobby ninechars body"),
+        ["ERR bad-args a subject is at most 8 bytes"]
+    );
+    assert_eq!(b.ask(1, "/post lobby eight888 body"), ["POSTED lobby 1"]);
+    // The board keeps the header; the body comes from the (fake) store.
+    assert_eq!(
+        b.ask(1, "/read lobby 1"),
+        ["POST lobby 1 al 1700000000 eight888", "BODY lobby 1 body"]
+    );
 }
