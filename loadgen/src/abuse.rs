@@ -302,6 +302,9 @@ pub struct AbuseRun {
     pub c: Counters,
     /// The bystanders' latency of the messages scheduled during the attack.
     pub bystanders_latency: Disturbed,
+    /// The same from when the attack is in place (see [`AbuseRun::note_in_place`])
+    /// until it ended: the attack without the connect storm that set it up.
+    pub bystanders_steady: Disturbed,
     /// The server's memory.
     pub rss: AttackRss,
     /// CPU over the baseline window (the run's own usage covers the attack).
@@ -338,6 +341,7 @@ impl AbuseRun {
             ended_at: 0,
             c: Counters::default(),
             bystanders_latency: Disturbed::new(),
+            bystanders_steady: Disturbed::new(),
             rss: AttackRss::default(),
             baseline_usage: Usage::default(),
             listings: Listings {
@@ -401,8 +405,24 @@ impl AbuseRun {
         self.active = false;
         self.ended_at = now;
         self.bystanders_latency.end(now);
+        self.bystanders_steady.end(now);
         self.rss.end = rss;
         self.rss.sample(rss);
+    }
+
+    /// Notes at `now` whether the attack is in place: its proper part has started and
+    /// every attacker's first connection was answered (greeted, queued or refused) and
+    /// named where it names itself. Until then the server also takes a connect storm,
+    /// which any crowd of users arriving at once causes; from then on, only the attack.
+    pub fn note_in_place(&mut self, now: u64) {
+        let in_place = self.active
+            && self.window_started()
+            && self.next >= self.slots.len()
+            && self.connecting == 0
+            && self.naming == 0;
+        if in_place && self.bystanders_steady.from == u64::MAX {
+            self.bystanders_steady.begin(now);
+        }
     }
 
     /// The next attacker to connect (first the ones never connected, then those to

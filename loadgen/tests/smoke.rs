@@ -427,6 +427,10 @@ fn abuse_run(attack: &[&str]) -> String {
         num(&json, "bystander_p99_attack_over_baseline") > 0.0,
         "{json}"
     );
+    // Once the attackers are all connected, the steady part: a part of the attack.
+    let steady = lat_count(&json, "bystander_latency_steady");
+    assert!(steady > 0.0 && steady <= under_attack, "{json}");
+    assert!(num(&json, "steady_from_attack_start_s") >= 0.0, "{json}");
     let before = num(&json, "rss_before_attack_bytes");
     assert!(before > 0.0, "{json}");
     assert!(

@@ -461,6 +461,9 @@ impl Driver {
             self.ping_round();
         }
         self.victim_step(now);
+        if let Some(ab) = self.abuse.as_mut() {
+            ab.note_in_place(now);
+        }
         if self.abuse.as_ref().is_some_and(|ab| now >= ab.window_end) {
             self.end_attack(now);
         }

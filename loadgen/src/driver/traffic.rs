@@ -146,13 +146,14 @@ impl Driver {
             }
         }
         stats.delivery(now, &p);
-        let disturbed = match (self.login_storm.as_mut(), self.abuse.as_mut()) {
-            (Some(ls), _) => Some(&mut ls.bystanders),
-            (None, Some(ab)) => Some(&mut ab.bystanders_latency),
-            (None, None) => None,
-        };
-        if let Some(d) = disturbed {
-            d.on_delivery(p.sched_ns, now.saturating_sub(p.sched_ns));
+        let latency = now.saturating_sub(p.sched_ns);
+        match (self.login_storm.as_mut(), self.abuse.as_mut()) {
+            (Some(ls), _) => ls.bystanders.on_delivery(p.sched_ns, latency),
+            (None, Some(ab)) => {
+                ab.bystanders_latency.on_delivery(p.sched_ns, latency);
+                ab.bystanders_steady.on_delivery(p.sched_ns, latency);
+            }
+            (None, None) => {}
         }
         let snd = &mut self.conns.clients[p.sender as usize];
         snd.acked += 1;

@@ -107,6 +107,15 @@ pub fn section(o: &Outcome, ab: &AbuseRun) -> Obj {
             "from the attack's first connect until it ended"
         },
     );
+    // The attack without its connect storm: `steady` counts from when every attacker
+    // was connected (and named, where it names itself).
+    bystanders::disturbed_into(&mut m, &o.stats, &ab.bystanders_steady, "steady");
+    if ab.bystanders_steady.from != u64::MAX {
+        m.num(
+            "steady_from_attack_start_s",
+            ab.bystanders_steady.from.saturating_sub(started) as f64 / 1e9,
+        );
+    }
     if let Some(cores) = bystanders::server_cores(&ab.baseline_usage) {
         m.num("baseline_server_cpu_cores", cores);
     }

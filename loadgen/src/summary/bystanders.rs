@@ -17,14 +17,20 @@ const MIN_SAMPLES: u64 = 100;
 /// `bystander_p99_<word>_over_baseline`, after a line saying what the disturbance's
 /// latency covers (`during`).
 pub fn latency_into(m: &mut Obj, s: &Stats, d: &Disturbed, word: &str, during: &str) {
-    let baseline = LatSummary::of(&s.latency);
-    let disturbed = LatSummary::of(&d.latency);
     m.text(
         "bystander_latency_from",
         format!("scheduled send time (open loop); {word}: messages scheduled {during}"),
     )
-    .lat("bystander_latency_baseline", baseline)
-    .lat(&format!("bystander_latency_{word}"), disturbed);
+    .lat("bystander_latency_baseline", LatSummary::of(&s.latency));
+    disturbed_into(m, s, d, word);
+}
+
+/// Adds `bystander_latency_<word>` and `bystander_p99_<word>_over_baseline` for one
+/// more part of the disturbance.
+pub fn disturbed_into(m: &mut Obj, s: &Stats, d: &Disturbed, word: &str) {
+    let baseline = LatSummary::of(&s.latency);
+    let disturbed = LatSummary::of(&d.latency);
+    m.lat(&format!("bystander_latency_{word}"), disturbed);
     if baseline.p99 > 0 && disturbed.count > 0 {
         m.num(
             &format!("bystander_p99_{word}_over_baseline"),
