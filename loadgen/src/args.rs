@@ -298,6 +298,11 @@ pub struct AbuseArgs {
     /// How often each ping-keeper sends `/ping x`. Units: ms, s, m.
     #[arg(long, default_value = "20s", value_parser = parse_duration)]
     ping_interval: Duration,
+    /// The bystanders chat in a room of their own instead of lobby: they then measure
+    /// what the attack costs everyone else, not the fan-out of their own lines to the
+    /// attackers that joined lobby.
+    #[arg(long)]
+    bystanders_room: bool,
 }
 
 /// Options of every scenario: the server, the clients and their setup, the report.
@@ -422,6 +427,7 @@ struct AbuseParts {
     line_bytes: Option<usize>,
     attacker_sources: Option<Sources>,
     ping_interval: Duration,
+    bystanders_room: bool,
 }
 
 impl Parts {
@@ -501,6 +507,7 @@ impl Parts {
                     line_bytes: a.line_bytes,
                     attacker_sources: a.attacker_sources,
                     ping_interval: a.ping_interval,
+                    bystanders_room: a.bystanders_room,
                 }),
                 ..Parts::new(Kind::Abuse, a.common, a.bystanders.traffic())
             },
@@ -665,6 +672,8 @@ pub struct AbuseConfig {
     pub sources: Vec<Ipv4Addr>,
     /// How often a ping-keeper pings.
     pub ping_interval: Duration,
+    /// The bystanders chat in a room of their own, not in lobby.
+    pub bystanders_room: bool,
 }
 
 impl Config {
@@ -832,6 +841,7 @@ fn abuse_config(a: AbuseParts, attackers: usize) -> Result<AbuseConfig, Error> {
         line_bytes,
         sources,
         ping_interval: a.ping_interval,
+        bystanders_room: a.bystanders_room,
     })
 }
 

@@ -148,7 +148,8 @@ impl Plan {
             }
             Kind::Abuse => {
                 // The bystanders chat in lobby, where the attacks that go through
-                // lobby (its board, its non-reading members, its floods) reach them.
+                // lobby (its board, its non-reading members, its floods) reach them,
+                // or with --bystanders-room in a room of their own.
                 // After them comes the attack's helper, if it has one (the victim of
                 // a big listing, the chatter the non-readers do not read), then
                 // --clients attackers, who connect only when the attack begins.
@@ -158,9 +159,11 @@ impl Plan {
                     .as_ref()
                     .and_then(|a| a.attack.helper())
                     .map_or(0, |_| 1);
-                let mut lobby = room_group(0, b, b);
-                lobby.meet = Meet::Lobby;
-                groups.push(lobby);
+                let mut chat = room_group(0, b, b);
+                if !cfg.abuse.as_ref().is_some_and(|a| a.bystanders_room) {
+                    chat.meet = Meet::Lobby;
+                }
+                groups.push(chat);
                 attackers = b + helpers..b + helpers + n;
                 n += b + helpers;
                 stuck = vec![false; n];

@@ -24,8 +24,14 @@ pub fn section(o: &Outcome, ab: &AbuseRun) -> Obj {
             m.num("attack_rate", a.rate);
         }
     }
-    m.int("bystanders", o.cfg.bystanders as u64)
-        .text("bystanders_chat_in", "lobby");
+    m.int("bystanders", o.cfg.bystanders as u64).text(
+        "bystanders_chat_in",
+        if o.cfg.abuse.as_ref().is_some_and(|a| a.bystanders_room) {
+            "a room of their own"
+        } else {
+            "lobby"
+        },
+    );
     if ab.begun_at == 0 {
         m.text("attack_run", "did not begin: setup did not finish");
         return m;
