@@ -1057,6 +1057,7 @@ mod tests {
             "line-bytes",
             "attacker-sources",
             "ping-interval",
+            "bystanders-room",
         ];
         let abuse_common: Vec<&str> = common
             .iter()
