@@ -1,7 +1,6 @@
 //! Connections: each one's transport, codec state, input carry-over, output queue and
 //! flow state, and the table that holds them all and carries out the core's effects.
 
-use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -9,6 +8,7 @@ use slab::Slab;
 
 use crate::codec::{Codec, Decoder, Encoders, Line};
 use crate::flow::{FlowControl, FlowState, FlowTable, Queued, SendqLimits};
+use crate::flushq::{FlushMark, FlushQueue, Lane, PROMPT_FANOUT};
 use crate::hub::{ClientId, Effects, Event, Reply, Request, Write};
 use crate::outq::OutQueue;
 use crate::pacing::{FloodLimits, Pace};
@@ -134,8 +134,8 @@ pub struct Conn {
     pub writable: bool,
     /// Registered for writable events as well as readable ones.
     pub write_interest: bool,
-    /// Listed in the table's flush list.
-    pub flush_listed: bool,
+    /// Its place in the table's flush lanes.
+    pub flush_mark: FlushMark,
     /// Listed for reading next turn.
     pub read_listed: bool,
     /// Flow control's state of this connection.
@@ -174,7 +174,7 @@ impl Conn {
             lifecycle: Lifecycle::Opening,
             writable: true,
             write_interest: false,
-            flush_listed: false,
+            flush_mark: FlushMark::default(),
             read_listed: false,
             flow: FlowState::default(),
             awaiting: 0,
@@ -242,10 +242,10 @@ pub struct ConnTable {
     pub slab: Slab<Conn>,
     /// Keys with input to read next.
     pub read: Vec<usize>,
-    /// Keys with output to write, oldest first. A key keeps its place while more output
-    /// is queued for it, so when the loop cannot write to everyone in one turn each
-    /// connection still gets its turn in order.
-    pub flush: VecDeque<usize>,
+    /// Keys with output to write, in two lanes, each oldest first. A key keeps its
+    /// place while more output is queued for it, so when the loop cannot write to
+    /// everyone in one turn each connection still gets its turn in order.
+    pub flush: FlushQueue,
     /// Connections that went over `--max-sendq`.
     pub overflowed: Vec<ClientId>,
     /// Flow control over these connections.
@@ -258,6 +258,9 @@ pub struct ConnTable {
     released: Vec<ClientId>,
     /// What replies cost in flood control.
     reply_cost: ReplyCost,
+    /// The first recipients of a fan-out, until its lane is known (kept for its
+    /// memory).
+    fanout_head: Vec<usize>,
 }
 
 impl FlowTable for Slab<Conn> {
@@ -277,13 +280,14 @@ impl ConnTable {
         ConnTable {
             slab: Slab::new(),
             read: Vec::new(),
-            flush: VecDeque::new(),
+            flush: FlushQueue::default(),
             overflowed: Vec::new(),
             flow: FlowControl::new(limits, now),
             requests: Vec::new(),
             encoders: Encoders::new(),
             released: Vec::new(),
             reply_cost,
+            fanout_head: Vec::new(),
         }
     }
 
@@ -309,7 +313,7 @@ impl ConnTable {
         if let Some(conn) = self.slab.get_mut(key) {
             conn.abandon_reply();
             conn.out.push(line);
-            list(&mut self.flush, key, &mut conn.flush_listed);
+            self.flush.list(key, &mut conn.flush_mark, Lane::Prompt);
         }
     }
 
@@ -320,10 +324,10 @@ impl ConnTable {
         }
     }
 
-    /// Lists `key` for flushing, once.
-    pub fn list_for_flush(&mut self, key: usize) {
+    /// Lists `key` for flushing in `lane`, once.
+    pub fn list_for_flush(&mut self, key: usize, lane: Lane) {
         if let Some(conn) = self.slab.get_mut(key) {
-            list(&mut self.flush, key, &mut conn.flush_listed);
+            self.flush.list(key, &mut conn.flush_mark, lane);
         }
     }
 
@@ -417,7 +421,7 @@ impl ConnTable {
             done = reply.remaining() == 0;
         }
         if pushed || done {
-            list(&mut self.flush, key, &mut conn.flush_listed);
+            self.flush.list(key, &mut conn.flush_mark, Lane::Prompt);
         }
         if done {
             let bytes = handout.bytes;
@@ -463,22 +467,20 @@ impl ConnTable {
 
     /// Appends `event` to `id`'s queue, encoded for its codec unless `encoded` holds
     /// that encoding already, and applies the output limits. A connection that is
-    /// gone or being dropped gets nothing.
+    /// gone or being dropped gets nothing; otherwise its key is returned, to be listed
+    /// for a flush.
     fn push(
         &mut self,
         id: ClientId,
         event: &Event<'_>,
         encoded: &mut [Option<Line>; Codec::COUNT],
-    ) {
-        let Some(conn) = conn_mut(&mut self.slab, id).filter(|conn| !conn.is_dropped()) else {
-            return;
-        };
+    ) -> Option<usize> {
+        let conn = conn_mut(&mut self.slab, id).filter(|conn| !conn.is_dropped())?;
         let encoders = &mut self.encoders;
         let line =
             encoded[conn.codec.index()].get_or_insert_with(|| encoders.encode(conn.codec, event));
         conn.out.push(line);
         let pending = conn.out.pending();
-        list(&mut self.flush, id.slot(), &mut conn.flush_listed);
         // Below the soft limit (nearly always) flow control has nothing to decide.
         if pending > self.flow.limits().soft
             && self.flow.queued(&mut self.slab, id, pending) == Queued::Overflow
@@ -487,6 +489,13 @@ impl ConnTable {
             conn.lifecycle = conn.lifecycle.dropped();
             self.overflowed.push(id);
         }
+        Some(id.slot())
+    }
+
+    /// Lists `key` for a flush in `lane`.
+    fn list_flush(&mut self, key: usize, lane: Lane) {
+        let conn = &mut self.slab[key];
+        self.flush.list(key, &mut conn.flush_mark, lane);
     }
 }
 
@@ -500,14 +509,36 @@ fn list(list: &mut impl Extend<usize>, key: usize, listed: &mut bool) {
 
 impl Effects for ConnTable {
     fn send(&mut self, to: ClientId, event: &Event<'_>) {
-        self.push(to, event, &mut Default::default());
+        if let Some(key) = self.push(to, event, &mut Default::default()) {
+            self.list_flush(key, Lane::Prompt);
+        }
     }
 
     fn send_each(&mut self, to: impl IntoIterator<Item = ClientId>, event: &Event<'_>) {
         let mut encoded = Default::default();
+        // The lane depends on the number of recipients, known once past the first
+        // PROMPT_FANOUT: those wait here until then.
+        let mut head = std::mem::take(&mut self.fanout_head);
+        let mut bulk = false;
         for id in to {
-            self.push(id, event, &mut encoded);
+            let Some(key) = self.push(id, event, &mut encoded) else {
+                continue;
+            };
+            if bulk {
+                self.list_flush(key, Lane::Bulk);
+            } else if head.len() < PROMPT_FANOUT {
+                head.push(key);
+            } else {
+                bulk = true;
+                for key in head.drain(..).chain([key]) {
+                    self.list_flush(key, Lane::Bulk);
+                }
+            }
         }
+        for key in head.drain(..) {
+            self.list_flush(key, Lane::Prompt);
+        }
+        self.fanout_head = head;
     }
 
     fn reply(&mut self, to: ClientId, reply: Reply) {
@@ -523,7 +554,8 @@ impl Effects for ConnTable {
         if conn.handout.is_none() && conn.out.pending() + line.len() <= room {
             // Nearly always: room for it now, so it needs no hand-out.
             conn.out.push_reply(&line);
-            list(&mut self.flush, to.slot(), &mut conn.flush_listed);
+            self.flush
+                .list(to.slot(), &mut conn.flush_mark, Lane::Prompt);
             let now = self.flow.now();
             self.charge(to.slot(), line.len(), now);
         } else {
@@ -535,7 +567,8 @@ impl Effects for ConnTable {
         if let Some(conn) = conn_mut(&mut self.slab, client) {
             conn.abandon_reply();
             conn.lifecycle = conn.lifecycle.left_hub();
-            list(&mut self.flush, client.slot(), &mut conn.flush_listed);
+            self.flush
+                .list(client.slot(), &mut conn.flush_mark, Lane::Prompt);
         }
     }
 

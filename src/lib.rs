@@ -10,6 +10,7 @@
 //! | [`hub`] | the sans-IO, protocol-free core: users, rooms, boards, the queue, protocol timers; typed commands in, typed events and effects out |
 //! | [`codec`] | wire protocols: bytes to the core's input, events to shared bytes ([`codec::parley`] is parley's line protocol) |
 //! | [`flow`] | sans-IO flow control: output limits and the pacing of senders |
+//! | [`flushq`] | the connections with output to write, in a prompt and a bulk lane |
 //! | [`outq`] | a connection's pending output, flushed with vectored writes |
 //! | [`transport`] | what carries a connection's bytes (plain TCP) |
 //! | [`conn`] | one connection and the table of all, which carries out the core's effects |
@@ -31,6 +32,7 @@ pub mod codec;
 pub mod config;
 pub mod conn;
 pub mod flow;
+pub mod flushq;
 pub mod hashing;
 pub mod hub;
 pub mod limits;

@@ -22,8 +22,10 @@
 //! 6. **stalls and drops**: congested recipients past `--stall-limit` release the
 //!    senders they were pacing; connections whose output went over `--max-sendq`;
 //! 7. **flush**: one vectored write loop per connection with new output, at most
-//!    [`WRITE_BUDGET`] bytes each, for at most [`FLUSHES_PER_TURN`] connections in
-//!    the order they were listed; writable interest follows from the connection's
+//!    [`WRITE_BUDGET`] bytes each, for at most [`FLUSHES_PER_TURN`] connections of
+//!    each of the two lanes of [`crate::flushq`] (replies and small fan-outs first,
+//!    then big fan-outs and backlogs), each lane in the order its connections were
+//!    listed; writable interest follows from the connection's
 //!    state: watched only while a write has blocked with output or transport bytes
 //!    waiting;
 //! 8. **expire** connections that were closing but could not flush in time.
@@ -48,6 +50,7 @@ use crate::config::Config;
 use crate::config::SyncMode;
 use crate::conn::{Conn, ConnTable, Lifecycle, ReplyCost};
 use crate::flow::SendqLimits;
+use crate::flushq::Lane;
 use crate::hashing::carry_out;
 use crate::hub::{
     ByeReason, ClientId, Completion, Departure, Event, HashJob, Hub, Input, Request, Trusted, LOBBY,
@@ -499,7 +502,8 @@ impl Server {
                 if event.is_writable() || event.is_write_closed() {
                     conn.writable = true;
                     if !conn.out.is_empty() || conn.transport.wants_write() {
-                        self.table.list_for_flush(key);
+                        // The rest of a backlog the socket could not take before.
+                        self.table.list_for_flush(key, Lane::Bulk);
                     }
                 }
                 let stopping = self.stop_deadline.is_some();
@@ -892,7 +896,7 @@ impl Server {
         debug!("#{} closed its side", conn.serial);
         self.leave_hub(key, Departure::Disconnected, now);
         // Replies still queued go out before the close (see the flush phase).
-        self.table.list_for_flush(key);
+        self.table.list_for_flush(key, Lane::Prompt);
     }
 
     /// The one way a connection leaves the core when the loop notices first: the core
@@ -933,25 +937,31 @@ impl Server {
         }
     }
 
+    /// Flushes up to [`FLUSHES_PER_TURN`] connections from each lane, the prompt lane
+    /// first (see [`crate::flushq`]).
     fn flush_listed(&mut self, now: Instant) {
+        self.flush_lane(Lane::Prompt, now);
+        self.flush_lane(Lane::Bulk, now);
+    }
+
+    fn flush_lane(&mut self, lane: Lane, now: Instant) {
         let mut flushes = 0;
         // Keys listed during this phase (a connection past its write budget) wait for
         // the next turn.
-        let listed = self.table.flush.len();
+        let listed = self.table.flush.len(lane);
         for _ in 0..listed {
             if flushes >= FLUSHES_PER_TURN && !self.table.flow.pacing() {
                 break;
             }
-            let Some(key) = self.table.flush.pop_front() else {
+            let Some(key) = self.table.flush.pop(lane) else {
                 break;
             };
             let Some(conn) = self.table.slab.get_mut(key) else {
                 continue;
             };
-            if !conn.flush_listed || conn.is_dropped() {
+            if !conn.flush_mark.take_turn(lane) || conn.is_dropped() {
                 continue;
             }
-            conn.flush_listed = false;
             flushes += 1;
             match flush_conn(conn, now) {
                 Flushed::Drained if !conn.in_hub() && conn.lifecycle != Lifecycle::Opening => {
@@ -963,7 +973,7 @@ impl Server {
                     let id = conn.id;
                     self.table.flow.blocked(&mut self.table.slab, id, now);
                 }
-                Flushed::Budget => self.table.list_for_flush(key),
+                Flushed::Budget => self.table.list_for_flush(key, Lane::Bulk),
                 Flushed::Failed => {
                     self.leave_hub(key, Departure::Disconnected, now);
                     self.remove(key, "write failed");

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::io::{ErrorKind, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -309,6 +309,72 @@ fn short_lines_to_non_readers_hold_no_more_than_max_sendq_each() {
     let peak = memory_kib(&server, "VmHWM").saturating_sub(before) * 1024;
     let bound = stuck.len() as u64 * max_sendq + (8 << 20);
     assert!(peak < bound, "peak grew {peak} bytes, bound {bound}");
+}
+
+/// Rows 5 and 6, what everyone else sees: a line to a room of a thousand members is
+/// written to them over several turns, and a line to a small room meanwhile does not
+/// wait for that pass to finish (it goes in the flush's prompt lane).
+#[test]
+fn a_line_to_a_small_room_overtakes_a_pass_over_a_big_one() {
+    // A thousand members from one address: the per-address limit is lifted.
+    let server = TestServer::start(&["--max-per-address", "0"]);
+    let mut alice = login_from(&server, HOME, "alice");
+    let mut bob = login_from(&server, HOME, "bob");
+    let mut carol = login_from(&server, HOME, "carol");
+    alice.skip_until("JOIN lobby carol");
+    bob.skip_until("JOIN lobby carol");
+    bob.send("/create side");
+    bob.expect_line("JOIN side bob");
+    carol.send("/join side");
+    carol.expect_line("JOIN side carol");
+    // Lobby writes to its members in the order they joined: the first and the last.
+    let mut members: Vec<TestClient> = (0..1000)
+        .map(|n| {
+            let mut member = server.connect_from(ATTACKER);
+            member.expect_prefix("HELLO parley 1");
+            member.send(&format!("/name m{n}"));
+            member.expect_prefix(&format!("WELCOME m{n}"));
+            member
+        })
+        .collect();
+    let last = members.pop().unwrap();
+    let first = &mut members[0];
+    let mut seen_by_last = Vec::new();
+    let pad = "x".repeat(1000);
+    // The pass must still be under way when bob's line is read; on a busy machine it
+    // may be over already, so a few tries. Served in arrival order, bob's line would
+    // never reach carol before the lobby line reached the last member.
+    for attempt in 0..5 {
+        let big = format!("big{attempt} ");
+        alice.send(&format!("{big}{pad}"));
+        first.skip_until(&format!("MSG lobby alice {big}"));
+        bob.send(&format!("/say side hi{attempt}"));
+        carol.skip_until(&format!("MSG side bob hi{attempt}"));
+        let overtaken = !read_available(&last, &mut seen_by_last, big.as_bytes());
+        if overtaken {
+            return;
+        }
+    }
+    panic!("bob's line to a room of two waited for every pass over lobby");
+}
+
+/// Reads what `client`'s socket holds now into `seen`, without waiting, and says
+/// whether `seen` contains `needle`.
+fn read_available(client: &TestClient, seen: &mut Vec<u8>, needle: &[u8]) -> bool {
+    let mut stream = client.stream();
+    stream.set_nonblocking(true).unwrap();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => seen.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => panic!("read error: {e}"),
+        }
+    }
+    stream.set_nonblocking(false).unwrap();
+    seen.windows(needle.len()).any(|window| window == needle)
 }
 
 /// Row 6: a member that stopped reading but keeps sending `/ping` so as to look

@@ -1,0 +1,172 @@
+//! The connections with output to write, in two lanes.
+//!
+//! A line to a big room is written to every member, a few microseconds a socket, and
+//! the loop spreads that pass over several turns. Served strictly in the order output
+//! arrived, a line to a room of five that arrives during such a pass would wait for
+//! the rest of it: one busy big room would set everyone's latency. So output is listed
+//! in one of two lanes, and each turn serves both:
+//!
+//! - [`Lane::Prompt`]: replies, private messages, notices and lines to rooms of at
+//!   most [`PROMPT_FANOUT`] recipients, work that one turn finishes;
+//! - [`Lane::Bulk`]: the recipients of bigger fan-outs, and connections continuing a
+//!   backlog (a socket that was full, a write budget used up).
+//!
+//! Each lane keeps arrival order, so nobody in it is overtaken by later output of the
+//! same kind, and serving both every turn means neither can starve the other.
+//!
+//! A connection is in each lane at most once. Listed in the prompt lane while it waits
+//! in the bulk one, it is written to by whichever entry comes first; the other entry
+//! finds nothing left and is passed over.
+
+use std::collections::VecDeque;
+
+/// Fan-outs to at most this many recipients go to the prompt lane: one turn's flush
+/// slice serves them whole.
+pub const PROMPT_FANOUT: usize = 64;
+
+/// Which of the two lanes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// Small work, served ahead of the bulk lane's backlog.
+    Prompt,
+    /// Big fan-outs and backlogs.
+    Bulk,
+}
+
+/// A connection's place in the flush lanes (kept with the connection).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FlushMark {
+    /// Output waits to be written.
+    listed: bool,
+    /// An entry for the connection is in the prompt lane.
+    in_prompt: bool,
+    /// An entry for the connection is in the bulk lane.
+    in_bulk: bool,
+}
+
+impl FlushMark {
+    /// True while output waits for a flush.
+    pub fn is_listed(&self) -> bool {
+        self.listed
+    }
+
+    /// The connection's entry in `lane` came up: true if it is to be written to now
+    /// (it was not, since it was listed, through its other entry).
+    pub fn take_turn(&mut self, lane: Lane) -> bool {
+        match lane {
+            Lane::Prompt => self.in_prompt = false,
+            Lane::Bulk => self.in_bulk = false,
+        }
+        std::mem::take(&mut self.listed)
+    }
+}
+
+/// The two lanes of connection keys with output to write.
+#[derive(Debug, Default)]
+pub struct FlushQueue {
+    prompt: VecDeque<usize>,
+    bulk: VecDeque<usize>,
+}
+
+impl FlushQueue {
+    /// Lists `key` for a flush in `lane`. A connection already waiting keeps its
+    /// place, except that prompt output moves it up into the prompt lane.
+    pub fn list(&mut self, key: usize, mark: &mut FlushMark, lane: Lane) {
+        let waiting = std::mem::replace(&mut mark.listed, true);
+        match lane {
+            Lane::Prompt if !mark.in_prompt => {
+                mark.in_prompt = true;
+                self.prompt.push_back(key);
+            }
+            Lane::Bulk if !waiting && !mark.in_bulk => {
+                mark.in_bulk = true;
+                self.bulk.push_back(key);
+            }
+            _ => {}
+        }
+    }
+
+    /// The next key in `lane`; check it with [`FlushMark::take_turn`].
+    pub fn pop(&mut self, lane: Lane) -> Option<usize> {
+        self.lane(lane).pop_front()
+    }
+
+    /// Entries in `lane`, some perhaps passed over when they come up.
+    pub fn len(&self, lane: Lane) -> usize {
+        match lane {
+            Lane::Prompt => self.prompt.len(),
+            Lane::Bulk => self.bulk.len(),
+        }
+    }
+
+    /// True when neither lane has an entry.
+    pub fn is_empty(&self) -> bool {
+        self.prompt.is_empty() && self.bulk.is_empty()
+    }
+
+    fn lane(&mut self, lane: Lane) -> &mut VecDeque<usize> {
+        match lane {
+            Lane::Prompt => &mut self.prompt,
+            Lane::Bulk => &mut self.bulk,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pops `lane` to the end, returning the keys whose turn it was.
+    fn served(queue: &mut FlushQueue, marks: &mut [FlushMark], lane: Lane) -> Vec<usize> {
+        let mut keys = Vec::new();
+        while let Some(key) = queue.pop(lane) {
+            if marks[key].take_turn(lane) {
+                keys.push(key);
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn each_lane_keeps_arrival_order_and_lists_a_key_once() {
+        let mut queue = FlushQueue::default();
+        let mut marks = [FlushMark::default(); 4];
+        for key in [2, 0, 2, 1] {
+            queue.list(key, &mut marks[key], Lane::Bulk);
+        }
+        queue.list(3, &mut marks[3], Lane::Prompt);
+        queue.list(3, &mut marks[3], Lane::Prompt);
+        assert_eq!(queue.len(Lane::Bulk), 3);
+        assert_eq!(served(&mut queue, &mut marks, Lane::Prompt), [3]);
+        assert_eq!(served(&mut queue, &mut marks, Lane::Bulk), [2, 0, 1]);
+        assert!(queue.is_empty());
+        assert!(marks.iter().all(|mark| !mark.is_listed()));
+    }
+
+    #[test]
+    fn prompt_output_moves_a_waiting_connection_up_once() {
+        let mut queue = FlushQueue::default();
+        let mut marks = [FlushMark::default(); 3];
+        for (key, mark) in marks.iter_mut().enumerate() {
+            queue.list(key, mark, Lane::Bulk);
+        }
+        queue.list(2, &mut marks[2], Lane::Prompt);
+        assert_eq!(served(&mut queue, &mut marks, Lane::Prompt), [2]);
+        // Its bulk entry finds nothing left, and is passed over.
+        assert_eq!(served(&mut queue, &mut marks, Lane::Bulk), [0, 1]);
+    }
+
+    #[test]
+    fn a_stale_entry_keeps_its_place_rather_than_doubling() {
+        let mut queue = FlushQueue::default();
+        let mut marks = [FlushMark::default(); 2];
+        queue.list(0, &mut marks[0], Lane::Bulk);
+        queue.list(1, &mut marks[1], Lane::Bulk);
+        queue.list(1, &mut marks[1], Lane::Prompt);
+        assert_eq!(served(&mut queue, &mut marks, Lane::Prompt), [1]);
+        // New bulk output for 1 while its old entry still waits: the old entry serves.
+        queue.list(1, &mut marks[1], Lane::Bulk);
+        assert_eq!(queue.len(Lane::Bulk), 2);
+        assert_eq!(served(&mut queue, &mut marks, Lane::Bulk), [0, 1]);
+    }
+}
