@@ -379,6 +379,37 @@ fn read_available(client: &TestClient, seen: &mut Vec<u8>, needle: &[u8]) -> boo
 
 /// Row 6: a member that stopped reading but keeps sending `/ping` so as to look
 /// alive. The write timeout drops it all the same, and its kernel buffers go with it.
+/// The descriptor table is grown at start for every connection the server will hold:
+/// grown on demand instead, each doubling in a connect storm stalled the loop (and so
+/// every client) for several milliseconds at 256, 512, 1024, ... connections.
+#[test]
+fn the_descriptor_table_is_grown_before_a_connect_storm() {
+    let server = TestServer::start(&["--max-clients", "3000", "--max-queue", "1000"]);
+    // Logged before the address, so it is in the log already.
+    let log = server.log();
+    let capacity = log
+        .lines()
+        .find(|line| line.contains("capacity:"))
+        .expect("capacity in the log");
+    let open_files: u64 = capacity
+        .rsplit("open-file limit ")
+        .next()
+        .and_then(|rest| rest.trim_end_matches(')').parse().ok())
+        .unwrap_or_else(|| panic!("no open-file limit in {capacity:?}"));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
+    let table: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("FDSize:"))
+        .map(|size| size.trim().parse().unwrap())
+        .expect("FDSize in the server's status");
+    // 4,000 connections and the descriptors the server keeps back, as the limit allows.
+    let wanted = (4_000 + parley::limits::RESERVED_FDS).min(open_files);
+    assert!(
+        table >= wanted,
+        "a descriptor table of {table} with room wanted for {wanted} ({capacity})"
+    );
+}
+
 #[test]
 fn a_reader_that_stopped_reading_is_dropped_though_it_pings() {
     let server = TestServer::start(&["--write-timeout", "1s", "--send-buffer", "4KiB"]);

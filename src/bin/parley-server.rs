@@ -6,7 +6,7 @@ use clap::Parser;
 use log::{error, info, warn};
 
 use parley::config::{Config, Tool};
-use parley::limits::{fit_capacity, raise_open_file_limit};
+use parley::limits::{fit_capacity, raise_open_file_limit, reserve_descriptor_table, RESERVED_FDS};
 use parley::password::{hash_from_reader, Hasher};
 use parley::server::Server;
 
@@ -62,7 +62,8 @@ fn hash_password(config: &Config) -> ExitCode {
 }
 
 /// Raises the open-file limit and lowers the connection limits to what it can hold,
-/// so that the server never fails at accept for lack of descriptors it promised.
+/// so that the server never fails at accept for lack of descriptors it promised, and
+/// grows the descriptor table for them before any thread starts.
 fn fit_open_files(config: &mut Config) {
     let open_files = match raise_open_file_limit() {
         Ok(n) => n,
@@ -84,4 +85,8 @@ fn fit_open_files(config: &mut Config) {
         "capacity: {} clients admitted, {} waiting (open-file limit {open_files})",
         config.max_clients, config.max_queue
     );
+    let descriptors = (config.max_clients + config.max_queue) as u64 + RESERVED_FDS;
+    if let Err(e) = reserve_descriptor_table(descriptors.min(open_files)) {
+        warn!("cannot grow the descriptor table ahead ({e}); accepting may pause as it grows");
+    }
 }
