@@ -45,11 +45,6 @@ pub struct FlushMark {
 }
 
 impl FlushMark {
-    /// True while output waits for a flush.
-    pub fn is_listed(&self) -> bool {
-        self.listed
-    }
-
     /// The connection's entry in `lane` came up: true if it is to be written to now
     /// (it was not, since it was listed, through its other entry).
     pub fn take_turn(&mut self, lane: Lane) -> bool {
@@ -140,7 +135,7 @@ mod tests {
         assert_eq!(served(&mut queue, &mut marks, Lane::Prompt), [3]);
         assert_eq!(served(&mut queue, &mut marks, Lane::Bulk), [2, 0, 1]);
         assert!(queue.is_empty());
-        assert!(marks.iter().all(|mark| !mark.is_listed()));
+        assert!(marks.iter().all(|mark| !mark.listed));
     }
 
     #[test]
