@@ -491,12 +491,6 @@ impl ConnTable {
         }
         Some(id.slot())
     }
-
-    /// Lists `key` for a flush in `lane`.
-    fn list_flush(&mut self, key: usize, lane: Lane) {
-        let conn = &mut self.slab[key];
-        self.flush.list(key, &mut conn.flush_mark, lane);
-    }
 }
 
 /// Appends `key` to a work list unless `listed` says it is already there.
@@ -510,7 +504,7 @@ fn list(list: &mut impl Extend<usize>, key: usize, listed: &mut bool) {
 impl Effects for ConnTable {
     fn send(&mut self, to: ClientId, event: &Event<'_>) {
         if let Some(key) = self.push(to, event, &mut Default::default()) {
-            self.list_flush(key, Lane::Prompt);
+            self.list_for_flush(key, Lane::Prompt);
         }
     }
 
@@ -525,18 +519,18 @@ impl Effects for ConnTable {
                 continue;
             };
             if bulk {
-                self.list_flush(key, Lane::Bulk);
+                self.list_for_flush(key, Lane::Bulk);
             } else if head.len() < PROMPT_FANOUT {
                 head.push(key);
             } else {
                 bulk = true;
                 for key in head.drain(..).chain([key]) {
-                    self.list_flush(key, Lane::Bulk);
+                    self.list_for_flush(key, Lane::Bulk);
                 }
             }
         }
         for key in head.drain(..) {
-            self.list_flush(key, Lane::Prompt);
+            self.list_for_flush(key, Lane::Prompt);
         }
         self.fanout_head = head;
     }

@@ -16,8 +16,9 @@ use common::{Next, TestClient, TestServer};
 const HOME: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
 const ATTACKER: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
 
-/// A field of the server's `/proc/PID/status`, in KiB (`VmRSS`, `VmHWM`).
-fn memory_kib(server: &TestServer, field: &str) -> u64 {
+/// A numeric field of the server's `/proc/PID/status`: `VmRSS` and `VmHWM` in KiB,
+/// `FDSize` in descriptors.
+fn status_field(server: &TestServer, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
     let line = status
         .lines()
@@ -77,7 +78,7 @@ fn tally(client: &mut TestClient, answers: usize, done: &str, refused: &str) -> 
 fn a_post_flood_is_throttled_and_memory_stays_put() {
     let server = TestServer::start(&["--flood-rate", "0"]); // the posts come at once
     let mut attacker = login_from(&server, ATTACKER, "mallory");
-    let before = memory_kib(&server, "VmRSS");
+    let before = status_field(&server, "VmRSS");
     let body = "x".repeat(4000);
     let posts: String = (0..2000)
         .map(|n| format!("/post lobby s{n} {body}\n"))
@@ -85,7 +86,7 @@ fn a_post_flood_is_throttled_and_memory_stays_put() {
     attacker.send_raw(posts.as_bytes());
     let posted = tally(&mut attacker, 2000, "POSTED lobby ", "ERR throttled ");
     assert_eq!(posted, 30, "the default --post-rate");
-    let grown = memory_kib(&server, "VmRSS").saturating_sub(before);
+    let grown = status_field(&server, "VmRSS").saturating_sub(before);
     // 30 posts of 4 KB, and the store's buffers: nothing like 2,000 posts (8 MB).
     assert!(grown < 2048, "RSS grew {grown} KiB");
     let mut bystander = login_from(&server, HOME, "alice");
@@ -294,7 +295,7 @@ fn short_lines_to_non_readers_hold_no_more_than_max_sendq_each() {
         alice.expect_line(&format!("JOIN lobby stuck{n}"));
         bob.expect_line(&format!("JOIN lobby stuck{n}"));
     }
-    let before = memory_kib(&server, "VmRSS");
+    let before = status_field(&server, "VmRSS");
     alice.send_raw("x\n".repeat(20_000).as_bytes());
     let mut left = 0;
     let mut messages = 0;
@@ -306,7 +307,7 @@ fn short_lines_to_non_readers_hold_no_more_than_max_sendq_each() {
             left += 1;
         }
     }
-    let peak = memory_kib(&server, "VmHWM").saturating_sub(before) * 1024;
+    let peak = status_field(&server, "VmHWM").saturating_sub(before) * 1024;
     let bound = stuck.len() as u64 * max_sendq + (8 << 20);
     assert!(peak < bound, "peak grew {peak} bytes, bound {bound}");
 }
@@ -377,8 +378,6 @@ fn read_available(client: &TestClient, seen: &mut Vec<u8>, needle: &[u8]) -> boo
     seen.windows(needle.len()).any(|window| window == needle)
 }
 
-/// Row 6: a member that stopped reading but keeps sending `/ping` so as to look
-/// alive. The write timeout drops it all the same, and its kernel buffers go with it.
 /// The descriptor table is grown at start for every connection the server will hold:
 /// grown on demand instead, each doubling in a connect storm stalled the loop (and so
 /// every client) for several milliseconds at 256, 512, 1024, ... connections.
@@ -396,12 +395,7 @@ fn the_descriptor_table_is_grown_before_a_connect_storm() {
         .next()
         .and_then(|rest| rest.trim_end_matches(')').parse().ok())
         .unwrap_or_else(|| panic!("no open-file limit in {capacity:?}"));
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
-    let table: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("FDSize:"))
-        .map(|size| size.trim().parse().unwrap())
-        .expect("FDSize in the server's status");
+    let table = status_field(&server, "FDSize:");
     // 4,000 connections and the descriptors the server keeps back, as the limit allows.
     let wanted = (4_000 + parley::limits::RESERVED_FDS).min(open_files);
     assert!(
@@ -410,6 +404,8 @@ fn the_descriptor_table_is_grown_before_a_connect_storm() {
     );
 }
 
+/// Row 6: a member that stopped reading but keeps sending `/ping` so as to look
+/// alive. The write timeout drops it all the same, and its kernel buffers go with it.
 #[test]
 fn a_reader_that_stopped_reading_is_dropped_though_it_pings() {
     let server = TestServer::start(&["--write-timeout", "1s", "--send-buffer", "4KiB"]);
@@ -485,7 +481,7 @@ fn unfinished_lines_cost_at_most_max_line_each() {
     // 1,000 connections come from one address: the per-address limit is lifted.
     let server = TestServer::start(&["--max-per-address", "0"]);
     let mut bystander = login_from(&server, HOME, "alice");
-    let before = memory_kib(&server, "VmRSS");
+    let before = status_field(&server, "VmRSS");
     let mut clients: Vec<TestClient> = (0..1000)
         .map(|_| {
             let mut client = server.connect_from(ATTACKER);
@@ -495,11 +491,11 @@ fn unfinished_lines_cost_at_most_max_line_each() {
         .collect();
     bystander.send("/ping idle");
     bystander.expect_line("PONG idle");
-    let idle = memory_kib(&server, "VmRSS").saturating_sub(before) * 1024 / 1000;
+    let idle = status_field(&server, "VmRSS").saturating_sub(before) * 1024 / 1000;
     assert!(idle < 1024, "{idle} bytes per idle connection");
     // 4,000 bytes each, in 40 pieces, every connection's piece in turn.
     let piece = "y".repeat(100);
-    let before = memory_kib(&server, "VmRSS");
+    let before = status_field(&server, "VmRSS");
     for _ in 0..40 {
         for client in &mut clients {
             client.send_raw(piece.as_bytes());
@@ -513,7 +509,7 @@ fn unfinished_lines_cost_at_most_max_line_each() {
         );
         std::thread::yield_now();
     }
-    let each = memory_kib(&server, "VmRSS").saturating_sub(before) * 1024 / 1000;
+    let each = status_field(&server, "VmRSS").saturating_sub(before) * 1024 / 1000;
     assert!(each <= 4096 + 1024, "{each} bytes per unfinished line");
     bystander.send("/ping after");
     bystander.expect_line("PONG after");
