@@ -9,7 +9,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 
 use parley::codec::parley::framer::{Frame, LineFramer, Step};
 use parley::codec::parley::{grammar, Encoder};
-use parley::hub::{ClientId, Departure, Effects, Event, Hub, Limits, Request, Write};
+use parley::hub::{ClientId, Departure, Effects, Event, Hub, Limits, Link, Request, Write};
 use parley::outq::OutQueue;
 
 /// Where every benchmarked client connects from.
@@ -86,7 +86,7 @@ fn hub_with_members(members: usize) -> (Hub, Instant) {
     let (mut hub, now) = hub(big_limits());
     let mut sink = Counter::default();
     for i in 0..members {
-        hub.connect(id(i), i as u64, PEER, now, &mut sink);
+        hub.connect(id(i), i as u64, PEER, Link::Clear, now, &mut sink);
         let name = format!("/name user{i}");
         hub.receive(id(i), grammar::parse(&name), now, &mut sink);
     }
@@ -210,7 +210,7 @@ fn queue_admission(c: &mut Criterion) {
         });
         let mut sink = Counter::default();
         for i in 0..=waiting {
-            hub.connect(id(i), i as u64, PEER, now, &mut sink);
+            hub.connect(id(i), i as u64, PEER, Link::Clear, now, &mut sink);
         }
         let mut admitted = 0usize;
         let mut next = waiting + 1;
@@ -218,7 +218,7 @@ fn queue_admission(c: &mut Criterion) {
             b.iter(|| {
                 hub.disconnect(id(admitted), Departure::Disconnected, now, &mut sink);
                 admitted = (admitted + 1) % (waiting + 2);
-                hub.connect(id(next), next as u64, PEER, now, &mut sink);
+                hub.connect(id(next), next as u64, PEER, Link::Clear, now, &mut sink);
                 next = (next + 1) % (waiting + 2);
                 hub.on_timeout(now, &mut sink);
             })

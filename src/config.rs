@@ -14,18 +14,46 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::hub::{Limits, Network, Trusted};
 use crate::pacing::FloodLimits;
 use crate::password::{HashParams, MAX_HASH_MEMORY_KIB, MAX_HASH_PASSES};
+use crate::tls::TlsFiles;
 
 /// Settings of `parley-server`, parsed from the command line and the environment.
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "parley-server",
     version,
-    about = "A chat server on one poll loop"
+    about = "A chat server on one poll loop",
+    // A flag given twice takes its last value, so a wrapper's defaults can be overridden.
+    args_override_self = true
 )]
 pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "PARLEY_LISTEN", default_value = "127.0.0.1:7777")]
     pub listen: SocketAddr,
+
+    /// Address to serve the same protocol over TLS on (default: no TLS listener); needs
+    /// `--tls-cert` and `--tls-key`.
+    #[arg(long, env = "PARLEY_TLS_LISTEN", requires_all = ["tls_cert", "tls_key"])]
+    pub tls_listen: Option<SocketAddr>,
+
+    /// The TLS certificate chain (PEM, the server's certificate first); read again on
+    /// SIGHUP.
+    #[arg(long, env = "PARLEY_TLS_CERT", requires = "tls_listen")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The TLS certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1); read again on
+    /// SIGHUP.
+    #[arg(long, env = "PARLEY_TLS_KEY", requires = "tls_listen")]
+    pub tls_key: Option<PathBuf>,
+
+    /// TLS handshakes in progress at once; beyond it the TLS listener waits (new
+    /// connections stay in the kernel's backlog).
+    #[arg(long, env = "PARLEY_MAX_HANDSHAKES", default_value_t = 1024)]
+    pub max_handshakes: usize,
+
+    /// Accept `/login`, `/register`, `/passwd` and `/unregister` on the plain listener
+    /// from any address even while TLS is configured (otherwise only from loopback).
+    #[arg(long, env = "PARLEY_ALLOW_PLAINTEXT_LOGIN")]
+    pub allow_plaintext_login: bool,
 
     /// Connections admitted at once (named or not); later ones wait in the queue.
     #[arg(long, env = "PARLEY_MAX_CLIENTS", default_value_t = 10_000)]
@@ -296,6 +324,7 @@ impl Config {
             ("hash-workers", self.hash_workers),
             ("flood-burst", self.flood_burst as usize),
             ("max-subject", self.max_subject),
+            ("max-handshakes", self.max_handshakes),
         ];
         if let Some((flag, _)) = counts.iter().find(|(_, n)| *n == 0) {
             return Err(ConfigError::Zero(flag));
@@ -348,6 +377,25 @@ impl Config {
         }
     }
 
+    /// The TLS listener's certificate and key, when there is one.
+    pub fn tls_files(&self) -> Option<TlsFiles> {
+        self.tls_listen?;
+        Some(TlsFiles {
+            cert: self.tls_cert.clone()?,
+            key: self.tls_key.clone()?,
+        })
+    }
+
+    /// Descriptors for connections beyond the admitted and waiting clients: those in
+    /// a TLS handshake.
+    pub fn handshake_descriptors(&self) -> u64 {
+        if self.tls_listen.is_some() {
+            self.max_handshakes as u64
+        } else {
+            0
+        }
+    }
+
     /// Networks exempt from the abuse limits.
     pub fn trusted(&self) -> Trusted {
         Trusted::new(self.trusted.clone())
@@ -378,6 +426,7 @@ impl Config {
             trusted: self.trusted(),
             max_created: self.max_created,
             post_rate: self.post_rate,
+            passwords_need_tls: self.tls_listen.is_some() && !self.allow_plaintext_login,
             max_subject: self.max_subject,
         }
     }

@@ -150,6 +150,8 @@ pub struct Conn {
     pub flood_held: bool,
     /// A reply being handed out; the client's input waits until it is out.
     pub handout: Option<Box<Handout>>,
+    /// Its TLS handshake is in progress and counted among the loop's handshakes.
+    pub handshaking: bool,
 }
 
 impl Conn {
@@ -182,6 +184,7 @@ impl Conn {
             pace: Pace::default(),
             flood_held: false,
             handout: None,
+            handshaking: false,
         }
     }
 
@@ -210,8 +213,14 @@ impl Conn {
     /// Pauses the client if its own output is above `soft`, then says whether it may be
     /// read: a client that floods without reading throttles itself.
     pub fn may_read_within(&mut self, soft: usize) -> bool {
-        let pending = self.out.pending();
+        let pending = self.pending();
         self.flow.may_read_with(pending, soft) && self.may_read()
+    }
+
+    /// Output held for the client: its queue, bookkeeping included, and what its
+    /// transport holds (the plaintext inside a TLS session).
+    pub fn pending(&self) -> usize {
+        self.out.pending() + self.transport.buffered()
     }
 
     /// True while output or transport bytes wait to be written.
@@ -360,7 +369,7 @@ impl ConnTable {
         if !conn.flow.is_held_or_holding() {
             return;
         }
-        let (id, pending) = (conn.id, conn.out.pending());
+        let (id, pending) = (conn.id, conn.pending());
         let readable = self.flow.drained(&mut self.slab, id, pending);
         // The senders it held go first, as they have waited longest.
         self.list_released();
@@ -402,7 +411,7 @@ impl ConnTable {
         };
         let mut pushed = false;
         let mut done = false;
-        while !done && conn.out.pending() < below {
+        while !done && conn.out.pending() + conn.transport.buffered() < below {
             let line = match &mut handout.what {
                 Handing::Line(line) => {
                     done = true;
@@ -480,7 +489,7 @@ impl ConnTable {
         let line =
             encoded[conn.codec.index()].get_or_insert_with(|| encoders.encode(conn.codec, event));
         conn.out.push(line);
-        let pending = conn.out.pending();
+        let pending = conn.pending();
         // Below the soft limit (nearly always) flow control has nothing to decide.
         if pending > self.flow.limits().soft
             && self.flow.queued(&mut self.slab, id, pending) == Queued::Overflow
@@ -545,7 +554,7 @@ impl Effects for ConnTable {
             return;
         };
         let line = self.encoders.encode(conn.codec, event);
-        if conn.handout.is_none() && conn.out.pending() + line.len() <= room {
+        if conn.handout.is_none() && conn.pending() + line.len() <= room {
             // Nearly always: room for it now, so it needs no hand-out.
             conn.out.push_reply(&line);
             self.flush

@@ -12,7 +12,9 @@
 //! | [`flow`] | sans-IO flow control: output limits and the pacing of senders |
 //! | [`flushq`] | the connections with output to write, in a prompt and a bulk lane |
 //! | [`outq`] | a connection's pending output, flushed with vectored writes |
-//! | [`transport`] | what carries a connection's bytes (plain TCP) |
+//! | [`tls`] | the TLS listener's certificate and key, read at start and on SIGHUP |
+//! | [`transport`] | what carries a connection's bytes (plain TCP or a TLS session) |
+//! | [`handshakes`] | TLS handshakes in progress: how many, from where, until when |
 //! | [`conn`] | one connection and the table of all, which carries out the core's effects |
 //! | [`work`] | worker threads for work that would block the loop |
 //! | [`store`] | the SQLite database: what survives a restart, written in batches |
@@ -33,6 +35,7 @@ pub mod config;
 pub mod conn;
 pub mod flow;
 pub mod flushq;
+pub mod handshakes;
 pub mod hashing;
 pub mod hub;
 pub mod limits;
@@ -43,6 +46,7 @@ pub mod server;
 pub mod signal;
 pub mod store;
 pub mod timers;
+pub mod tls;
 pub mod transport;
 pub mod users_file;
 pub mod work;

@@ -43,6 +43,7 @@ use log::{debug, error, info, warn};
 use mio::event::Event as Readiness;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
+use rustls::ServerConfig;
 use zeroize::Zeroize;
 
 use crate::codec::{Codec, Line, Step};
@@ -51,6 +52,7 @@ use crate::config::SyncMode;
 use crate::conn::{Conn, ConnTable, Lifecycle, ReplyCost};
 use crate::flow::SendqLimits;
 use crate::flushq::Lane;
+use crate::handshakes::Handshakes;
 use crate::hashing::carry_out;
 use crate::hub::{
     ByeReason, ClientId, Completion, Departure, Event, HashJob, Hub, Input, Request, Trusted, LOBBY,
@@ -61,6 +63,7 @@ use crate::password::{Credential, HashError, Hasher};
 use crate::signal::{ControlSignals, Signal};
 use crate::store::{Store, StoreError, Sync};
 use crate::timers::Deadlines;
+use crate::tls::{TlsError, TlsFiles};
 use crate::transport::{Transport, TransportKind};
 use crate::users_file::{self, UsersFile, UsersFileError};
 use crate::work::{Priority, Results, SubmitError, Worker};
@@ -134,6 +137,8 @@ pub enum StartError {
     Hashing(HashError),
     /// The users file (`--accounts-file`) could not be read or parsed.
     Accounts(UsersFileError),
+    /// The TLS certificate or key (`--tls-cert`, `--tls-key`) could not be used.
+    Tls(TlsError),
 }
 
 impl std::fmt::Display for StartError {
@@ -144,6 +149,7 @@ impl std::fmt::Display for StartError {
             StartError::Store(e) => write!(f, "cannot open the store: {e}"),
             StartError::Hashing(e) => write!(f, "cannot hash passwords: {e}"),
             StartError::Accounts(e) => write!(f, "cannot read the accounts file: {e}"),
+            StartError::Tls(e) => write!(f, "cannot set up TLS: {e}"),
         }
     }
 }
@@ -166,6 +172,10 @@ struct IoLimits {
     max_line: usize,
     shutdown_grace: Duration,
     flood: FloodLimits,
+    /// Time a TLS handshake may take.
+    handshake_timeout: Duration,
+    /// Handshakes one address may have in progress (0: no limit).
+    handshakes_per_address: usize,
 }
 
 /// Asks a running server to shut down as on SIGTERM, from any thread.
@@ -216,6 +226,14 @@ pub struct Server {
     hashing: Worker<(ClientId, HashJob)>,
     /// The thread that reads the users file again on SIGHUP, and its results.
     reloader: Option<Reloader>,
+    /// What a new TLS connection's session starts from, when there is a TLS listener.
+    tls: Option<Arc<ServerConfig>>,
+    /// The address of the TLS listener.
+    tls_addr: Option<SocketAddr>,
+    /// The thread that reads the certificate and key again on SIGHUP, and its results.
+    tls_reloader: Option<TlsReloader>,
+    /// TLS connections whose handshake is not finished.
+    handshakes: Handshakes,
     hub: Hub,
     table: ConnTable,
     limits: IoLimits,
@@ -245,6 +263,10 @@ pub struct Server {
 /// The thread that reads the users file on SIGHUP, and where it hands the result.
 type Reloader = (Worker<()>, Results<Result<UsersFile, UsersFileError>>);
 
+/// The thread that reads the TLS certificate and key on SIGHUP, and where it hands
+/// the result.
+type TlsReloader = (Worker<()>, Results<Result<Arc<ServerConfig>, TlsError>>);
+
 /// The goodbyes the loop itself sends, encoded once per codec at start.
 #[derive(Debug)]
 struct Byes {
@@ -272,13 +294,33 @@ impl Server {
             .register(&mut socket, Token(LISTENERS), Interest::READABLE)
             .map_err(StartError::Poll)?;
         let local_addr = socket.local_addr().map_err(StartError::Listen)?;
-        let listeners = vec![Listener {
+        let mut listeners = vec![Listener {
             socket,
             codec: Codec::Parley,
             transport: TransportKind::Plain,
             ready: true,
         }];
         let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(StartError::Poll)?);
+        let (tls, tls_addr, tls_reloader) = match (config.tls_listen, config.tls_files()) {
+            (Some(addr), Some(files)) => {
+                let tls = files.load().map_err(StartError::Tls)?;
+                let mut socket = listen(addr, config.send_buffer).map_err(StartError::Listen)?;
+                let token = Token(LISTENERS - listeners.len());
+                poll.registry()
+                    .register(&mut socket, token, Interest::READABLE)
+                    .map_err(StartError::Poll)?;
+                let tls_addr = socket.local_addr().map_err(StartError::Listen)?;
+                listeners.push(Listener {
+                    socket,
+                    codec: Codec::Parley,
+                    transport: TransportKind::Tls,
+                    ready: true,
+                });
+                let reloader = start_tls_reloader(files, &waker).map_err(StartError::Poll)?;
+                (Some(tls), Some(tls_addr), Some(reloader))
+            }
+            _ => (None, None, None),
+        };
         let now = Instant::now();
         let unix = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -305,8 +347,11 @@ impl Server {
         let mut hub = Hub::new(config.limits(), now, unix);
         hub.restore(rooms);
         load_accounts(config, &store, &mut hub)?;
-        // Until a TLS listener exists, every password crosses the network as typed.
-        warn!("passwords (/login, /register, /passwd, /unregister) travel in clear: no TLS");
+        if tls.is_none() {
+            warn!("passwords (/login, /register, /passwd, /unregister) travel in clear: no TLS");
+        } else if config.allow_plaintext_login {
+            warn!("--allow-plaintext-login: passwords may travel in clear on {local_addr}");
+        }
         let hasher = Hasher::new(config.hash_params()).map_err(StartError::Hashing)?;
         // The core admits at most workers + queue jobs at once and the channel holds
         // as many, so a job the core let through is never refused here (a channel of
@@ -366,6 +411,10 @@ impl Server {
             store,
             hashing,
             reloader,
+            tls,
+            tls_addr,
+            tls_reloader,
+            handshakes: Handshakes::new(config.max_handshakes),
             hub,
             byes: Byes::new(&mut table),
             table,
@@ -373,6 +422,8 @@ impl Server {
                 max_line: config.max_line,
                 shutdown_grace: config.shutdown_grace,
                 flood: config.flood_limits(),
+                handshake_timeout: config.login_timeout,
+                handshakes_per_address: config.max_per_address,
             },
             trusted: config.trusted(),
             flood_resume: Deadlines::new(),
@@ -391,6 +442,11 @@ impl Server {
     /// The address the server listens on (useful after binding port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address the server listens for TLS on, if it does.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_addr
     }
 
     /// Shuts down gracefully on SIGINT or SIGTERM.
@@ -427,6 +483,7 @@ impl Server {
                 self.resume_paced(now);
                 self.read_listed(now);
                 self.hub.on_timeout(now, &mut self.table);
+                self.expire_handshakes(now);
                 self.run_requests(now);
             }
             self.table.expire_stalls(now);
@@ -447,7 +504,7 @@ impl Server {
 
     fn poll_timeout(&self, now: Instant) -> Option<Duration> {
         let stopping = self.stop_deadline.is_some();
-        let accept_now = self.listeners.iter().any(|l| l.ready) && self.accept_resume_at.is_none();
+        let accept_now = self.listeners.iter().any(|l| self.may_accept(l));
         // Nothing is read once shutdown has begun, so the read list is no work then.
         let read_now = !stopping && !self.table.read.is_empty();
         let drop_now = !self.table.overflowed.is_empty();
@@ -464,6 +521,7 @@ impl Server {
             self.table.flow.next_deadline(),
             self.lingering.next(),
             self.flood_resume.next(),
+            self.handshakes.next_deadline(),
             self.stop_deadline,
             self.accept_resume_at,
         ]
@@ -530,14 +588,22 @@ impl Server {
         }
     }
 
+    /// True when `listener` may have connections and may hand them over now: a TLS
+    /// listener waits while `--max-handshakes` are in progress.
+    fn may_accept(&self, listener: &Listener) -> bool {
+        listener.ready
+            && self.accept_resume_at.is_none()
+            && !(listener.transport == TransportKind::Tls && self.handshakes.is_full())
+    }
+
     /// Accepts at most [`ACCEPTS_PER_TURN`] connections from one listener.
     fn accept_from(&mut self, index: usize, now: Instant) {
         for _ in 0..ACCEPTS_PER_TURN {
-            let listener = &mut self.listeners[index];
-            if !listener.ready || self.accept_resume_at.is_some() {
+            if !self.may_accept(&self.listeners[index]) {
                 return;
             }
-            let (mut socket, peer) = match listener.socket.accept() {
+            let listener = &mut self.listeners[index];
+            let (socket, peer) = match listener.socket.accept() {
                 Ok(accepted) => accepted,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     listener.ready = false;
@@ -561,19 +627,47 @@ impl Server {
             }
             let entry = self.table.slab.vacant_entry();
             let key = entry.key();
+            let serial = self.next_serial;
+            // The generation only has to differ from the slot's previous holders'.
+            let id = ClientId::new(key, serial as u32);
+            let mut transport = match (kind, &self.tls) {
+                (TransportKind::Tls, Some(tls)) => {
+                    let per_address = if self.trusted.contains(peer.ip()) {
+                        0
+                    } else {
+                        self.limits.handshakes_per_address
+                    };
+                    let deadline = now + self.limits.handshake_timeout;
+                    if !self
+                        .handshakes
+                        .try_start(id, peer.ip(), per_address, deadline)
+                    {
+                        debug!("TLS connection from {peer} closed: {per_address} handshakes from its address already");
+                        continue;
+                    }
+                    match Transport::tls(socket, Arc::clone(tls)) {
+                        Ok(transport) => transport,
+                        Err(e) => {
+                            warn!("cannot start a TLS session for {peer}: {e}");
+                            self.handshakes.finish(peer.ip());
+                            continue;
+                        }
+                    }
+                }
+                _ => Transport::Plain(socket),
+            };
             if let Err(e) =
                 self.poll
                     .registry()
-                    .register(&mut socket, Token(key), Interest::READABLE)
+                    .register(transport.socket(), Token(key), Interest::READABLE)
             {
                 warn!("cannot register a connection from {peer}: {e}");
+                if kind == TransportKind::Tls {
+                    self.handshakes.finish(peer.ip());
+                }
                 continue;
             }
-            let serial = self.next_serial;
             self.next_serial += 1;
-            // The generation only has to differ from the slot's previous holders'.
-            let id = ClientId::new(key, serial as u32);
-            let transport = Transport::new(kind, socket);
             let mut conn = Conn::new(
                 id,
                 serial,
@@ -583,6 +677,7 @@ impl Server {
                 self.limits.max_line,
             );
             conn.paced = self.limits.flood.is_on() && !self.trusted.contains(peer.ip());
+            conn.handshaking = kind == TransportKind::Tls;
             entry.insert(conn);
             debug!("#{serial} connected from {peer}");
             self.open_if_ready(key, now);
@@ -594,8 +689,21 @@ impl Server {
         let conn = &mut self.table.slab[key];
         if conn.lifecycle == Lifecycle::Opening && conn.transport.is_ready() {
             conn.lifecycle = Lifecycle::Open;
-            let (id, serial, peer) = (conn.id, conn.serial, conn.peer);
-            self.hub.connect(id, serial, peer, now, &mut self.table);
+            if std::mem::take(&mut conn.handshaking) {
+                self.handshakes.finish(conn.peer);
+            }
+            let (id, serial, peer, link) = (conn.id, conn.serial, conn.peer, conn.transport.link());
+            self.hub
+                .connect(id, serial, peer, link, now, &mut self.table);
+        }
+    }
+
+    /// Closes the connections whose TLS handshake took longer than `--login-timeout`.
+    fn expire_handshakes(&mut self, now: Instant) {
+        while let Some(id) = self.handshakes.pop_due(now) {
+            if self.table.get_mut(id).is_some_and(|conn| conn.handshaking) {
+                self.remove(id.slot(), "TLS handshake not finished in time");
+            }
         }
     }
 
@@ -624,6 +732,18 @@ impl Server {
                         info!("accounts file reloaded: {count} accounts");
                     }
                     Err(e) => error!("accounts file not reloaded, the accounts stay: {e}"),
+                }
+            }
+        }
+        if let Some((_, reloads)) = &self.tls_reloader {
+            for reloaded in reloads.ready() {
+                match reloaded {
+                    Ok(tls) => {
+                        // Sessions already open keep the settings they started with.
+                        self.tls = Some(tls);
+                        info!("TLS certificate reloaded: new connections get it");
+                    }
+                    Err(e) => error!("TLS certificate not reloaded, the old one stays: {e}"),
                 }
             }
         }
@@ -678,14 +798,20 @@ impl Server {
     /// SIGHUP: the users file is read again, off the loop; the accounts change when
     /// it has been read and parsed.
     fn reload(&mut self) {
-        match &self.reloader {
-            Some((worker, _)) => {
-                info!("SIGHUP: reading the accounts file again");
-                if worker.submit(()).is_err() {
-                    warn!("SIGHUP: a reload is already under way");
-                }
+        if let Some((worker, _)) = &self.reloader {
+            info!("SIGHUP: reading the accounts file again");
+            if worker.submit(()).is_err() {
+                warn!("SIGHUP: a reload of the accounts file is already under way");
             }
-            None => info!("SIGHUP: nothing to reload"),
+        }
+        if let Some((worker, _)) = &self.tls_reloader {
+            info!("SIGHUP: reading the TLS certificate and key again");
+            if worker.submit(()).is_err() {
+                warn!("SIGHUP: a reload of the TLS certificate is already under way");
+            }
+        }
+        if self.reloader.is_none() && self.tls_reloader.is_none() {
+            info!("SIGHUP: nothing to reload");
         }
     }
 
@@ -751,8 +877,19 @@ impl Server {
         self.reading.clear();
     }
 
-    /// Reads and handles input of one connection, spending at most `budget` of work.
+    /// Reads and handles input of one connection, spending at most `budget` of work. A
+    /// TLS session may have answered meanwhile (a handshake step, an alert): that goes
+    /// out with this turn's flush.
     fn read_conn(&mut self, key: usize, budget: &mut usize, now: Instant) {
+        self.read_input(key, budget, now);
+        if let Some(conn) = self.table.slab.get(key) {
+            if conn.transport.wants_write() && !conn.is_dropped() {
+                self.table.list_for_flush(key, Lane::Prompt);
+            }
+        }
+    }
+
+    fn read_input(&mut self, key: usize, budget: &mut usize, now: Instant) {
         let soft = self.table.flow.limits().soft;
         let conn = &mut self.table.slab[key];
         if !conn.may_read_within(soft) {
@@ -772,7 +909,12 @@ impl Server {
                 return;
             }
             let want = (*budget).min(self.scratch.len());
-            match conn.transport.read(&mut self.scratch[..want]) {
+            let read = conn.transport.read(&mut self.scratch[..want]);
+            if conn.lifecycle == Lifecycle::Opening {
+                // The core hears of the client before its first line.
+                self.open_if_ready(key, now);
+            }
+            match read {
                 Ok(0) => return self.end_of_input(key, now),
                 Ok(n) => {
                     *budget = budget.saturating_sub(n);
@@ -783,7 +925,7 @@ impl Server {
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => {
-                    debug!("#{} read failed: {e}", conn.serial);
+                    debug!("#{} read failed: {e}", self.table.slab[key].serial);
                     self.leave_hub(key, Departure::Disconnected, now);
                     return self.remove(key, "connection lost");
                 }
@@ -1084,6 +1226,11 @@ impl Server {
             self.lingering_count -= 1;
         }
         debug_assert!(!conn.in_hub(), "the chat core must forget a client first");
+        if conn.handshaking {
+            self.handshakes.finish(conn.peer);
+        } else {
+            conn.transport.close();
+        }
         let _ = self.poll.registry().deregister(conn.transport.socket());
         let unsent = conn.out.pending();
         if unsent > 0 {
@@ -1092,6 +1239,17 @@ impl Server {
             debug!("#{} closed ({why})", conn.serial);
         }
     }
+}
+
+/// Starts the thread that reads the TLS certificate and key again on SIGHUP.
+fn start_tls_reloader(files: TlsFiles, waker: &Arc<Waker>) -> io::Result<TlsReloader> {
+    Worker::start(
+        "parley-tls-reload",
+        1,
+        Priority::Deferring,
+        Arc::clone(waker),
+        move |()| files.load(),
+    )
 }
 
 /// Gives the core its accounts: from the users file when there is one (the store
@@ -1170,7 +1328,7 @@ fn listen(addr: SocketAddr, send_buffer: usize) -> io::Result<TcpListener> {
 fn flush_conn(conn: &mut Conn, now: Instant) -> Flushed {
     let mut written = 0;
     loop {
-        if conn.out.is_empty() {
+        if !conn.has_output() {
             return Flushed::Drained;
         }
         if !conn.writable {
@@ -1179,7 +1337,13 @@ fn flush_conn(conn: &mut Conn, now: Instant) -> Flushed {
         if written >= WRITE_BUDGET {
             return Flushed::Budget;
         }
-        match conn.out.write_to(&mut conn.transport) {
+        let wrote = if conn.out.is_empty() {
+            // Only the transport's own bytes are left (a handshake's, say).
+            conn.transport.write_pending()
+        } else {
+            conn.out.write_to(&mut conn.transport)
+        };
+        match wrote {
             Ok(0) => return Flushed::Failed,
             Ok(n) => {
                 written += n;

@@ -34,6 +34,9 @@ fn main() -> ExitCode {
         error!("cannot install signal handlers: {e}");
         return ExitCode::FAILURE;
     }
+    if let Some(addr) = server.tls_addr() {
+        info!("listening for TLS on {addr}");
+    }
     info!("listening on {}", server.local_addr());
     match server.run() {
         Ok(()) => ExitCode::SUCCESS,
@@ -72,7 +75,9 @@ fn fit_open_files(config: &mut Config) {
             return;
         }
     };
-    let (clients, queue) = fit_capacity(open_files, config.max_clients, config.max_queue);
+    // Connections in a TLS handshake hold descriptors before they count as clients.
+    let for_clients = open_files.saturating_sub(config.handshake_descriptors());
+    let (clients, queue) = fit_capacity(for_clients, config.max_clients, config.max_queue);
     if (clients, queue) != (config.max_clients, config.max_queue) {
         warn!(
             "the open-file limit ({open_files}) cannot hold --max-clients {} plus --max-queue {}; using {clients} and {queue}",
@@ -85,7 +90,9 @@ fn fit_open_files(config: &mut Config) {
         "capacity: {} clients admitted, {} waiting (open-file limit {open_files})",
         config.max_clients, config.max_queue
     );
-    let descriptors = (config.max_clients + config.max_queue) as u64 + RESERVED_FDS;
+    let descriptors = (config.max_clients + config.max_queue) as u64
+        + config.handshake_descriptors()
+        + RESERVED_FDS;
     if let Err(e) = reserve_descriptor_table(descriptors.min(open_files)) {
         warn!("cannot grow the descriptor table ahead ({e}); accepting may pause as it grows");
     }

@@ -8,15 +8,15 @@ use log::{debug, info};
 
 use super::address::AddressKey;
 use super::names::Folded;
-use super::session::{Phase, Session, Waiting};
+use super::session::{Link, Phase, Session, Waiting};
 use super::{
     ByeReason, ClientId, Effects, Event, Hub, LeaveReason, Timer, QUEUE_CHECK_EVERY,
     QUEUE_UPDATE_MIN_GAP,
 };
 
 impl Hub {
-    /// A new connection `client` (log number `serial`, from `address`) whose transport
-    /// is ready: admitted with [`Event::Hello`], queued with [`Event::Queued`], or
+    /// A new connection `client` (log number `serial`, from `address`, over `link`)
+    /// whose transport is ready: admitted with [`Event::Hello`], queued with [`Event::Queued`], or
     /// turned away with `Bye(AddressLimit)` when its address holds `max_per_address`
     /// connections already (unless trusted), or `Bye(ServerFull)`.
     pub fn connect(
@@ -24,6 +24,7 @@ impl Hub {
         client: ClientId,
         serial: u64,
         address: IpAddr,
+        link: Link,
         now: Instant,
         out: &mut impl Effects,
     ) {
@@ -66,6 +67,7 @@ impl Hub {
             id: client,
             serial,
             address,
+            link,
             phase,
             last_input: now,
             ping_outstanding: false,

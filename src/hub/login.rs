@@ -15,7 +15,7 @@ use super::accounts::Pending;
 use super::address::AddressKey;
 use super::effects::{HashJob, Hashed};
 use super::names::Folded;
-use super::session::{Me, Phase};
+use super::session::{Link, Me, Phase};
 use super::{
     ClientId, Completion, Effects, Error, ErrorCode, Event, Handled, Hub, Request, StoredAccount,
     StoredMessage, Write,
@@ -97,6 +97,25 @@ impl Hub {
         }
     }
 
+    /// `tls-required`: passwords may not cross this connection in clear. Loopback
+    /// connections never leave the machine, so they may.
+    fn check_link(&self, client: ClientId) -> Handled {
+        let Some(session) = self.sessions.get(client) else {
+            return Ok(());
+        };
+        let loopback = match session.address {
+            IpAddr::V4(v4) => v4.is_loopback(),
+            IpAddr::V6(v6) => {
+                v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+            }
+        };
+        if self.limits.passwords_need_tls && session.link == Link::Clear && !loopback {
+            Err(ErrorCode::TlsRequired.into())
+        } else {
+            Ok(())
+        }
+    }
+
     /// `throttled` for lack of room: as many password jobs as the hashing workers and
     /// their queue hold are out already.
     fn check_hash_room(&self) -> Handled {
@@ -151,6 +170,7 @@ impl Hub {
         let Some((address, serial)) = self.origin(client) else {
             return Ok(());
         };
+        self.check_link(client)?;
         self.check_throttle(address, now)?;
         // An unknown name is checked against nothing, at the cost of a real check.
         let (credential, version) = match self.accounts.get(name) {
@@ -185,6 +205,7 @@ impl Hub {
         };
         let (name, named) = match (&session.phase, name) {
             (Phase::Named(user), None) => {
+                self.check_link(client)?;
                 self.check_registration_open()?;
                 if user.account {
                     return Err(ErrorCode::AlreadyRegistered.into());
@@ -198,6 +219,7 @@ impl Hub {
             }
             (Phase::Greeted, Some(name)) => {
                 let key = Folded::new(name).ok_or(ErrorCode::BadName)?;
+                self.check_link(client)?;
                 self.check_registration_open()?;
                 if self.name_in_use(&key) {
                     return Err(ErrorCode::NameTaken.into());
@@ -248,6 +270,7 @@ impl Hub {
         now: Instant,
         out: &mut impl Effects,
     ) -> Handled {
+        self.check_link(me.id)?;
         self.check_registration_open()?;
         let credential = self.own_account(me)?;
         if let Some(new) = new {

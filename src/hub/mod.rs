@@ -45,8 +45,7 @@ use rooms::Rooms;
 use session::{Me, Phase, Sessions};
 
 pub use accounts::THROTTLE_WINDOW;
-use address::PerAddress;
-pub use address::{AddressKey, Network, NetworkError, Trusted};
+pub use address::{AddressKey, Network, NetworkError, PerAddress, Trusted};
 pub use board::{Board, Post};
 pub use command::{ArgError, Command, HelpTopic, Input, Secret, UsersOf, Verb};
 pub use effects::{ClientId, Completion, Effects, Request};
@@ -56,6 +55,7 @@ pub use login::MIN_PASSWORD_CHARS;
 use quota::{Created, PostRate};
 pub use records::{StoredAccount, StoredMessage, StoredPost, StoredRoom, Write};
 pub use reply::Reply;
+pub use session::Link;
 
 /// How often the waiting queue is checked for changed positions while it changes.
 pub const QUEUE_CHECK_EVERY: Duration = Duration::from_millis(250);
@@ -115,6 +115,10 @@ pub struct Limits {
     pub post_rate: usize,
     /// Longest post subject, in bytes.
     pub max_subject: usize,
+    /// Password commands over a [`Link::Clear`] connection from outside the loopback
+    /// range get `tls-required` (TLS is configured and plaintext logins are not
+    /// allowed).
+    pub passwords_need_tls: bool,
 }
 
 impl Default for Limits {
@@ -144,6 +148,7 @@ impl Default for Limits {
             max_created: 20,
             post_rate: 30,
             max_subject: 128,
+            passwords_need_tls: false,
         }
     }
 }

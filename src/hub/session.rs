@@ -8,6 +8,16 @@ use std::time::Instant;
 use super::effects::ClientId;
 use super::rooms::RoomId;
 
+/// Whether a connection's bytes are encrypted on their way: the core's only knowledge
+/// of transports, for the password commands' `tls-required`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// Anyone on the path can read them.
+    Clear,
+    /// They travel inside a TLS session.
+    Encrypted,
+}
+
 /// One connection the core knows.
 #[derive(Debug)]
 pub(super) struct Session {
@@ -17,6 +27,8 @@ pub(super) struct Session {
     pub serial: u64,
     /// Where the connection comes from: failed logins count by address.
     pub address: IpAddr,
+    /// Whether its bytes are encrypted on their way.
+    pub link: Link,
     pub phase: Phase,
     /// When the last unit of input arrived (or the connection opened).
     pub last_input: Instant,

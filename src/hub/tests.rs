@@ -183,11 +183,21 @@ impl Bench {
     }
 
     fn connect_from(&mut self, id: usize, address: IpAddr) -> Vec<String> {
+        self.connect_over(id, address, Link::Clear)
+    }
+
+    fn connect_over(&mut self, id: usize, address: IpAddr, link: Link) -> Vec<String> {
         self.next_serial += 1;
         let client = ClientId::new(id, self.next_serial as u32);
         self.ids.insert(id, client);
-        self.hub
-            .connect(client, self.next_serial, address, self.now, &mut self.out);
+        self.hub.connect(
+            client,
+            self.next_serial,
+            address,
+            link,
+            self.now,
+            &mut self.out,
+        );
         self.take(id)
     }
 

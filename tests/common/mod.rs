@@ -23,6 +23,8 @@ pub struct TestServer {
     child: Child,
     /// The address the server reported as bound.
     pub addr: SocketAddr,
+    /// The address of its TLS listener, when it has one.
+    pub tls_addr: Option<SocketAddr>,
     log: Arc<Mutex<String>>,
     log_lines: Receiver<String>,
 }
@@ -91,10 +93,16 @@ impl TestServer {
             }
         });
         let deadline = Instant::now() + TIMEOUT;
+        let mut tls_addr = None;
         let addr = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match log_lines.recv_timeout(left) {
                 Ok(line) => {
+                    // The TLS listener is reported first.
+                    if let Some(rest) = line.split("listening for TLS on ").nth(1) {
+                        let text = rest.split_whitespace().next().unwrap_or_default();
+                        tls_addr = Some(text.parse().expect("TLS address in log"));
+                    }
                     if let Some(rest) = line.split("listening on ").nth(1) {
                         let text = rest.split_whitespace().next().unwrap_or_default();
                         break text.parse().expect("listen address in log");
@@ -112,6 +120,7 @@ impl TestServer {
         TestServer {
             child,
             addr,
+            tls_addr,
             log,
             log_lines,
         }
@@ -132,11 +141,7 @@ impl TestServer {
         socket.connect(&self.addr.into()).expect("connect");
         let stream = TcpStream::from(socket);
         stream.set_nodelay(true).unwrap();
-        TestClient {
-            stream,
-            buf: Vec::new(),
-            eof: false,
-        }
+        TestClient::over(Box::new(stream))
     }
 
     /// Connects and expects `HELLO` (the server has room for it).
@@ -198,23 +203,40 @@ impl Drop for TestServer {
     }
 }
 
+/// A client's byte stream: a TCP socket, or a TLS session over one.
+pub trait Duplex: Read + Write + Send {
+    /// The socket underneath, for timeouts and raw control.
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl Duplex for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
 /// A blocking line client with read timeouts.
 pub struct TestClient {
-    stream: TcpStream,
+    stream: Box<dyn Duplex>,
     buf: Vec<u8>,
     eof: bool,
 }
 
 impl TestClient {
-    /// Connects to `addr`.
-    pub fn connect(addr: SocketAddr) -> TestClient {
-        let stream = TcpStream::connect(addr).expect("connect");
-        stream.set_nodelay(true).unwrap();
+    /// A client on a stream that is already connected (a TLS session, say).
+    pub fn over(stream: Box<dyn Duplex>) -> TestClient {
         TestClient {
             stream,
             buf: Vec::new(),
             eof: false,
         }
+    }
+
+    /// Connects to `addr`.
+    pub fn connect(addr: SocketAddr) -> TestClient {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_nodelay(true).unwrap();
+        TestClient::over(Box::new(stream))
     }
 
     /// Sends `line` followed by `\n`.
@@ -229,7 +251,10 @@ impl TestClient {
 
     /// Closes the sending half (the server sees end of input).
     pub fn shutdown_write(&self) {
-        self.stream.shutdown(Shutdown::Write).expect("shutdown");
+        self.stream
+            .tcp()
+            .shutdown(Shutdown::Write)
+            .expect("shutdown");
     }
 
     /// Reads the next line (without its `\n`), or `None` at end of stream. Fails the test
@@ -248,7 +273,7 @@ impl TestClient {
             }
             let left = deadline.saturating_duration_since(Instant::now());
             assert!(!left.is_zero(), "timed out waiting for a line");
-            self.stream.set_read_timeout(Some(left)).unwrap();
+            self.stream.tcp().set_read_timeout(Some(left)).unwrap();
             let mut chunk = [0u8; 16 * 1024];
             match self.stream.read(&mut chunk) {
                 Ok(0) => self.eof = true,
@@ -320,7 +345,7 @@ impl TestClient {
 
     /// The underlying stream, for tests that need raw socket control.
     pub fn stream(&self) -> &TcpStream {
-        &self.stream
+        self.stream.tcp()
     }
 }
 
@@ -392,7 +417,7 @@ impl TestClient {
             if left.is_zero() {
                 return Next::TimedOut;
             }
-            self.stream.set_read_timeout(Some(left)).unwrap();
+            self.stream.tcp().set_read_timeout(Some(left)).unwrap();
             let mut chunk = [0u8; 16 * 1024];
             match self.stream.read(&mut chunk) {
                 Ok(0) => self.eof = true,
@@ -485,7 +510,7 @@ impl TestClient {
         while !self.eof {
             let left = deadline.saturating_duration_since(Instant::now());
             assert!(!left.is_zero(), "connection not closed after {total} bytes");
-            self.stream.set_read_timeout(Some(left)).unwrap();
+            self.stream.tcp().set_read_timeout(Some(left)).unwrap();
             match self.stream.read(&mut chunk) {
                 Ok(0) => self.eof = true,
                 Ok(n) => total += n,
@@ -505,11 +530,7 @@ impl TestServer {
     /// `WELCOME` and `JOIN lobby`. A client that then stops reading backs data up into
     /// the server quickly instead of into megabytes of kernel buffers.
     pub fn login_with_recv_buffer(&self, name: &str, bytes: usize) -> TestClient {
-        let mut client = TestClient {
-            stream: connect_with_recv_buffer(self.addr, bytes),
-            buf: Vec::new(),
-            eof: false,
-        };
+        let mut client = TestClient::over(Box::new(connect_with_recv_buffer(self.addr, bytes)));
         client.expect_prefix("HELLO parley 1");
         client.send(&format!("/name {name}"));
         client.expect_prefix(&format!("WELCOME {name}"));

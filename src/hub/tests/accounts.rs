@@ -298,3 +298,48 @@ fn checks_already_out_count_against_the_address() {
     );
     assert_eq!(b.out.pending.len(), 2, "two checks out, not three");
 }
+
+#[test]
+fn passwords_over_a_clear_link_from_afar_need_tls_when_it_is_configured() {
+    let mut b = Bench::new(Limits {
+        passwords_need_tls: true,
+        ..limits()
+    });
+    let afar = IpAddr::from([192, 0, 2, 7]);
+    let here = IpAddr::from([127, 0, 0, 1]);
+    b.connect_over(9, afar, Link::Encrypted);
+    let got = b.ask(9, "/register alice correct-horse");
+    assert_eq!(got.last().map(String::as_str), Some("REGISTERED alice"));
+    let jobs = b.out.hash_jobs;
+    b.connect_over(1, afar, Link::Clear);
+    // Each password command, in its order of checks: bad-name before tls-required.
+    assert_eq!(b.codes(1, "/register b@d correct-horse"), "ERR bad-name");
+    assert_eq!(b.codes(1, "/login alice correct-horse"), "ERR tls-required");
+    assert_eq!(
+        b.codes(1, "/register bob correct-horse"),
+        "ERR tls-required"
+    );
+    b.ask(1, "/name carol");
+    assert_eq!(b.codes(1, "/register correct-horse"), "ERR tls-required");
+    assert_eq!(
+        b.codes(1, "/passwd a-password b-password"),
+        "ERR tls-required"
+    );
+    assert_eq!(b.codes(1, "/unregister a-password"), "ERR tls-required");
+    assert_eq!(b.out.hash_jobs, jobs, "no password was checked or hashed");
+    // The same command over TLS, or from this machine in clear, goes through.
+    b.connect_over(2, afar, Link::Encrypted);
+    assert_eq!(b.codes(2, "/login alice wrong-horse"), "ERR bad-login");
+    b.connect_over(3, here, Link::Clear);
+    assert_eq!(b.codes(3, "/login alice wrong-horse"), "ERR bad-login");
+    let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+    b.connect_over(4, mapped, Link::Clear);
+    assert_eq!(b.codes(4, "/login alice wrong-horse"), "ERR bad-login");
+}
+
+#[test]
+fn passwords_travel_in_clear_when_tls_is_not_required() {
+    let mut b = Bench::new(limits());
+    b.connect_over(1, IpAddr::from([192, 0, 2, 7]), Link::Clear);
+    assert_eq!(b.codes(1, "/login nobody some-password"), "ERR bad-login");
+}

@@ -1,0 +1,121 @@
+//! TLS handshakes in progress: how many, from where, and until when.
+//!
+//! A connection in its handshake is not a client yet, so the core's connection cap and
+//! per-address limit do not see it. These are the loop's own: at most `--max-handshakes`
+//! at once (the TLS listeners wait beyond it, leaving connections in the kernel's
+//! backlog), at most `--max-per-address` from one address (one more is closed at once),
+//! and each must finish within `--login-timeout`.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use crate::hub::{AddressKey, ClientId, PerAddress};
+use crate::timers::Deadlines;
+
+/// The handshakes in progress.
+#[derive(Debug)]
+pub struct Handshakes {
+    in_progress: usize,
+    max: usize,
+    per_address: PerAddress,
+    /// When each must be done by. An entry whose handshake finished stays until it is
+    /// due; the caller ignores it then.
+    deadlines: Deadlines<ClientId>,
+}
+
+impl Handshakes {
+    /// No handshakes yet; at most `max` at once.
+    pub fn new(max: usize) -> Handshakes {
+        Handshakes {
+            in_progress: 0,
+            max,
+            per_address: PerAddress::default(),
+            deadlines: Deadlines::new(),
+        }
+    }
+
+    /// True when no other may start: the TLS listeners wait.
+    pub fn is_full(&self) -> bool {
+        self.in_progress >= self.max
+    }
+
+    /// Handshakes in progress.
+    pub fn len(&self) -> usize {
+        self.in_progress
+    }
+
+    /// True when none is in progress.
+    pub fn is_empty(&self) -> bool {
+        self.in_progress == 0
+    }
+
+    /// Counts a handshake of `id` from `address`, due by `deadline`, unless that
+    /// address has `per_address` in progress already (0: no limit). Returns whether it
+    /// was counted.
+    pub fn try_start(
+        &mut self,
+        id: ClientId,
+        address: IpAddr,
+        per_address: usize,
+        deadline: Instant,
+    ) -> bool {
+        if !self
+            .per_address
+            .try_add(AddressKey::of(address), per_address)
+        {
+            return false;
+        }
+        self.in_progress += 1;
+        self.deadlines.schedule(deadline, id);
+        true
+    }
+
+    /// A handshake from `address` is over, done or not.
+    pub fn finish(&mut self, address: IpAddr) {
+        self.per_address.remove(AddressKey::of(address));
+        self.in_progress -= 1;
+    }
+
+    /// A connection whose deadline has passed (it may have finished its handshake).
+    pub fn pop_due(&mut self, now: Instant) -> Option<ClientId> {
+        self.deadlines.pop_due(now)
+    }
+
+    /// The earliest deadline.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.deadlines.next()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn counts_in_total_and_per_address_and_yields_deadlines() {
+        let now = Instant::now();
+        let (a, b) = (IpAddr::from([192, 0, 2, 1]), IpAddr::from([192, 0, 2, 2]));
+        let mut shakes = Handshakes::new(3);
+        let later = now + Duration::from_secs(5);
+        assert!(shakes.try_start(ClientId::new(1, 1), a, 2, later));
+        assert!(shakes.try_start(ClientId::new(2, 2), a, 2, later));
+        assert!(
+            !shakes.try_start(ClientId::new(3, 3), a, 2, later),
+            "a's third"
+        );
+        assert!(!shakes.is_full());
+        assert!(shakes.try_start(ClientId::new(4, 4), b, 2, now));
+        assert!(shakes.is_full());
+        shakes.finish(a);
+        assert!(!shakes.is_full());
+        assert!(
+            shakes.try_start(ClientId::new(5, 5), a, 2, later),
+            "a has room again"
+        );
+        assert_eq!(shakes.len(), 3);
+        assert_eq!(shakes.next_deadline(), Some(now));
+        assert_eq!(shakes.pop_due(now), Some(ClientId::new(4, 4)));
+        assert_eq!(shakes.pop_due(now), None);
+    }
+}
