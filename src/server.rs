@@ -1337,8 +1337,10 @@ fn flush_conn(conn: &mut Conn, now: Instant) -> Flushed {
         if written >= WRITE_BUDGET {
             return Flushed::Budget;
         }
-        let wrote = if conn.out.is_empty() {
-            // Only the transport's own bytes are left (a handshake's, say).
+        let wrote = if conn.transport.wants_write() {
+            // The transport's own bytes first (a handshake's, or records the socket did
+            // not take): they count as progress for the write timeout, and the queue's
+            // next lines can only follow them.
             conn.transport.write_pending()
         } else {
             conn.out.write_to(&mut conn.transport)
