@@ -1,10 +1,12 @@
 //! Tests of `parley-client` in its non-terminal mode: the real client binary with
 //! piped stdin and stdout, against a real `parley-server` (and, for text a real server
-//! would refuse to pass on, a scripted fake server). The client's stdout is read by a
-//! thread and every expectation waits for lines with a timeout; nothing sleeps to
-//! synchronise.
+//! would refuse to pass on, a scripted fake server), over plain TCP and over TLS. The
+//! client's stdout is read by a thread and every expectation waits for lines with a
+//! timeout; nothing sleeps to synchronise.
 
 mod common;
+#[path = "common/pki.rs"]
+mod pki;
 
 use std::fmt::Display;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -1016,6 +1018,8 @@ fn a_login_without_a_name_is_refused_by_the_client() {
 /// had), killed when dropped.
 struct ServerAt {
     child: Child,
+    /// Its log lines from when it listens on.
+    log: Receiver<String>,
 }
 
 impl ServerAt {
@@ -1041,9 +1045,9 @@ impl ServerAt {
                 let _ = tx.send(line);
             }
         });
-        let mut server = ServerAt { child };
+        let mut server = ServerAt { child, log };
         loop {
-            match log.recv_timeout(TIMEOUT) {
+            match server.log.recv_timeout(TIMEOUT) {
                 Ok(line) if line.contains("listening on") => return server,
                 Ok(_) => {}
                 Err(e) => {
@@ -1052,6 +1056,24 @@ impl ServerAt {
                 }
             }
         }
+    }
+
+    /// Waits for a log line containing `needle`.
+    fn expect_log(&self, needle: &str) {
+        loop {
+            match self.log.recv_timeout(TIMEOUT) {
+                Ok(line) if line.contains(needle) => return,
+                Ok(_) => {}
+                Err(e) => panic!("no log line with {needle:?}: {e}"),
+            }
+        }
+    }
+
+    /// Sends `signal` to the server.
+    fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits pid_t");
+        // SAFETY: kill(2) with the pid of our own child and a valid signal number.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "kill");
     }
 }
 
@@ -1286,4 +1308,338 @@ fn a_script_waits_for_the_reconnection_before_its_next_line() {
     client.expect("* back as alice in lobby");
     second.expect_from_client("held line");
     client.expect("[lobby] alice: held line");
+}
+
+// ---- TLS -------------------------------------------------------------------------
+
+/// A server with a plain and a TLS listener, on the certificate `pki` issued last.
+fn tls_server(pki: &pki::Pki) -> TestServer {
+    let args = pki.server_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    TestServer::start(&args)
+}
+
+/// The address of `server`'s TLS listener.
+fn tls_addr(server: &TestServer) -> SocketAddr {
+    server.tls_addr.expect("the server reports its TLS address")
+}
+
+/// The client command for `addr` with `args`, reading the system's CA certificates
+/// from `ssl_cert_file` when given (as rustls-native-certs is documented to), and
+/// from the system's own store otherwise.
+fn tls_command(addr: impl Display, args: &[&str], ssl_cert_file: Option<&str>) -> Command {
+    let mut command = Client::command(addr, args);
+    command
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR");
+    if let Some(file) = ssl_cert_file {
+        command.env("SSL_CERT_FILE", file);
+    }
+    command
+}
+
+/// Expects the client to end at once with status 1 and `cannot connect to <addr>:
+/// <why>` as the only line on stderr, having shown nothing.
+fn expect_refused(client: Client, addr: impl Display, why: &str) {
+    let (status, stderr) = client.expect_exit();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!("parley-client: cannot connect to {addr}: {why}\n")
+    );
+}
+
+#[test]
+fn a_tls_session_chats_with_a_plain_user() {
+    let pki = pki::Pki::new();
+    let server = tls_server(&pki);
+    let ca = pki.ca_path().display().to_string();
+    // By IP address: the certificate's IP address entry is what is checked.
+    let mut client = Client::start(
+        tls_addr(&server),
+        &["--tls", "--ca", &ca, "--name", "alice"],
+    );
+    client.expect_login("alice");
+    let mut bob = server.login("bob");
+    client.expect("* bob joined lobby");
+
+    bob.send("hi alice");
+    client.expect("[lobby] bob: hi alice");
+    client.send("hello over TLS");
+    bob.expect_line("MSG lobby alice hello over TLS");
+    client.expect("[lobby] alice: hello over TLS");
+    client.send("/msg bob psst");
+    bob.expect_line("PRIV alice psst");
+    client.expect("(private to bob) alice: psst");
+    bob.send("/msg alice back");
+    client.expect("(private) bob: back");
+
+    // Lines long enough to take many records, both ways at once: the client writes
+    // while its reader thread takes bob's lines from the same session.
+    let long = "x".repeat(3000);
+    for i in 0..20 {
+        bob.send(&format!("{i} {long}"));
+        client.send(&format!("{i} {long}"));
+    }
+    for i in 0..20 {
+        bob.expect_line(&format!("MSG lobby alice {i} {long}"));
+    }
+    // Each side's lines in order; the two sides interleave as they came.
+    let (mut from_bob, mut own) = (Vec::new(), Vec::new());
+    for _ in 0..40 {
+        let line = client.line();
+        let number = |rest: &str| rest.strip_suffix(&format!(" {long}")).map(str::to_owned);
+        if let Some(n) = line.strip_prefix("[lobby] bob: ").and_then(number) {
+            from_bob.push(n);
+        } else if let Some(n) = line.strip_prefix("[lobby] alice: ").and_then(number) {
+            own.push(n);
+        } else {
+            panic!("unexpected line {:?}", &line[..line.len().min(80)]);
+        }
+    }
+    let expected: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+    assert_eq!(from_bob, expected);
+    assert_eq!(own, expected);
+    client.send("/users");
+    client.expect("* 2 users in lobby: alice, bob");
+
+    client.close_stdin();
+    client.expect("* bye");
+    let (status, stderr) = client.expect_exit();
+    assert!(status.success(), "{status:?} {stderr}");
+    bob.expect_line("LEAVE lobby alice quit");
+}
+
+#[test]
+fn without_ca_the_systems_trusted_certificates_are_used() {
+    let pki = pki::Pki::new();
+    let server = tls_server(&pki);
+    let port = tls_addr(&server).port();
+    let ca = pki.ca_path().display().to_string();
+    // The test CA stands in for the system's store; the name is a DNS name.
+    let mut client = Client::spawn(tls_command(
+        format!("localhost:{port}"),
+        &["--tls", "--name", "alice"],
+        Some(&ca),
+    ));
+    client.expect_login("alice");
+    client.send("/users");
+    client.expect("* 1 user in lobby: alice");
+    client.close_stdin();
+    client.expect("* bye");
+    let (status, stderr) = client.expect_exit();
+    assert!(status.success(), "{status:?} {stderr}");
+}
+
+#[test]
+fn an_untrusted_certificate_ends_the_client_with_one_line() {
+    let pki = pki::Pki::new();
+    let server = tls_server(&pki);
+    let addr = tls_addr(&server);
+    // The system's own store does not know the test CA.
+    let client = Client::spawn(tls_command(addr, &["--tls", "--name", "alice"], None));
+    expect_refused(
+        client,
+        addr,
+        "the server's certificate is not trusted (unknown issuer); \
+         pass --ca FILE if it is signed by your own CA",
+    );
+    // Nor does another CA named with --ca.
+    let other = pki::Pki::with_ca_named("another test CA");
+    let other_ca = other.ca_path().display().to_string();
+    let client = Client::start(addr, &["--ca", &other_ca, "--name", "alice"]);
+    expect_refused(
+        client,
+        addr,
+        &format!(
+            "the server's certificate is not trusted (unknown issuer): \
+             no CA certificate in {other_ca} signed it"
+        ),
+    );
+    // A CA of the same name but another key (one made again) did not sign it either.
+    let again = pki::Pki::new();
+    let again_ca = again.ca_path().display().to_string();
+    let client = Client::start(addr, &["--ca", &again_ca, "--name", "alice"]);
+    expect_refused(
+        client,
+        addr,
+        "the server's certificate is not trusted (bad signature): the CA it names \
+         did not sign it (another CA of the same name?), or it was tampered with",
+    );
+    // The refused handshakes never reached the chat.
+    server.login("bob").expect_nothing_pending();
+}
+
+#[test]
+fn an_expired_certificate_ends_the_client_with_one_line() {
+    let pki = pki::Pki::new();
+    pki.issue_expired(&["localhost", "127.0.0.1"]);
+    let server = tls_server(&pki);
+    let addr = tls_addr(&server);
+    let ca = pki.ca_path().display().to_string();
+    let client = Client::start(addr, &["--ca", &ca, "--name", "alice"]);
+    expect_refused(
+        client,
+        addr,
+        "the server's certificate has expired (on 2021-01-01 00:00 UTC); \
+         the server needs a new one, or this machine's clock is wrong",
+    );
+}
+
+#[test]
+fn a_certificate_for_another_name_ends_the_client_with_one_line() {
+    let pki = pki::Pki::new();
+    pki.issue(&["other.example"]);
+    let server = tls_server(&pki);
+    let addr = tls_addr(&server);
+    let ca = pki.ca_path().display().to_string();
+    let client = Client::start(addr, &["--ca", &ca, "--name", "alice"]);
+    expect_refused(
+        client,
+        addr,
+        "the server's certificate is for other.example, not 127.0.0.1: \
+         connect by a name it is for",
+    );
+
+    // An IP address is checked as an address, not as a name: a certificate for
+    // `localhost` alone is not one for 127.0.0.1, though it is the same machine.
+    pki.issue(&["localhost"]);
+    server.signal(libc::SIGHUP);
+    server.expect_log("TLS certificate reloaded");
+    let client = Client::start(addr, &["--ca", &ca, "--name", "alice"]);
+    expect_refused(
+        client,
+        addr,
+        "the server's certificate is for localhost, not 127.0.0.1: \
+         connect by a name it is for",
+    );
+    let mut client = Client::start(
+        format!("localhost:{}", addr.port()),
+        &["--ca", &ca, "--name", "alice"],
+    );
+    client.expect_login("alice");
+}
+
+#[test]
+fn an_unusable_ca_file_is_reported_before_connecting() {
+    // Nothing listens: the file is refused before any connection is tried.
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("missing.pem");
+    let missing = missing.to_str().expect("utf-8 path");
+    let client = Client::start(addr, &["--ca", missing]);
+    let (status, stderr) = client.expect_exit();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(
+        stderr,
+        format!("parley-client: cannot read the CA file {missing}: No such file or directory\n")
+    );
+    let key = dir.path().join("key.pem");
+    std::fs::write(
+        &key,
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    )
+    .expect("write");
+    let key = key.to_str().expect("utf-8 path");
+    let client = Client::start(addr, &["--tls", "--ca", key]);
+    let (status, stderr) = client.expect_exit();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(
+        stderr,
+        format!(
+            "parley-client: the CA file {key} holds no certificate \
+             (-----BEGIN CERTIFICATE-----)\n"
+        )
+    );
+}
+
+#[test]
+fn tls_to_a_plain_port_says_the_server_does_not_speak_tls() {
+    let pki = pki::Pki::new();
+    let server = tls_server(&pki);
+    let ca = pki.ca_path().display().to_string();
+    let client = Client::start(server.addr, &["--tls", "--ca", &ca]);
+    let (status, stderr) = client.expect_exit();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    let start = format!(
+        "parley-client: cannot connect to {}: the server does not speak TLS here: \
+         it sent \"HELLO parley 1 ",
+        server.addr
+    );
+    assert!(
+        stderr.starts_with(&start)
+            && stderr.ends_with("\" in clear (is this its plain-text port?)\n")
+            && stderr.lines().count() == 1,
+        "{stderr:?}"
+    );
+}
+
+#[test]
+fn a_lost_tls_connection_is_reported_as_a_plain_one_is() {
+    let pki = pki::Pki::new();
+    let server = tls_server(&pki);
+    let addr = tls_addr(&server);
+    let ca = pki.ca_path().display().to_string();
+    let mut client = Client::start(addr, &["--ca", &ca, "--name", "alice", "--no-reconnect"]);
+    client.expect_login("alice");
+    // Gone without a TLS goodbye (`close_notify`): a lost connection, said plainly.
+    server.signal(libc::SIGKILL);
+    let (status, stderr) = client.expect_exit();
+    assert_eq!(status.code(), Some(1));
+    let closed = format!("parley-client: connection to {addr} lost: the server closed it\n");
+    let reset = format!("parley-client: connection to {addr} lost: Connection reset by peer\n");
+    assert!(stderr == closed || stderr == reset, "{stderr:?}");
+}
+
+#[test]
+fn a_tls_session_reconnects_over_tls_and_checks_the_certificate_again() {
+    let pki = pki::Pki::new();
+    let mut server = tls_server(&pki);
+    let (addr, tls) = (server.addr, tls_addr(&server));
+    let ca = pki.ca_path().display().to_string();
+    // --ca alone means TLS.
+    let mut client = Client::start(tls, &["--ca", &ca, "--name", "alice"]);
+    client.expect_login("alice");
+
+    // The server comes back on the same ports, with a certificate for another name.
+    pki.issue(&["other.example"]);
+    server.signal(libc::SIGTERM);
+    client.expect("* the server closed the connection: the server is shutting down (shutdown)");
+    assert_eq!(server.wait_exit().code(), Some(0));
+    let tls_text = tls.to_string();
+    let mut args = vec!["--data", ":memory:", "--tls-listen", &tls_text];
+    let files = [pki.cert_path(), pki.key_path()].map(|p| p.display().to_string());
+    args.extend(["--tls-cert", &files[0], "--tls-key", &files[1]]);
+    let restarted = ServerAt::start(addr, &args);
+    // The attempts are refused for the certificate, and the countdown says why.
+    let mismatch = "last try: the server's certificate is for other.example, not 127.0.0.1";
+    loop {
+        let line = client.expect_prefix("* reconnecting in ");
+        if line.contains(mismatch) {
+            break;
+        }
+    }
+    // With the right certificate again, the next attempt gets the session back.
+    pki.issue(&["localhost", "127.0.0.1"]);
+    restarted.signal(libc::SIGHUP);
+    restarted.expect_log("TLS certificate reloaded");
+    client.skip_until("* connected");
+    client.expect_prefix("* you are alice");
+    client.expect("* you joined lobby");
+    client.expect("* nothing missed in lobby");
+    client.expect("* back as alice in lobby");
+
+    let mut bob = login_at(addr, "bob");
+    client.expect("* bob joined lobby");
+    bob.send("welcome back");
+    client.expect("[lobby] bob: welcome back");
+    client.send("thanks");
+    bob.expect_line("MSG lobby alice thanks");
+    client.expect("[lobby] alice: thanks");
+    client.close_stdin();
+    client.expect("* bye");
+    let (status, stderr) = client.expect_exit();
+    assert!(status.success(), "{status:?} {stderr}");
 }

@@ -23,11 +23,15 @@ impl Pki {
     /// A new CA, and a certificate for `localhost` and `127.0.0.1` in `cert.pem` and
     /// `key.pem`.
     pub fn new() -> Pki {
+        Pki::with_ca_named("parley test CA")
+    }
+
+    /// Like [`Pki::new`], with a CA whose common name is `ca_name` (two CAs of the
+    /// same name are told apart only by their keys).
+    pub fn with_ca_named(ca_name: &str) -> Pki {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "parley test CA");
+        params.distinguished_name.push(DnType::CommonName, ca_name);
         let key = KeyPair::generate().expect("CA key");
         let ca = CertifiedIssuer::self_signed(params, key).expect("CA certificate");
         let pki = Pki {
@@ -69,11 +73,31 @@ impl Pki {
     /// Issues a new ECDSA P-256 server certificate for `names` and puts it and its key
     /// in place of the old ones (each file replaced whole). Returns the certificate.
     pub fn issue(&self, names: &[&str]) -> CertificateDer<'static> {
+        self.issue_with(names, |_| {})
+    }
+
+    /// Like [`Pki::issue`], for a certificate that expired on 1 January 2021 (valid
+    /// for 2020 only), signed by this CA all the same.
+    pub fn issue_expired(&self, names: &[&str]) -> CertificateDer<'static> {
+        self.issue_with(names, |params| {
+            params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        })
+    }
+
+    /// Like [`Pki::issue`], with `edit` applied to the certificate's parameters
+    /// before it is signed.
+    pub fn issue_with(
+        &self,
+        names: &[&str],
+        edit: impl FnOnce(&mut CertificateParams),
+    ) -> CertificateDer<'static> {
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
         let mut params = CertificateParams::new(names).expect("server params");
         params
             .distinguished_name
             .push(DnType::CommonName, "parley test server");
+        edit(&mut params);
         let key = KeyPair::generate().expect("server key");
         let cert = params.signed_by(&key, &self.ca).expect("sign");
         self.replace(&self.cert_path(), &cert.pem());

@@ -1,7 +1,7 @@
 //! Command-line arguments and server address resolution.
 
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -19,6 +19,10 @@ const DEFAULT_PORT: u16 = 7777;
 /// With --name, the password of an account is taken from the PARLEY_PASSWORD
 /// environment variable or from --password-file, and the client logs in. When the
 /// connection is lost, it reconnects by itself, logs in again and rejoins its rooms.
+///
+/// With --tls (or --ca) the connection is encrypted, and the server's certificate
+/// must be signed by a trusted CA and be for the host given in HOST:PORT (a name, or
+/// an IP address); otherwise the client refuses the connection and says why.
 #[derive(Debug, Parser)]
 #[command(name = "parley-client", version)]
 pub struct Args {
@@ -48,6 +52,38 @@ pub struct Args {
     /// (default: never give up).
     #[arg(long, value_name = "ATTEMPTS", value_parser = clap::value_parser!(u32).range(1..))]
     pub reconnect_max: Option<u32>,
+
+    /// Connect over TLS (to the server's --tls-listen port). The server's certificate
+    /// must be signed by one of this system's trusted CAs (or --ca; the SSL_CERT_FILE
+    /// and SSL_CERT_DIR variables, when set, replace the system's list) and be for the
+    /// host of HOST:PORT, name or IP address as written.
+    #[arg(long)]
+    pub tls: bool,
+
+    /// Trust the CA certificates in FILE (PEM) instead of the system's, for a server
+    /// whose certificate your own CA signed. Implies --tls.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+}
+
+impl Args {
+    /// Whether to connect over TLS: asked for, or implied by a CA to trust.
+    pub fn tls_wanted(&self) -> bool {
+        self.tls || self.ca.is_some()
+    }
+}
+
+/// The host part of `addr` as [`resolve`] reads it (`host:port`, `[v6]:port`, or a
+/// bare host or IPv6 address): the name a TLS certificate must be for.
+pub fn host(addr: &str) -> &str {
+    if let Some(bracketed) = addr.strip_prefix('[') {
+        return bracketed.split(']').next().unwrap_or(bracketed);
+    }
+    // A bare IPv6 address is all colons and no port.
+    if addr.parse::<Ipv6Addr>().is_ok() {
+        return addr;
+    }
+    addr.rsplit_once(':').map_or(addr, |(host, _port)| host)
 }
 
 /// Resolves `addr` (`host:port`, `[v6]:port`, or a bare host for port 7777).
@@ -78,6 +114,14 @@ mod tests {
         assert_eq!(resolve("127.0.0.1:7777").expect("resolves"), vec![v4]);
         assert_eq!(resolve("127.0.0.1").expect("resolves"), vec![v4]);
         let v6: SocketAddr = "[::1]:7777".parse().expect("literal");
+        // The host a certificate must be for, as written.
+        assert_eq!(host("127.0.0.1:7777"), "127.0.0.1");
+        assert_eq!(host("127.0.0.1"), "127.0.0.1");
+        assert_eq!(host("chat.example:7443"), "chat.example");
+        assert_eq!(host("chat.example"), "chat.example");
+        assert_eq!(host("[::1]:7777"), "::1");
+        assert_eq!(host("[::1]"), "::1");
+        assert_eq!(host("::1"), "::1");
         assert_eq!(resolve("::1").expect("resolves"), vec![v6]);
         assert_eq!(resolve("[::1]:7777").expect("resolves"), vec![v6]);
         assert!(resolve("127.0.0.1:notaport").is_err());
@@ -112,5 +156,12 @@ mod tests {
                 .is_err()
         );
         assert!(Args::try_parse_from(["parley-client", "--reconnect-max", "0"]).is_err());
+        // TLS: asked for, implied by --ca, or not.
+        assert!(!args.tls_wanted());
+        let args = Args::try_parse_from(["parley-client", "--tls"]).expect("valid");
+        assert!(args.tls_wanted() && args.ca.is_none());
+        let args = Args::try_parse_from(["parley-client", "--ca", "ca.pem"]).expect("valid");
+        assert!(args.tls_wanted());
+        assert_eq!(args.ca, Some(PathBuf::from("ca.pem")));
     }
 }

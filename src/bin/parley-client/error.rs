@@ -5,6 +5,8 @@ use std::io::{self, Write as _};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use crate::tls::SetupError;
+use crate::transport::ConnectError;
 use crate::tty;
 
 /// Why the client stops with a non-zero exit status.
@@ -17,12 +19,16 @@ pub enum ClientError {
         /// The resolver's error.
         source: io::Error,
     },
-    /// No connection could be made.
+    /// TLS was asked for (`--tls`, `--ca`) but cannot be set up: no certificates to
+    /// trust, or no name to check the server's against.
+    Tls(SetupError),
+    /// No connection could be made: none over TCP, or the TLS handshake failed (an
+    /// untrusted, expired or mismatched certificate, a server without TLS).
     Connect {
         /// The address as given.
         addr: String,
         /// The last connection error.
-        source: io::Error,
+        source: ConnectError,
     },
     /// The connection broke or the server closed it without saying `BYE`.
     Lost {
@@ -71,7 +77,7 @@ pub enum ClientError {
         /// How many attempts were made.
         attempts: u32,
         /// Why the last one failed, if it failed to connect.
-        last: Option<io::Error>,
+        last: Option<ConnectError>,
     },
     /// Not sent: there is no connection right now (it was lost, and is being made
     /// again). Handled by the front end, never an exit.
@@ -101,8 +107,9 @@ impl fmt::Display for ClientError {
             ClientError::Resolve { addr, source } => {
                 write!(f, "cannot find server {addr}: {}", plain(source))
             }
+            ClientError::Tls(e) => e.fmt(f),
             ClientError::Connect { addr, source } => {
-                write!(f, "cannot connect to {addr}: {}", plain(source))
+                write!(f, "cannot connect to {addr}: {source}")
             }
             ClientError::Lost { addr, source: None } => {
                 write!(f, "connection to {addr} lost: the server closed it")
@@ -138,7 +145,7 @@ impl fmt::Display for ClientError {
                     "connection to {addr} lost: gave up after {attempts} attempts to reconnect"
                 )?;
                 match last {
-                    Some(e) => write!(f, " (last: {})", plain(e)),
+                    Some(e) => write!(f, " (last: {e})"),
                     None => Ok(()),
                 }
             }
@@ -194,7 +201,7 @@ mod tests {
     fn messages_are_one_readable_line() {
         let err = ClientError::Connect {
             addr: "127.0.0.1:7777".into(),
-            source: io::Error::from_raw_os_error(libc::ECONNREFUSED),
+            source: ConnectError::Tcp(io::Error::from_raw_os_error(libc::ECONNREFUSED)),
         };
         assert_eq!(
             err.to_string(),
@@ -233,11 +240,22 @@ mod tests {
         let err = ClientError::GaveUp {
             addr: "h:1".into(),
             attempts: 3,
-            last: Some(io::Error::from_raw_os_error(libc::ECONNREFUSED)),
+            last: Some(ConnectError::Tcp(io::Error::from_raw_os_error(
+                libc::ECONNREFUSED,
+            ))),
         };
         assert_eq!(
             err.to_string(),
             "connection to h:1 lost: gave up after 3 attempts to reconnect (last: Connection refused)"
+        );
+        let err = ClientError::Connect {
+            addr: "localhost:7443".into(),
+            source: ConnectError::Tls(crate::tls::HandshakeError::Closed),
+        };
+        assert_eq!(
+            err.to_string(),
+            "cannot connect to localhost:7443: the server closed the connection during the \
+             TLS handshake (does it speak TLS on this port?)"
         );
     }
 }

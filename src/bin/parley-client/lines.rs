@@ -140,7 +140,7 @@ impl Frontend for LineFrontend {
 /// Runs the client over standard input and output.
 pub fn run(
     addr: &str,
-    addrs: &[std::net::SocketAddr],
+    dialer: crate::transport::Dialer,
     start: Option<Start>,
     painter: Painter,
     reconnect: Reconnect,
@@ -158,7 +158,7 @@ pub fn run(
         ask_name: false,
         ..reconnect
     };
-    let session = Session::connect(addr, addrs, Arc::new(LineOutput), display, reconnect)?;
+    let session = Session::connect(addr, dialer, Arc::new(LineOutput), display, reconnect)?;
     let mut fe = LineFrontend {
         input: BufReader::new(File::from(stdin)),
         output: LineOutput,

@@ -2,10 +2,12 @@
 //!
 //! The modules split the work by job:
 //! - [`args`]: command line and address resolution;
-//! - [`session`]: the connection, with a reader thread that applies server lines to
+//! - [`session`]: the session, with a reader thread that applies server lines to
 //!   the [`state`] and shows them at once, and reconnects when the connection is
 //!   lost ([`reconnect`]: when to try; [`resume`]: getting name, rooms and missed
 //!   messages back);
+//! - [`transport`] and [`tls`]: what carries the bytes (plain TCP, or TLS with the
+//!   server's certificate checked), shared by the reader thread and the writers;
 //! - [`account`] and [`password`]: the account commands, and keeping their
 //!   passwords out of sight, out of the history and out of memory once used;
 //! - [`protocol`], [`render`], [`style`], [`clock`]: parsing server lines and turning
@@ -32,6 +34,8 @@ mod session;
 mod state;
 mod style;
 mod terminal;
+mod tls;
+mod transport;
 mod tty;
 
 use std::io::{self, IsTerminal as _, Write as _};
@@ -42,6 +46,7 @@ use crate::chat::Start;
 use crate::error::ClientError;
 use crate::session::Reconnect;
 use crate::style::Painter;
+use crate::transport::Dialer;
 
 fn main() {
     let args = args::Args::parse();
@@ -58,6 +63,18 @@ fn run(args: args::Args) -> Result<(), ClientError> {
         addr: args.addr.clone(),
         source,
     })?;
+    // Before connecting: a CA file that cannot be used is the user's to fix first.
+    let tls = if args.tls_wanted() {
+        let trust = match &args.ca {
+            Some(path) => tls::Trust::CaFile(path.clone()),
+            None => tls::Trust::System,
+        };
+        let host = args::host(&args.addr);
+        Some(tls::TlsSetup::new(trust, host).map_err(ClientError::Tls)?)
+    } else {
+        None
+    };
+    let dialer = Dialer::new(addrs, tls);
     let stdout_terminal = io::stdout().is_terminal();
     let no_color = std::env::var("NO_COLOR").ok();
     let term = std::env::var("TERM").ok();
@@ -79,9 +96,9 @@ fn run(args: args::Args) -> Result<(), ClientError> {
     };
     // The line editor needs a terminal on both sides; anything else is a script.
     if io::stdin().is_terminal() && stdout_terminal {
-        terminal::run(&args.addr, &addrs, start, painter, reconnect)
+        terminal::run(&args.addr, dialer, start, painter, reconnect)
     } else {
-        lines::run(&args.addr, &addrs, start, painter, reconnect)
+        lines::run(&args.addr, dialer, start, painter, reconnect)
     }
 }
 

@@ -21,13 +21,17 @@
 //! as before), when `--reconnect-max` attempts have failed, or in a script whose
 //! name is refused on the new connection (a person is asked for another).
 //!
+//! The connection is plain TCP or TLS ([`crate::transport`]): the reader thread reads
+//! its [`ReadHalf`], and [`Shared::send`] writes its [`WriteHalf`] one line at a time.
+//! A reconnection makes the same kind of connection as the first, TLS handshake and
+//! certificate checks included.
+//!
 //! While we wait in the server's queue the front end reads what the user types
 //! without the line editor, and must notice admission even when nothing is typed:
 //! it waits with `poll` for its input or a byte on a wake-up socket, which the
 //! reader thread writes to whenever the phase changes.
 
 use std::io::{self, BufRead, BufReader, ErrorKind, Read as _, Write as _};
-use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::fd::{AsRawFd as _, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,9 +50,7 @@ use crate::render::{self, View};
 use crate::resume::{Event, Outgoing};
 use crate::state::{ClientState, Ending, Link, NameReply, Phase};
 use crate::style::Painter;
-
-/// How long to try each address when connecting.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::transport::{ConnectError, Dialer, ReadHalf, WriteHalf};
 
 /// How long to wait for the server to answer a command before showing the prompt
 /// anyway (the answer is still shown when it comes).
@@ -101,9 +103,9 @@ struct Shared {
     /// Signalled after every server line has been applied and shown.
     changed: Condvar,
     /// The sending half while connected; one line is written at a time.
-    writer: Mutex<Option<TcpStream>>,
-    /// Where to connect again.
-    addrs: Vec<SocketAddr>,
+    writer: Mutex<Option<WriteHalf>>,
+    /// How to connect again (the same way: plain or TLS).
+    dialer: Dialer,
     /// The account to log in to again, and the change waiting for an answer.
     credentials: Mutex<Credentials>,
     /// What to do when the connection is lost.
@@ -154,16 +156,17 @@ pub struct Display {
 }
 
 impl Session {
-    /// Connects to the first of `addrs` that answers and starts the reader thread.
-    /// `addr` is the address as the user gave it, for messages.
+    /// Connects as `dialer` says (to the first address that answers; over TLS, with
+    /// the handshake done) and starts the reader thread. `addr` is the address as
+    /// the user gave it, for messages.
     pub fn connect(
         addr: &str,
-        addrs: &[SocketAddr],
+        dialer: Dialer,
         output: Arc<dyn Output>,
         display: Display,
         reconnect: Reconnect,
     ) -> Result<Session, ClientError> {
-        let stream = connect_any(addrs).map_err(|source| ClientError::Connect {
+        let (writer, reader) = dialer.connect().map_err(|source| ClientError::Connect {
             addr: addr.to_owned(),
             source,
         })?;
@@ -171,15 +174,14 @@ impl Session {
             addr: addr.to_owned(),
             source: Some(e),
         };
-        let reader = split(&stream).map_err(lost)?;
         let (wake_tx, wake_rx) = UnixStream::pair().map_err(lost)?;
         wake_tx.set_nonblocking(true).map_err(lost)?;
         wake_rx.set_nonblocking(true).map_err(lost)?;
         let shared = Arc::new(Shared {
             state: Mutex::new(ClientState::new()),
             changed: Condvar::new(),
-            writer: Mutex::new(Some(stream)),
-            addrs: addrs.to_vec(),
+            writer: Mutex::new(Some(writer)),
+            dialer,
             credentials: Mutex::new(Credentials::default()),
             reconnect,
             output,
@@ -450,7 +452,7 @@ impl Shared {
         data.extend_from_slice(line.as_bytes());
         data.push(b'\n');
         stream.write_all(&data).map_err(|_| {
-            let _ = stream.shutdown(Shutdown::Both);
+            stream.shutdown();
             ClientError::Offline
         })
     }
@@ -499,25 +501,6 @@ fn waiting(phase: Phase) -> bool {
     matches!(phase, Phase::Connecting | Phase::Queued(_))
 }
 
-/// Connects to the first of `addrs` that answers.
-fn connect_any(addrs: &[SocketAddr]) -> io::Result<TcpStream> {
-    let mut last_error = None;
-    for a in addrs {
-        match TcpStream::connect_timeout(a, CONNECT_TIMEOUT) {
-            Ok(stream) => return Ok(stream),
-            Err(e) => last_error = Some(e),
-        }
-    }
-    Err(last_error.unwrap_or_else(|| io::Error::new(ErrorKind::NotFound, "no address")))
-}
-
-/// Readies a new connection: returns the reading half (the stream itself writes).
-fn split(stream: &TcpStream) -> io::Result<TcpStream> {
-    // Chat lines are small and interactive: send them at once.
-    stream.set_nodelay(true)?;
-    stream.try_clone()
-}
-
 /// How one connection ended.
 enum End {
     /// After our `/quit`: the session is over.
@@ -530,7 +513,7 @@ enum End {
 
 /// The reader thread: reads each connection to its end and, unless the session is
 /// over, gets the next one (see the module docs).
-fn run_reader(shared: &Shared, stream: TcpStream) {
+fn run_reader(shared: &Shared, stream: ReadHalf) {
     let mut backoff = Backoff::new();
     let mut random = XorShift::seeded();
     let mut stream = stream;
@@ -568,7 +551,7 @@ fn run_reader(shared: &Shared, stream: TcpStream) {
 }
 
 /// Applies, answers and shows every server line of one connection until it ends.
-fn read_connection(shared: &Shared, stream: TcpStream, backoff: &mut Backoff) -> End {
+fn read_connection(shared: &Shared, stream: ReadHalf, backoff: &mut Backoff) -> End {
     let mut reader = BufReader::new(stream);
     let mut buf = Vec::new();
     loop {
@@ -665,12 +648,8 @@ impl Shared {
     /// Counts down and connects until a connection is made (returns its reading
     /// half, the writing half installed), the user quits (`None`), or
     /// `--reconnect-max` attempts have failed (the process ends).
-    fn reconnect_stream(
-        &self,
-        backoff: &mut Backoff,
-        random: &mut dyn Random,
-    ) -> Option<TcpStream> {
-        let mut last_error: Option<io::Error> = None;
+    fn reconnect_stream(&self, backoff: &mut Backoff, random: &mut dyn Random) -> Option<ReadHalf> {
+        let mut last_error: Option<ConnectError> = None;
         loop {
             if let Some(max) = self.reconnect.max_attempts {
                 if backoff.attempts() >= max {
@@ -682,22 +661,18 @@ impl Shared {
                 }
             }
             let delay = backoff.next_delay(random);
-            let last = last_error.as_ref().map(error::plain);
+            let last = last_error.as_ref().map(ToString::to_string);
             if !self.count_down(delay, backoff.attempts(), last.as_deref()) {
                 return None;
             }
-            let connected = connect_any(&self.addrs).and_then(|stream| {
-                let reader = split(&stream)?;
-                Ok((stream, reader))
-            });
-            match connected {
-                Ok((stream, reader)) => {
+            match self.dialer.connect() {
+                Ok((writer, reader)) => {
                     let mut state = lock(&self.state);
                     if state.quitting {
                         return None;
                     }
                     state.connected();
-                    *lock(&self.writer) = Some(stream);
+                    *lock(&self.writer) = Some(writer);
                     return Some(reader);
                 }
                 Err(e) => last_error = Some(e),

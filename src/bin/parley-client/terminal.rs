@@ -19,7 +19,6 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write as _};
-use std::net::SocketAddr;
 use std::os::fd::RawFd;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -39,6 +38,7 @@ use crate::input;
 use crate::password::{HiddenLine, Key};
 use crate::session::{lock, Display, Output, Reconnect, Session};
 use crate::style::{rows_used, Painter, Style};
+use crate::transport::Dialer;
 use crate::tty;
 
 /// How long to wait, after an edit ends, for a print that was under way.
@@ -427,7 +427,7 @@ impl TerminalFrontend {
 /// Runs the client in the terminal.
 pub fn run(
     addr: &str,
-    addrs: &[SocketAddr],
+    dialer: Dialer,
     start: Option<Start>,
     painter: Painter,
     reconnect: Reconnect,
@@ -455,7 +455,7 @@ pub fn run(
     let output: Arc<dyn Output> = screen.clone();
     let session = Session::connect(
         addr,
-        addrs,
+        dialer,
         output,
         display,
         Reconnect {
