@@ -16,10 +16,17 @@
 # PINNED_SERVER_CPUS and PINNED_LOADGEN_CPUS (taskset lists, default 0 and 1) move
 # them, e.g. to give a server with two password hashing threads both cores:
 #   PINNED_SERVER_CPUS=0,1 loadgen/pinned.sh --hash-workers 2 -- login-storm --hash-workers 2
+#
+# PINNED_TLS=1 measures over TLS: `parley-loadgen make-cert` makes a fresh CA and server
+# certificate in the run's temporary directory, the server gets a TLS listener with it
+# on a port of its choosing, and the loadgen connects there with --tls --ca:
+#   PINNED_TLS=1 loadgen/pinned.sh -- join-storm --clients 10000
+#   PINNED_TLS=1 loadgen/pinned.sh -- idle --clients 5000
 set -euo pipefail
 server_cpus=${PINNED_SERVER_CPUS:-0}
 loadgen_cpus=${PINNED_LOADGEN_CPUS:-1}
 trusted=${PINNED_TRUSTED:-127.0.0.0/8}
+tls=${PINNED_TLS:-0}
 cd "$(dirname "$0")/.."
 server_flags=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do server_flags+=("$1"); shift; done
@@ -31,7 +38,14 @@ log=$(mktemp)
 # Each run gets a fresh database of its own (the server's default keeps parley.db in
 # the working directory), unless the flags name one.
 data=$(mktemp -d)
+trap 'rm -f "$log"; rm -rf "$data"' EXIT
 case " ${server_flags[*]} " in *" --data "*) ;; *) server_flags+=(--data "$data/chat.db") ;; esac
+tls_flags=()
+if [ "$tls" = 1 ]; then
+  target/release/parley-loadgen make-cert "$data/certs" >/dev/null
+  server_flags+=(--tls-listen 127.0.0.1:0 --tls-cert "$data/certs/cert.pem" --tls-key "$data/certs/key.pem")
+  tls_flags=(--tls --ca "$data/certs/ca.pem")
+fi
 echo "pinned.sh: server on CPUs $server_cpus, loadgen on CPUs $loadgen_cpus" >&2
 taskset -c "$server_cpus" target/release/parley-server --listen 127.0.0.1:0 --trusted "$trusted" "${server_flags[@]}" 2>"$log" &
 server=$!
@@ -43,7 +57,12 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [ -n "$addr" ] || { cat "$log" >&2; exit 1; }
+if [ "$tls" = 1 ]; then
+  # The TLS listener is reported before the plain one, so it is in the log by now.
+  addr=$(sed -n 's/.*listening for TLS on \([0-9.:]*\).*/\1/p' "$log")
+  [ -n "$addr" ] || { cat "$log" >&2; exit 1; }
+fi
 status=0
-taskset -c "$loadgen_cpus" target/release/parley-loadgen "$@" --addr "$addr" --server-pid "$server" || status=$?
+taskset -c "$loadgen_cpus" target/release/parley-loadgen "$@" --addr "$addr" --server-pid "$server" "${tls_flags[@]}" || status=$?
 grep -E '^VmHWM' "/proc/$server/status" | sed 's/^/server peak RSS: /'
 exit $status

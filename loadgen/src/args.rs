@@ -1,23 +1,51 @@
 //! Command line: one subcommand per scenario, shared options flattened into each, and
-//! the resolved [`Config`] the rest of the program works from.
+//! the resolved [`Config`] the rest of the program works from; beside the scenarios,
+//! `make-cert`, which makes a certificate for `--tls` runs.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use rustls::pki_types::ServerName;
 
 use crate::abuse::Attack;
 use crate::error::Error;
 use crate::wire::MIN_SIZE;
 
 /// parley-loadgen: drives many simulated clients against a parley server over real
-/// loopback TCP and checks that every message arrives exactly once and in order.
+/// loopback TCP (or TLS) and checks that every message arrives exactly once and in
+/// order.
 #[derive(Parser, Debug)]
 #[command(name = "parley-loadgen", version, about, long_about = None)]
 pub struct Cli {
-    /// The scenario to run.
+    /// The scenario to run, or make-cert.
     #[command(subcommand)]
-    pub scenario: ScenarioCmd,
+    pub command: Command,
+}
+
+/// What the command line asks for: a scenario, or a certificate.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// A scenario (its subcommands are listed at the top level). Boxed: its options
+    /// are many times make-cert's.
+    #[command(flatten)]
+    Scenario(Box<ScenarioCmd>),
+    /// Write a fresh CA (DIR/ca.pem, for --ca) and an ECDSA P-256 server certificate it
+    /// signed (DIR/cert.pem and DIR/key.pem, for the server's --tls-cert and
+    /// --tls-key).
+    MakeCert(MakeCertArgs),
+}
+
+/// Options of `make-cert`.
+#[derive(Args, Debug, Clone)]
+pub struct MakeCertArgs {
+    /// Directory to write the files to (made if missing; files there are replaced).
+    pub dir: PathBuf,
+    /// A name the certificate is for: a DNS name, or an IP address. Repeat for more;
+    /// the first is also its common name.
+    #[arg(long = "name", value_name = "NAME", default_value = "localhost")]
+    pub names: Vec<String>,
 }
 
 /// The scenarios, each with only the options it uses.
@@ -351,6 +379,17 @@ pub struct Common {
     /// reported apart from the work.
     #[arg(long, default_value = "0", value_parser = parse_duration)]
     spin: Duration,
+    /// Connect with TLS: --addr is then the server's TLS listener (its --tls-listen).
+    /// Needs --ca.
+    #[arg(long)]
+    tls: bool,
+    /// With --tls: PEM file of the CA certificates to trust, and no others (`make-cert`
+    /// writes one as ca.pem).
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    ca: Option<PathBuf>,
+    /// With --tls: the name the server's certificate must be for [default: localhost].
+    #[arg(long, value_name = "NAME", requires = "tls")]
+    server_name: Option<String>,
 }
 
 /// Options of the scenarios that send messages.
@@ -591,6 +630,15 @@ pub enum Mode {
     Max,
 }
 
+/// How `--tls` connects, as given and checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsOptions {
+    /// The CA certificates to trust.
+    pub ca: PathBuf,
+    /// The name the server's certificate must be for.
+    pub server_name: ServerName<'static>,
+}
+
 /// Everything a run needs, checked and with defaults filled in.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -598,6 +646,8 @@ pub struct Config {
     pub kind: Kind,
     /// Server address.
     pub addr: SocketAddr,
+    /// Connect with TLS (`--tls`); `None`: plain TCP.
+    pub tls: Option<TlsOptions>,
     /// Simulated clients.
     pub clients: usize,
     /// Measured window (idle: hold time; unused by join-storm and queue).
@@ -677,8 +727,17 @@ pub struct AbuseConfig {
 }
 
 impl Config {
-    /// Checks the command line and fills in defaults.
+    /// Checks a scenario's command line and fills in defaults.
+    #[cfg(test)]
     pub fn from_cli(cli: Cli) -> Result<Config, Error> {
+        match cli.command {
+            Command::Scenario(cmd) => Config::from_scenario(*cmd),
+            Command::MakeCert(_) => Err(Error::Usage("make-cert runs no scenario".into())),
+        }
+    }
+
+    /// Checks a scenario's options and fills in defaults.
+    pub fn from_scenario(cmd: ScenarioCmd) -> Result<Config, Error> {
         let Parts {
             kind,
             common,
@@ -695,7 +754,7 @@ impl Config {
             hash_rate,
             allow_failed_logins,
             abuse,
-        } = Parts::of(cli.scenario);
+        } = Parts::of(cmd);
         let usage = |m: String| Err(Error::Usage(m));
         if !common.addr.ip().is_loopback() {
             return Err(Error::NotLoopback(common.addr.ip()));
@@ -772,10 +831,12 @@ impl Config {
             check_rate("--hash-rate", r)?;
         }
         let abuse = abuse.map(|a| abuse_config(a, clients)).transpose()?;
+        let tls = tls_options(common.tls, common.ca, common.server_name)?;
         use std::io::IsTerminal;
         Ok(Config {
             kind,
             addr: common.addr,
+            tls,
             clients,
             duration: traffic.duration,
             json: common.json,
@@ -843,6 +904,37 @@ fn abuse_config(a: AbuseParts, attackers: usize) -> Result<AbuseConfig, Error> {
         ping_interval: a.ping_interval,
         bystanders_room: a.bystanders_room,
     })
+}
+
+/// The name the server's certificate is checked against unless `--server-name` says
+/// otherwise: what `make-cert` puts in its certificate by default.
+pub const DEFAULT_SERVER_NAME: &str = "localhost";
+
+/// `--tls` with its `--ca` and `--server-name`, checked. Without `--ca` nothing would
+/// be trusted and every handshake would fail, so it is required: the run stops before it
+/// starts, saying so, rather than reporting thousands of refused certificates. (The
+/// system's roots are no use here: the server is on loopback, with a certificate made
+/// for the test.)
+fn tls_options(
+    tls: bool,
+    ca: Option<PathBuf>,
+    server_name: Option<String>,
+) -> Result<Option<TlsOptions>, Error> {
+    if !tls {
+        return Ok(None);
+    }
+    let Some(ca) = ca else {
+        return Err(Error::Usage(
+            "--tls needs --ca FILE: the CA certificates that signed the server's (`parley-loadgen make-cert DIR` makes a pair)".into(),
+        ));
+    };
+    let name = server_name.unwrap_or_else(|| DEFAULT_SERVER_NAME.to_string());
+    let server_name = ServerName::try_from(name.clone()).map_err(|_| {
+        Error::Usage(format!(
+            "--server-name {name}: not a DNS name or IP address"
+        ))
+    })?;
+    Ok(Some(TlsOptions { ca, server_name }))
 }
 
 /// Longest attack line `--line-bytes` may ask for: far beyond any server's --max-line,
@@ -1035,6 +1127,9 @@ mod tests {
             "quiet",
             "rcvbuf",
             "spin",
+            "tls",
+            "ca",
+            "server-name",
         ];
         let traffic = [
             "duration", "rate", "max", "window", "size", "warmup", "drain", "senders",
@@ -1100,6 +1195,70 @@ mod tests {
                 "{foreign} in join-storm --help:\n{help}"
             );
         }
+    }
+
+    #[test]
+    fn tls_needs_a_ca_and_a_valid_name() {
+        let parse = |args: &[&str]| {
+            let mut v = vec!["parley-loadgen", "fanout"];
+            v.extend_from_slice(args);
+            Cli::try_parse_from(v).map(Config::from_cli)
+        };
+        assert_eq!(parse(&[]).unwrap().unwrap().tls, None, "plain by default");
+        let t = parse(&["--tls", "--ca", "/tmp/ca.pem"])
+            .unwrap()
+            .unwrap()
+            .tls
+            .unwrap();
+        assert_eq!(t.ca, PathBuf::from("/tmp/ca.pem"));
+        assert_eq!(t.server_name.to_str(), DEFAULT_SERVER_NAME);
+        let t = parse(&["--tls", "--ca", "ca.pem", "--server-name", "127.0.0.1"])
+            .unwrap()
+            .unwrap()
+            .tls
+            .unwrap();
+        assert_eq!(t.server_name.to_str(), "127.0.0.1");
+        let err = parse(&["--tls"]).unwrap().unwrap_err();
+        assert!(
+            matches!(err, Error::Usage(ref m) if m.contains("--ca")),
+            "{err}"
+        );
+        assert!(matches!(
+            parse(&["--tls", "--ca", "c", "--server-name", "no such name"]).unwrap(),
+            Err(Error::Usage(_))
+        ));
+        // The TLS options mean nothing without --tls.
+        assert!(parse(&["--ca", "ca.pem"]).is_err());
+        assert!(parse(&["--server-name", "localhost"]).is_err());
+    }
+
+    #[test]
+    fn make_cert_takes_a_directory_and_names() {
+        let cli = Cli::try_parse_from(["parley-loadgen", "make-cert", "/tmp/c"]).unwrap();
+        let Command::MakeCert(a) = cli.command else {
+            panic!("not make-cert");
+        };
+        assert_eq!(a.dir, PathBuf::from("/tmp/c"));
+        assert_eq!(a.names, vec![DEFAULT_SERVER_NAME.to_string()]);
+        let cli = Cli::try_parse_from([
+            "parley-loadgen",
+            "make-cert",
+            "d",
+            "--name",
+            "chat.test",
+            "--name",
+            "127.0.0.1",
+        ])
+        .unwrap();
+        let Command::MakeCert(a) = cli.command else {
+            panic!("not make-cert");
+        };
+        assert_eq!(a.names, vec!["chat.test", "127.0.0.1"]);
+        assert!(Cli::try_parse_from(["parley-loadgen", "make-cert"]).is_err());
+        assert!(matches!(
+            Config::from_cli(Cli::try_parse_from(["parley-loadgen", "make-cert", "d"]).unwrap()),
+            Err(Error::Usage(_))
+        ));
     }
 
     #[test]

@@ -1,11 +1,12 @@
-//! One simulated client: its socket, its setup state, its output buffer and the carry
-//! of a partly received line, plus the bind-before-connect socket setup.
+//! One simulated client: its connection (plain or TLS, see [`crate::transport`]), its
+//! setup state, its output buffer and the carry of a partly received line, plus the
+//! bind-before-connect socket setup.
 //!
 //! Reading goes through one 64 KiB buffer shared by the whole loop (see `driver`), so
 //! an idle client costs no buffer memory at all; only a partial line is kept per client.
 
 use std::fmt;
-use std::io::{self, Write};
+use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::fd::AsRawFd;
 
@@ -14,6 +15,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::check::SeqCheck;
 use crate::scenario::{Role, NONE};
+use crate::transport::Transport;
 
 /// Where a client is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +65,8 @@ pub enum Reason {
     Eof,
     /// The connection was reset.
     Reset,
+    /// The TLS session failed (a bad record, an alert, a certificate refused).
+    Tls,
     /// Another socket error.
     SocketError,
     /// The connection could not be made.
@@ -100,6 +104,7 @@ impl Reason {
             Reason::OtherBye => "bye-other",
             Reason::Eof => "eof",
             Reason::Reset => "reset",
+            Reason::Tls => "tls-error",
             Reason::SocketError => "socket-error",
             Reason::ConnectFailed => "connect-failed",
             Reason::SetupRefused => "setup-refused",
@@ -121,6 +126,8 @@ pub struct Times {
     pub start: u64,
     /// Connection established.
     pub connected: u64,
+    /// TLS handshake completed (`--tls` only).
+    pub handshake: u64,
     /// First `QUEUED`.
     pub queued: u64,
     /// `HELLO`.
@@ -133,8 +140,8 @@ pub struct Times {
 
 /// One simulated client.
 pub struct Client {
-    /// The socket, while open.
-    pub stream: Option<TcpStream>,
+    /// The connection, while open.
+    pub stream: Option<Transport>,
     /// Setup state.
     pub state: State,
     /// Its part in the scenario.
@@ -222,21 +229,14 @@ impl Client {
         self.out.len() - self.out_pos
     }
 
-    /// Writes as much pending output as the socket takes. `Ok(true)` when all is out.
+    /// Writes as much pending output as the socket takes. `Ok(true)` when all is out
+    /// (with TLS: the records too).
     pub fn flush(&mut self) -> io::Result<bool> {
         let Some(stream) = self.stream.as_mut() else {
             return Ok(false);
         };
-        while self.out_pos < self.out.len() {
-            match stream.write(&self.out[self.out_pos..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.out_pos += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if self.out_pos == self.out.len() {
+        let idle = stream.write_out(&self.out, &mut self.out_pos)?;
+        if idle && self.out_pos == self.out.len() {
             // Keep the allocation: senders refill it all the time.
             self.out.clear();
             self.out_pos = 0;

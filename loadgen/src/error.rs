@@ -5,6 +5,9 @@
 use std::fmt;
 use std::io;
 
+use crate::cert::CertError;
+use crate::tls::TlsError;
+
 /// Why the loadgen could not run.
 #[derive(Debug)]
 pub enum Error {
@@ -26,6 +29,18 @@ pub enum Error {
     },
     /// Only loopback addresses may be targeted or used as sources.
     NotLoopback(std::net::IpAddr),
+    /// The TLS client settings could not be made from `--ca`.
+    Tls(TlsError),
+    /// The probe connection's TLS handshake failed: the server's certificate is not
+    /// trusted or not for `--server-name`, or `--addr` does not speak TLS.
+    Handshake {
+        /// The server's address.
+        addr: std::net::SocketAddr,
+        /// What the handshake said.
+        source: io::Error,
+    },
+    /// `make-cert` could not make or write the certificate.
+    Cert(CertError),
     /// The open-file limit cannot hold the requested number of clients.
     FdLimit {
         /// Descriptors the run needs.
@@ -59,6 +74,25 @@ impl fmt::Display for Error {
                     write!(f, "{source}")
                 }
             }
+            Error::Tls(e) => write!(f, "{e}"),
+            Error::Handshake { addr, source } => {
+                write!(f, "TLS handshake with {addr} failed: {source}")?;
+                // Say what usually causes it: a certificate problem, or a port that
+                // does not speak TLS.
+                let certificate = source
+                    .get_ref()
+                    .and_then(|e| e.downcast_ref::<rustls::Error>())
+                    .is_some_and(|e| matches!(e, rustls::Error::InvalidCertificate(_)));
+                if certificate {
+                    write!(
+                        f,
+                        " (is --ca the CA that signed the server's certificate, and --server-name a name in it?)"
+                    )
+                } else {
+                    write!(f, " (is --addr the server's TLS port, its --tls-listen?)")
+                }
+            }
+            Error::Cert(e) => write!(f, "{e}"),
             Error::NotLoopback(ip) => write!(
                 f,
                 "{ip} is not a loopback address; parley-loadgen only talks to this machine"
@@ -74,7 +108,11 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Io { source, .. } | Error::Unreachable { source, .. } => Some(source),
+            Error::Io { source, .. }
+            | Error::Unreachable { source, .. }
+            | Error::Handshake { source, .. } => Some(source),
+            Error::Tls(e) => Some(e),
+            Error::Cert(e) => Some(e),
             _ => None,
         }
     }

@@ -36,6 +36,8 @@ pub struct Stats {
     pub send_lag: Histogram<u64>,
     /// connect() to established.
     pub connect: Histogram<u64>,
+    /// connect() to the TLS handshake completed (`--tls`).
+    pub handshake: Histogram<u64>,
     /// connect() to `HELLO`.
     pub admission: Histogram<u64>,
     /// connect() to named and in lobby.
@@ -87,6 +89,7 @@ impl Stats {
             latency_sent: new_hist(),
             send_lag: new_hist(),
             connect: new_hist(),
+            handshake: new_hist(),
             admission: new_hist(),
             named: new_hist(),
             ready: new_hist(),

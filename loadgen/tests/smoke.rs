@@ -2,7 +2,10 @@
 //! hundred clients for about two seconds, checking that nothing was lost, duplicated
 //! or reordered and that messages were actually delivered (and, on the boards, that
 //! every post was answered once; in a login storm, that every account logged in; under
-//! attack, that the bystanders lost nothing and the attack's report adds up).
+//! attack, that the bystanders lost nothing and the attack's report adds up). With
+//! `--tls`, against the server's TLS listener with a certificate from `make-cert`:
+//! fanout, idle and join-storm complete and report their TLS figures, and a CA that
+//! did not sign the server's certificate stops the run at once.
 
 // The harness's `start_with_log` expects the server's path that Cargo defines only for
 // the parley package's own tests; here it is never called (`start_binary` is), so the
@@ -489,6 +492,219 @@ fn abuse_partial_lines_from_one_address_meet_the_address_limit() {
     );
     assert_eq!(num(&json, "attack_lines_sent"), 0.0, "{json}");
     assert!(num(&json, "attack_bytes_sent") >= 50_000.0, "{json}");
+}
+
+/// A certificate made by `parley-loadgen make-cert` in a directory of its own (under
+/// the system's temporary one), removed when dropped.
+struct Certs {
+    dir: PathBuf,
+}
+
+impl Certs {
+    /// Makes a fresh CA and server certificate for `localhost`; `tag` keeps the
+    /// directories of tests running at the same time apart.
+    fn new(tag: &str) -> Certs {
+        let dir =
+            std::env::temp_dir().join(format!("parley-loadgen-smoke-{tag}-{}", std::process::id()));
+        let out = loadgen(&["make-cert", &dir.display().to_string()]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "make-cert failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("--tls --ca "), "{stdout}");
+        Certs { dir }
+    }
+
+    /// The CA's file, for the loadgen's --ca.
+    fn ca(&self) -> String {
+        self.dir.join("ca.pem").display().to_string()
+    }
+
+    /// A server of the loadgen's build with a TLS listener on an ephemeral port, using
+    /// this certificate, and `flags`; the address of its TLS listener.
+    fn server(&self, flags: &[&str]) -> (TestServer, String) {
+        let cert = self.dir.join("cert.pem").display().to_string();
+        let key = self.dir.join("key.pem").display().to_string();
+        let mut all = vec![
+            "--tls-listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+        ];
+        all.extend_from_slice(flags);
+        let server = start_server(&all);
+        let addr = server
+            .tls_addr
+            .expect("the server reports its TLS listener")
+            .to_string();
+        (server, addr)
+    }
+}
+
+impl Drop for Certs {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn tls_fanout_delivers_everything_exactly_once_in_order() {
+    let certs = Certs::new("fanout");
+    let (_server, addr) = certs.server(&[]);
+    let ca = certs.ca();
+    let json = passing_run(&[
+        "fanout",
+        "--addr",
+        &addr,
+        "--tls",
+        "--ca",
+        &ca,
+        "--clients",
+        "200",
+        "--senders",
+        "10",
+        "--rate",
+        "400",
+        "--warmup",
+        "300ms",
+        "--duration",
+        "2s",
+        "--drain",
+        "10s",
+        "--timeout",
+        "60s",
+        "--json",
+        "--quiet",
+    ]);
+    assert!(
+        json.contains(r#""transport":"tls (server name localhost)""#),
+        "{json}"
+    );
+    for key in [
+        "lost",
+        "not_arrived",
+        "duplicates",
+        "reordered",
+        "garbled",
+        "misrouted",
+        "unexpected_disconnects",
+    ] {
+        assert_eq!(num(&json, key), 0.0, "{key} in {json}");
+    }
+    assert_eq!(num(&json, "ready"), 200.0, "{json}");
+    assert_eq!(num(&json, "handshakes"), 200.0, "{json}");
+    assert_eq!(lat_count(&json, "handshake_time"), 200.0, "{json}");
+    // 400 msg/s for 2 s, each to 199 other members.
+    assert!(
+        num(&json, "deliveries") > 100_000.0,
+        "too few deliveries: {json}"
+    );
+    assert!(json.contains("\"passed\":true"), "{json}");
+}
+
+#[test]
+fn tls_idle_reports_the_servers_memory_per_connection() {
+    let certs = Certs::new("idle");
+    let (server, addr) = certs.server(&[]);
+    let ca = certs.ca();
+    let pid = server.pid().to_string();
+    let json = passing_run(&[
+        "idle",
+        "--addr",
+        &addr,
+        "--tls",
+        "--ca",
+        &ca,
+        "--clients",
+        "300",
+        "--duration",
+        "500ms",
+        "--server-pid",
+        &pid,
+        "--timeout",
+        "60s",
+        "--json",
+        "--quiet",
+    ]);
+    assert_eq!(num(&json, "handshakes"), 300.0, "{json}");
+    assert_eq!(num(&json, "open_at_end"), 300.0, "{json}");
+    // Each connection holds a TLS session besides its own state: some KiB, well under
+    // a MiB.
+    let per = num(&json, "server_bytes_per_connection");
+    assert!(per > 0.0 && per < 1024.0 * 1024.0, "{json}");
+    assert!(num(&json, "server_rss_after_setup") > num(&json, "server_rss_before"));
+    assert!(json.contains("\"passed\":true"), "{json}");
+}
+
+#[test]
+fn tls_join_storm_reports_the_handshake_rate() {
+    let certs = Certs::new("join-storm");
+    let (_server, addr) = certs.server(&[]);
+    let ca = certs.ca();
+    let json = passing_run(&[
+        "join-storm",
+        "--addr",
+        &addr,
+        "--tls",
+        "--ca",
+        &ca,
+        "--clients",
+        "300",
+        "--timeout",
+        "60s",
+        "--json",
+        "--quiet",
+    ]);
+    assert_eq!(num(&json, "named"), 300.0, "{json}");
+    assert_eq!(num(&json, "handshakes"), 300.0, "{json}");
+    let handshakes = num(&json, "handshakes_per_s");
+    let named = num(&json, "named_per_s");
+    // Every client is named after its handshake: the handshakes were all done first.
+    assert!(
+        handshakes > 0.0 && named > 0.0 && handshakes >= named,
+        "{json}"
+    );
+    assert!(json.contains("\"passed\":true"), "{json}");
+}
+
+#[test]
+fn tls_with_a_ca_that_did_not_sign_the_servers_certificate_fails_at_once() {
+    let certs = Certs::new("server");
+    let other = Certs::new("other-ca");
+    let (server, addr) = certs.server(&[]);
+    let ca = other.ca();
+    let out = loadgen(&["fanout", "--addr", &addr, "--tls", "--ca", &ca, "--quiet"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with(&format!(
+            "error: TLS handshake with {addr} failed: invalid peer certificate"
+        )),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+    // The plain port does not speak TLS: said as plainly.
+    let plain = server.addr.to_string();
+    let out = loadgen(&[
+        "fanout",
+        "--addr",
+        &plain,
+        "--tls",
+        "--ca",
+        &certs.ca(),
+        "--quiet",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is --addr the server's TLS port"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -9,6 +9,7 @@ use mio::Poll;
 use crate::args::Kind;
 use crate::conn::{Client, Reason, State};
 use crate::scenario::{Plan, NONE};
+use crate::tls::TlsClient;
 
 use super::Driver;
 
@@ -31,11 +32,14 @@ pub struct Conns {
     pub again: Vec<u32>,
     /// Open-loop senders with output to flush after a send pass.
     pub touched: Vec<u32>,
+    /// With `--tls`: the settings every client's session starts from.
+    pub tls: Option<TlsClient>,
 }
 
 impl Conns {
-    /// The clients of `plan`, not connected yet, registered with nothing so far.
-    pub fn new(poll: Poll, plan: &Plan) -> Conns {
+    /// The clients of `plan`, not connected yet, registered with nothing so far; they
+    /// will connect with TLS when `tls` is given.
+    pub fn new(poll: Poll, plan: &Plan, tls: Option<TlsClient>) -> Conns {
         Conns {
             poll,
             clients: clients_for(plan),
@@ -44,6 +48,7 @@ impl Conns {
             ready_now: 0,
             again: Vec::new(),
             touched: Vec::new(),
+            tls,
         }
     }
 
@@ -110,6 +115,8 @@ pub fn io_reason(e: &io::Error) -> Reason {
         io::ErrorKind::ConnectionReset
         | io::ErrorKind::ConnectionAborted
         | io::ErrorKind::BrokenPipe => Reason::Reset,
+        // Only a TLS session reports bad data: a plain socket never does.
+        io::ErrorKind::InvalidData => Reason::Tls,
         _ => Reason::SocketError,
     }
 }
@@ -173,7 +180,7 @@ impl Driver {
         // The server's own word for it (BYE) is more precise than what the socket saw.
         let reason = c.bye.unwrap_or(why);
         if let Some(mut s) = c.stream.take() {
-            let _ = self.conns.poll.registry().deregister(&mut s);
+            let _ = self.conns.poll.registry().deregister(s.socket_mut());
             self.conns.open -= 1;
         }
         let stats = &mut self.measure.stats;

@@ -44,6 +44,7 @@ use crate::progress::Progress;
 use crate::queue::QueueRun;
 use crate::scenario::Plan;
 use crate::sys;
+use crate::tls::TlsClient;
 
 pub use outcome::Outcome;
 
@@ -97,8 +98,9 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// Prepares a run: raises the open-file limit, creates the poll and the clients.
-    pub fn new(cfg: Config, plan: Plan) -> Result<Driver, Error> {
+    /// Prepares a run: raises the open-file limit, creates the poll and the clients
+    /// (which connect with TLS when `tls` is given).
+    pub fn new(cfg: Config, plan: Plan, tls: Option<TlsClient>) -> Result<Driver, Error> {
         // Every client of the plan: in the login storm, the bystanders besides the
         // --clients accounts.
         let n = plan.roles.len();
@@ -126,7 +128,7 @@ impl Driver {
             Some(a) => Some(Attacking::new(a, poll.registry())?),
             None => None,
         };
-        let conns = Conns::new(poll, &plan);
+        let conns = Conns::new(poll, &plan, tls);
         let measure = Measure::new(&cfg);
         let progress = Progress::new(cfg.progress);
         Ok(Driver {
@@ -305,16 +307,19 @@ impl Driver {
         Duration::from_nanos(until.saturating_sub(now))
     }
 
+    /// Whether client `i` connects after setup: a storm login's connect, or one during
+    /// an attack, is not part of setup, whose figures it would blur.
+    fn late(&self, i: usize) -> bool {
+        self.login_storm
+            .as_ref()
+            .is_some_and(|ls| ls.in_login_round(i))
+            || self.abuse.as_ref().is_some_and(|ab| ab.begun_at > 0)
+    }
+
     /// Handles readiness of client `i`; `closing` when the event already reported the
     /// end of the stream or an error, which a short read alone would not show.
     fn on_event(&mut self, i: usize, readable: bool, writable: bool, closing: bool) {
-        // A storm login's connect, or one during an attack, is not part of setup, whose
-        // figures it would blur.
-        let late = self
-            .login_storm
-            .as_ref()
-            .is_some_and(|ls| ls.in_login_round(i))
-            || self.abuse.as_ref().is_some_and(|ab| ab.begun_at > 0);
+        let late = self.late(i);
         let Some(c) = self.conns.clients.get_mut(i) else {
             return;
         };
@@ -324,7 +329,7 @@ impl Driver {
                 let Some(stream) = c.stream.as_ref() else {
                     return;
                 };
-                match conn::connect_state(stream) {
+                match conn::connect_state(stream.socket()) {
                     ConnectState::Pending => {}
                     ConnectState::Failed(e) => {
                         self.notes.add(format!("connect failed: {e}"));

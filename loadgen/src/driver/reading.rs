@@ -2,7 +2,7 @@
 //! line path, the dispatch of each line, and at the end what the non-reading clients
 //! were sent.
 
-use std::io::{self, Read};
+use std::io;
 
 use crate::abuse::AbuseRun;
 use crate::clock::now_ns;
@@ -32,8 +32,21 @@ fn count_in(stats: &mut Stats, abuse: Option<&mut AbuseRun>, role: Role, now: u6
 
 impl Driver {
     /// Reads what client `i` has. With `to_end` it reads until the socket says
-    /// EAGAIN or end of stream; otherwise a short read ends the turn.
+    /// EAGAIN or end of stream; otherwise a short read ends the turn. A TLS handshake
+    /// completed by what was read is taken note of (see [`Driver::on_opened`]).
     pub(super) fn read(&mut self, i: usize, to_end: bool) {
+        self.read_turn(i, to_end);
+        let opened = self.conns.clients[i]
+            .stream
+            .as_mut()
+            .and_then(|s| s.take_opened());
+        if let Some(at) = opened {
+            self.on_opened(i, at);
+        }
+    }
+
+    /// One turn of reading client `i` (see [`Driver::read`]).
+    fn read_turn(&mut self, i: usize, to_end: bool) {
         for _ in 0..READS_PER_TURN {
             let c = &mut self.conns.clients[i];
             if c.state == State::Closed || c.deaf {

@@ -7,6 +7,7 @@ use mio::{Interest, Token};
 use crate::args::{Config, Kind};
 use crate::conn::{self, Reason, State};
 use crate::scenario::{Meet, Plan, NONE};
+use crate::transport::Transport;
 use crate::wire;
 
 use super::outcome::SetupTimes;
@@ -116,6 +117,16 @@ impl Driver {
         } else {
             0
         };
+        // The session first: its ClientHello is ready to go once the socket connects.
+        let session = match self.conns.tls.as_ref().map(|t| t.session()).transpose() {
+            Ok(s) => s,
+            Err(e) => {
+                self.notes
+                    .add(format!("starting a TLS session failed: {e}"));
+                self.close(i, Reason::ConnectFailed);
+                return;
+            }
+        };
         let mut stream = match conn::connect(self.cfg.addr, src, rcvbuf, sndbuf) {
             Ok(s) => s,
             Err(e) => {
@@ -134,9 +145,28 @@ impl Driver {
             return;
         }
         let c = &mut self.conns.clients[i];
-        c.stream = Some(stream);
+        c.stream = Some(match session {
+            Some(session) => Transport::tls(stream, session),
+            None => Transport::Plain(stream),
+        });
         c.state = State::Connecting;
         self.conns.open += 1;
+    }
+
+    /// Client `i`'s TLS handshake completed at `at`: timed (unless it connected after
+    /// setup), and the output that waited for it goes out, as an attacker that keeps
+    /// its socket full resumes. No writable edge would say so: the socket was writable
+    /// all along.
+    pub(super) fn on_opened(&mut self, i: usize, at: u64) {
+        let late = self.late(i);
+        let c = &mut self.conns.clients[i];
+        c.times.handshake = at;
+        if !late {
+            let took = at.saturating_sub(c.times.start);
+            self.measure.stats.handshake.saturating_record(took);
+        }
+        self.flush(i);
+        self.pump(i);
     }
 
     /// Marks a client as done with setup (ready, queued or failed) exactly once.

@@ -74,13 +74,23 @@ fn per_s(count: u64, span_ns: u64) -> f64 {
     }
 }
 
+/// How the clients connected: `tcp`, or `tls` (with the name the server's certificate
+/// was checked against).
+fn transport_name(o: &Outcome) -> String {
+    match &o.cfg.tls {
+        None => "tcp".to_string(),
+        Some(t) => format!("tls (server name {})", t.server_name.to_str()),
+    }
+}
+
 /// Builds the report of a finished run.
 pub fn summarize(o: &Outcome) -> Summary {
     let mut f = Findings::default();
     let mut report = Obj::new();
     report
         .text("scenario", o.cfg.kind.name())
-        .text("server", o.cfg.addr.to_string());
+        .text("server", o.cfg.addr.to_string())
+        .text("transport", transport_name(o));
     let counts = setup::SetupCounts::of(o);
     report.obj("setup", setup::section(o, &counts));
     setup::check(o, &counts, &mut f);

@@ -14,6 +14,8 @@ pub struct SetupCounts {
     pub clients: u64,
     /// Connections established.
     pub connected: u64,
+    /// TLS handshakes completed (`--tls`).
+    pub handshaken: u64,
     /// Clients greeted with `HELLO`.
     pub admitted: u64,
     /// Clients named and in lobby.
@@ -35,6 +37,7 @@ impl SetupCounts {
         SetupCounts {
             clients: set_up().count() as u64,
             connected: count(&|c| c.times.connected > 0),
+            handshaken: count(&|c| c.times.handshake > 0),
             admitted: count(&|c| c.times.hello > 0),
             named: count(&|c| c.times.named > 0),
             ready: count(&|c| c.times.ready > 0),
@@ -52,6 +55,9 @@ pub fn section(o: &Outcome, n: &SetupCounts) -> Obj {
     setup
         .int("clients", n.clients)
         .int("connected", n.connected);
+    if cfg.tls.is_some() {
+        setup.int("handshakes", n.handshaken);
+    }
     if cfg.kind == Kind::Queue {
         setup
             .int("queued", n.queued)
@@ -71,8 +77,12 @@ pub fn section(o: &Outcome, n: &SetupCounts) -> Obj {
     if times.done_at > 0 {
         setup.ns("setup_time", times.done_at - times.first_start);
     }
+    setup.lat("connect_time", LatSummary::of(&s.connect));
+    if cfg.tls.is_some() {
+        // From connect() to the handshake completed: the TCP connect included.
+        setup.lat("handshake_time", LatSummary::of(&s.handshake));
+    }
     setup
-        .lat("connect_time", LatSummary::of(&s.connect))
         .lat("admission_time", LatSummary::of(&s.admission))
         .lat("named_time", LatSummary::of(&s.named))
         .lat("ready_time", LatSummary::of(&s.ready));

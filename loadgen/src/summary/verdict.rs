@@ -57,8 +57,9 @@ fn pass_means(kind: Kind) -> &'static str {
 
 /// The table's first line: scenario, server, verdict, and the targets checked.
 pub fn title(o: &Outcome, passed: bool, checks: &[Check]) -> String {
+    let tls = if o.cfg.tls.is_some() { " (TLS)" } else { "" };
     let head = format!(
-        "parley-loadgen {} against {}",
+        "parley-loadgen {} against {}{tls}",
         o.cfg.kind.name(),
         o.cfg.addr
     );
