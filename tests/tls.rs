@@ -260,3 +260,54 @@ fn passwords_in_clear_from_afar_need_tls_unless_allowed() {
         local.expect_err("bad-login");
     }
 }
+
+#[test]
+fn a_tls_client_that_never_reads_is_dropped_with_sendq_and_the_room_goes_on() {
+    let pki = Pki::new();
+    let server = tls_server(
+        &pki,
+        &[
+            "--flood-rate",
+            "0",
+            "--max-sendq",
+            "256KiB",
+            "--soft-sendq",
+            "32KiB",
+            "--stall-limit",
+            "100ms",
+            "--send-buffer",
+            "16KiB",
+        ],
+    );
+    // Named over TLS, then never read again: what the server holds for it, in its
+    // queue and inside its session, must reach --max-sendq.
+    let _stuck = tls_login(&pki, &server, "stuck");
+    let mut reader = server.login("reader");
+    let mut sender = server.login("sender");
+    reader.expect_line("JOIN lobby sender");
+    let filler = "x".repeat(1000);
+    let sending = std::thread::spawn({
+        let filler = filler.clone();
+        move || {
+            for seq in 0..8000 {
+                sender.send(&format!("{seq} {filler}"));
+            }
+            sender
+        }
+    });
+    let mut dropped = false;
+    for seq in 0..8000 {
+        let mut line = reader.next_line();
+        if line == "LEAVE lobby stuck sendq" {
+            dropped = true;
+            line = reader.next_line();
+        }
+        assert_eq!(line, format!("MSG lobby sender {seq} {filler}"));
+    }
+    let mut sender = sending.join().expect("sender thread");
+    if !dropped {
+        reader.expect_line("LEAVE lobby stuck sendq");
+    }
+    sender.skip_until("LEAVE lobby stuck sendq");
+    reader.expect_nothing_pending();
+}
