@@ -311,3 +311,62 @@ fn a_tls_client_that_never_reads_is_dropped_with_sendq_and_the_room_goes_on() {
     sender.skip_until("LEAVE lobby stuck sendq");
     reader.expect_nothing_pending();
 }
+
+#[test]
+fn tls_1_2_and_1_3_are_both_served() {
+    use rustls::pki_types::ServerName;
+    use rustls::{ClientConfig, ClientConnection, ProtocolVersion, RootCertStore, StreamOwned};
+    let pki = Pki::new();
+    let server = tls_server(&pki, &[]);
+    let mut roots = RootCertStore::empty();
+    let ca = std::fs::read_to_string(pki.ca_path()).unwrap();
+    use rustls::pki_types::pem::PemObject;
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(ca.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    for (version, expected) in [
+        (&rustls::version::TLS12, ProtocolVersion::TLSv1_2),
+        (&rustls::version::TLS13, ProtocolVersion::TLSv1_3),
+    ] {
+        let config = ClientConfig::builder_with_protocol_versions(&[version])
+            .with_root_certificates(roots.clone())
+            .with_no_client_auth();
+        let name = ServerName::try_from("localhost").unwrap();
+        let session = ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+        let tcp = TcpStream::connect(tls_addr(&server)).unwrap();
+        tcp.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let mut stream = StreamOwned::new(session, tcp);
+        while stream.conn.is_handshaking() {
+            stream
+                .conn
+                .complete_io(&mut stream.sock)
+                .expect("handshake");
+        }
+        assert_eq!(stream.conn.protocol_version(), Some(expected));
+        let mut client = TestClient::over(Box::new(stream));
+        client.expect_prefix("HELLO parley 1");
+        client.send("/name v");
+        client.expect_prefix("WELCOME v");
+        client.expect_line("JOIN lobby v");
+        client.send("/quit");
+        client.expect_bye("quit");
+    }
+}
+
+#[test]
+fn the_server_warns_at_start_only_when_passwords_can_only_travel_in_clear() {
+    let warning = "travel in clear: no TLS";
+    let plain = TestServer::start(&[]);
+    assert!(plain.log().contains(warning), "{}", plain.log());
+    let pki = Pki::new();
+    let with_tls = tls_server(&pki, &[]);
+    assert!(!with_tls.log().contains(warning), "{}", with_tls.log());
+    let allowed = tls_server(&pki, &["--allow-plaintext-login"]);
+    assert!(
+        allowed
+            .log()
+            .contains("--allow-plaintext-login: passwords may travel in clear"),
+        "{}",
+        allowed.log()
+    );
+}
