@@ -295,7 +295,7 @@ impl Driver {
         c.state = State::Ready;
         self.conns.ready_now += 1;
         if attack.deaf() {
-            c.deaf = true;
+            self.go_deaf(i);
         } else if attack == Attack::BigList {
             self.queue_attack_line(i);
             self.flush(i);

@@ -4,6 +4,8 @@
 
 use std::io;
 
+use mio::{Interest, Token};
+
 use crate::abuse::AbuseRun;
 use crate::clock::now_ns;
 use crate::conn::{Reason, State};
@@ -242,6 +244,28 @@ impl Driver {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Client `i` stops reading: its socket is watched only for room to write (a
+    /// ping-keeper still sends), so what the server goes on sending it wakes nobody
+    /// here. In a real attack the non-readers are other machines; here they share the
+    /// loop that times the bystanders, and thousands of wake-ups for each line to
+    /// their room would be measured as the bystanders' latency.
+    pub(super) fn go_deaf(&mut self, i: usize) {
+        let c = &mut self.conns.clients[i];
+        c.deaf = true;
+        let Some(stream) = c.stream.as_mut() else {
+            return;
+        };
+        if let Err(e) =
+            self.conns
+                .poll
+                .registry()
+                .reregister(stream.socket_mut(), Token(i), Interest::WRITABLE)
+        {
+            self.notes
+                .add(format!("watching a non-reader for writes only failed: {e}"));
         }
     }
 

@@ -96,15 +96,17 @@ impl Driver {
         };
         self.traffic.sending = true;
         // The non-reading members stop reading now.
-        for c in self.conns.clients.iter_mut().filter(|c| c.role.stuck) {
-            c.deaf = true;
+        for i in 0..self.conns.clients.len() {
+            if self.conns.clients[i].role.stuck {
+                self.go_deaf(i);
+            }
         }
         match self.cfg.mode {
             Mode::Rate(r) => {
                 if let Some(ol) = self.traffic.open_loop.as_mut() {
                     ol.start(now, r);
                 }
-                stats.record_sent_latency = true;
+                self.measure.stats.record_sent_latency = true;
             }
             Mode::Max => {
                 for &s in &self.plan.schedule {
