@@ -85,7 +85,20 @@ impl Handshakes {
     pub fn next_deadline(&self) -> Option<Instant> {
         self.deadlines.next()
     }
+
+    /// Drops the deadlines of handshakes that are over, once they outnumber those in
+    /// progress by [`STALE_DEADLINES`]: each costs memory and a wake-up, and an accept
+    /// rate times `--login-timeout` of them would pile up otherwise. `in_progress`
+    /// says whether a connection is still in its handshake.
+    pub fn sweep(&mut self, in_progress: impl Fn(ClientId) -> bool) {
+        if self.deadlines.len() > self.in_progress * 2 + STALE_DEADLINES {
+            self.deadlines.retain(|&id| in_progress(id));
+        }
+    }
 }
+
+/// Deadlines of finished handshakes tolerated before they are swept.
+pub const STALE_DEADLINES: usize = 1024;
 
 #[cfg(test)]
 mod tests {
@@ -117,5 +130,30 @@ mod tests {
         assert_eq!(shakes.next_deadline(), Some(now));
         assert_eq!(shakes.pop_due(now), Some(ClientId::new(4, 4)));
         assert_eq!(shakes.pop_due(now), None);
+    }
+
+    #[test]
+    fn deadlines_of_finished_handshakes_are_swept_once_they_pile_up() {
+        let now = Instant::now();
+        let address = IpAddr::from([192, 0, 2, 1]);
+        let mut shakes = Handshakes::new(usize::MAX);
+        let later = now + Duration::from_secs(30);
+        let total = STALE_DEADLINES + 10;
+        for i in 0..total {
+            assert!(shakes.try_start(ClientId::new(i, i as u32), address, 0, later));
+            if i > 0 {
+                shakes.finish(address);
+            }
+        }
+        // One is still in progress; the others finished but left their deadlines.
+        shakes.sweep(|id| id.slot() == 0);
+        assert_eq!(shakes.deadlines.len(), 1);
+        // Below the threshold nothing is swept.
+        for i in 1..10 {
+            assert!(shakes.try_start(ClientId::new(i, i as u32), address, 0, later));
+            shakes.finish(address);
+        }
+        shakes.sweep(|id| id.slot() == 0);
+        assert_eq!(shakes.deadlines.len(), 10);
     }
 }

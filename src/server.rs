@@ -101,6 +101,11 @@ pub const PACED_READ_BUDGET: usize = 4 * 1024;
 /// How long the loop keeps to [`PACED_READ_BUDGET`] after flow control last held a
 /// sender back.
 pub const PACED_READ_MEMORY: Duration = Duration::from_secs(1);
+/// Time one turn may spend on TLS handshakes (a P-256 one costs the server about
+/// 0.14 ms; an RSA-4096 one ten times that). Connections whose handshake would go past
+/// it keep their place for the next turn, so a wave of handshakes is spread over
+/// turns that each serve everyone else too. At least one is served per turn.
+pub const HANDSHAKE_TIME_PER_TURN: Duration = Duration::from_millis(1);
 /// Output bytes written to one connection per turn.
 pub const WRITE_BUDGET: usize = 256 * 1024;
 /// Connections written to per turn while flow control holds no sender back. When more
@@ -511,17 +516,23 @@ impl Server {
         if accept_now || read_now || drop_now || !self.table.flush.is_empty() {
             return Some(Duration::ZERO);
         }
-        let hub = if stopping {
-            None
+        // While stopping, the core's timers, flood control's and the handshakes' are
+        // not served: counting them would make the loop spin until the grace is over.
+        let (hub, flood, handshakes) = if stopping {
+            (None, None, None)
         } else {
-            self.hub.next_deadline()
+            (
+                self.hub.next_deadline(),
+                self.flood_resume.next(),
+                self.handshakes.next_deadline(),
+            )
         };
         [
             hub,
             self.table.flow.next_deadline(),
             self.lingering.next(),
-            self.flood_resume.next(),
-            self.handshakes.next_deadline(),
+            flood,
+            handshakes,
             self.stop_deadline,
             self.accept_resume_at,
         ]
@@ -628,8 +639,12 @@ impl Server {
             let entry = self.table.slab.vacant_entry();
             let key = entry.key();
             let serial = self.next_serial;
+            // Every attempt takes a serial, so a deadline left by one that failed can
+            // never match the next holder of the slot.
+            self.next_serial += 1;
             // The generation only has to differ from the slot's previous holders'.
             let id = ClientId::new(key, serial as u32);
+            let mut handshaking = false;
             let mut transport = match (kind, &self.tls) {
                 (TransportKind::Tls, Some(tls)) => {
                     let per_address = if self.trusted.contains(peer.ip()) {
@@ -646,7 +661,10 @@ impl Server {
                         continue;
                     }
                     match Transport::tls(socket, Arc::clone(tls)) {
-                        Ok(transport) => transport,
+                        Ok(transport) => {
+                            handshaking = true;
+                            transport
+                        }
                         Err(e) => {
                             warn!("cannot start a TLS session for {peer}: {e}");
                             self.handshakes.finish(peer.ip());
@@ -662,12 +680,11 @@ impl Server {
                     .register(transport.socket(), Token(key), Interest::READABLE)
             {
                 warn!("cannot register a connection from {peer}: {e}");
-                if kind == TransportKind::Tls {
+                if handshaking {
                     self.handshakes.finish(peer.ip());
                 }
                 continue;
             }
-            self.next_serial += 1;
             let mut conn = Conn::new(
                 id,
                 serial,
@@ -677,7 +694,7 @@ impl Server {
                 self.limits.max_line,
             );
             conn.paced = self.limits.flood.is_on() && !self.trusted.contains(peer.ip());
-            conn.handshaking = kind == TransportKind::Tls;
+            conn.handshaking = handshaking;
             entry.insert(conn);
             debug!("#{serial} connected from {peer}");
             self.open_if_ready(key, now);
@@ -705,6 +722,11 @@ impl Server {
                 self.remove(id.slot(), "TLS handshake not finished in time");
             }
         }
+        let slab = &self.table.slab;
+        self.handshakes.sweep(|id| {
+            slab.get(id.slot())
+                .is_some_and(|conn| conn.id == id && conn.handshaking)
+        });
     }
 
     /// Hands the core the work that has completed, with the time, and lets each client
@@ -838,6 +860,7 @@ impl Server {
         };
         let share = (TURN_READ_BUDGET / count.max(1)).clamp(MIN_READ_SHARE, full);
         let mut turn_budget = TURN_READ_BUDGET;
+        let mut handshake_time = Duration::ZERO;
         let mut cut_at = None;
         for i in 0..count {
             if turn_budget == 0 {
@@ -851,10 +874,19 @@ impl Server {
             if !conn.read_listed {
                 continue;
             }
+            if conn.handshaking && handshake_time >= HANDSHAKE_TIME_PER_TURN {
+                // Still listed: read in a later turn.
+                self.table.read.push(key);
+                continue;
+            }
             conn.read_listed = false;
+            let started = conn.handshaking.then(Instant::now);
             let mut budget = share;
             self.read_conn(key, &mut budget, now);
             turn_budget = turn_budget.saturating_sub(share - budget);
+            if let Some(started) = started {
+                handshake_time += started.elapsed();
+            }
         }
         if let Some(cut) = cut_at {
             // Those not read keep their place (they are still listed), ahead of those
@@ -883,7 +915,9 @@ impl Server {
     fn read_conn(&mut self, key: usize, budget: &mut usize, now: Instant) {
         self.read_input(key, budget, now);
         if let Some(conn) = self.table.slab.get(key) {
-            if conn.transport.wants_write() && !conn.is_dropped() {
+            // A socket that is full is watched for writability already, and its event
+            // lists the connection.
+            if conn.transport.wants_write() && conn.writable && !conn.is_dropped() {
                 self.table.list_for_flush(key, Lane::Prompt);
             }
         }
@@ -910,6 +944,7 @@ impl Server {
             }
             let want = (*budget).min(self.scratch.len());
             let read = conn.transport.read(&mut self.scratch[..want]);
+            *budget = budget.saturating_sub(conn.transport.take_overhead());
             if conn.lifecycle == Lifecycle::Opening {
                 // The core hears of the client before its first line.
                 self.open_if_ready(key, now);

@@ -47,6 +47,10 @@ pub struct TlsStream {
     session: ServerConnection,
     /// Plaintext bytes handed to the session whose records have not all gone out.
     handed: usize,
+    /// Bytes taken from the socket, and plaintext given out, since the loop last
+    /// asked (see [`Transport::take_overhead`]).
+    wire_in: usize,
+    plain_out: usize,
 }
 
 impl Transport {
@@ -58,6 +62,8 @@ impl Transport {
             socket,
             session,
             handed: 0,
+            wire_in: 0,
+            plain_out: 0,
         })))
     }
 
@@ -84,6 +90,21 @@ impl Transport {
         match self {
             Transport::Plain(_) => 0,
             Transport::Tls(tls) => tls.handed,
+        }
+    }
+
+    /// Bytes read from the socket beyond the plaintext they gave, since the last call:
+    /// records' overhead, handshake messages, padding. The loop charges them to its
+    /// read budgets, so that input which decrypts to little still costs its size.
+    pub fn take_overhead(&mut self) -> usize {
+        match self {
+            Transport::Plain(_) => 0,
+            Transport::Tls(tls) => {
+                let overhead = tls.wire_in.saturating_sub(tls.plain_out);
+                tls.wire_in = 0;
+                tls.plain_out = 0;
+                overhead
+            }
         }
     }
 
@@ -142,19 +163,32 @@ impl TlsStream {
     }
 
     /// Reads records from the socket until the session has plaintext, the socket is
-    /// empty, or the peer has closed.
+    /// empty, or the peer has closed. After `buf.len()` bytes from the socket with no
+    /// plaintext, it stops with `Interrupted`: the caller charges them to its budget
+    /// and asks again, or lists the connection for the next turn when the budget is
+    /// spent (the socket's rest would raise no new event).
     fn read_plaintext(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut taken = 0;
         loop {
             match self.session.reader().read(buf) {
-                Ok(n) => return Ok(n),
+                Ok(n) => {
+                    self.plain_out += n;
+                    return Ok(n);
+                }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
+            }
+            if taken >= buf.len() {
+                return Err(ErrorKind::Interrupted.into());
             }
             match self.session.read_tls(&mut self.socket) {
                 // Closed without `close_notify`: the lines it sent in full still
                 // count, as on a plain connection.
                 Ok(0) => return Ok(0),
-                Ok(_) => {}
+                Ok(n) => {
+                    taken += n;
+                    self.wire_in += n;
+                }
                 Err(e) => return Err(e),
             }
             if let Err(e) = self.session.process_new_packets() {

@@ -370,3 +370,52 @@ fn the_server_warns_at_start_only_when_passwords_can_only_travel_in_clear() {
         allowed.log()
     );
 }
+
+/// CPU time the server process has used so far, in clock ticks (user + system).
+fn cpu_ticks(server: &TestServer) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", server.pid())).unwrap();
+    // The fields after the command name (which is in parentheses): utime and stime
+    // are the 12th and 13th of them.
+    let rest = stat.rsplit_once(')').unwrap().1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn a_handshake_deadline_during_shutdown_does_not_make_the_loop_spin() {
+    let pki = Pki::new();
+    let server = tls_server(
+        &pki,
+        &[
+            "--login-timeout",
+            "1s",
+            "--shutdown-grace",
+            "3s",
+            "--flood-rate",
+            "0",
+        ],
+    );
+    // A client that never reads, with output queued behind a full socket, keeps the
+    // shutdown waiting for the whole grace.
+    let stuck = server.login_with_recv_buffer("stuck", 4096);
+    let mut sender = server.login("sender");
+    let filler = "y".repeat(1000);
+    for i in 0..400 {
+        sender.send(&format!("{i} {filler}"));
+    }
+    sender.expect_nothing_pending();
+    // A handshake that never finishes: its deadline falls due during the grace.
+    let _silent = TcpStream::connect(tls_addr(&server)).unwrap();
+    server.expect_log("#3 connected from");
+    let before = cpu_ticks(&server);
+    server.signal(libc::SIGTERM);
+    server.expect_log("shutdown complete");
+    // Exited but not yet reaped: its /proc entry still holds its CPU times.
+    let used = cpu_ticks(&server) - before;
+    let ticks_per_second = 100; // USER_HZ on Linux
+    assert!(
+        used < ticks_per_second / 2,
+        "the server used {used} ticks of CPU in a grace of 3 s"
+    );
+    drop(stuck);
+}
