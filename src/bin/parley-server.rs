@@ -79,8 +79,12 @@ fn fit_open_files(config: &mut Config) {
     let for_clients = open_files.saturating_sub(config.handshake_descriptors());
     let (clients, queue) = fit_capacity(for_clients, config.max_clients, config.max_queue);
     if (clients, queue) != (config.max_clients, config.max_queue) {
+        let handshakes = match config.handshake_descriptors() {
+            0 => String::new(),
+            n => format!(" (after {n} kept for TLS handshakes, --max-handshakes)"),
+        };
         warn!(
-            "the open-file limit ({open_files}) cannot hold --max-clients {} plus --max-queue {}; using {clients} and {queue}",
+            "the open-file limit ({open_files}) cannot hold --max-clients {} plus --max-queue {}{handshakes}; using {clients} and {queue}",
             config.max_clients, config.max_queue
         );
         config.max_clients = clients;
