@@ -1086,12 +1086,7 @@ impl Drop for ServerAt {
 
 /// Logs `name` in on a server started by hand.
 fn login_at(addr: SocketAddr, name: &str) -> common::TestClient {
-    let mut client = common::TestClient::connect(addr);
-    client.expect_prefix("HELLO parley 1");
-    client.send(&format!("/name {name}"));
-    client.expect_prefix(&format!("WELCOME {name}"));
-    client.expect_line(&format!("JOIN lobby {name}"));
-    client
+    common::TestClient::connect(addr).named(name)
 }
 
 #[test]

@@ -26,12 +26,7 @@ fn tls_addr(server: &TestServer) -> SocketAddr {
 
 /// Logs in `name` over TLS.
 fn tls_login(pki: &Pki, server: &TestServer, name: &str) -> TestClient {
-    let mut client = pki.client(tls_addr(server));
-    client.expect_prefix("HELLO parley 1");
-    client.send(&format!("/name {name}"));
-    client.expect_prefix(&format!("WELCOME {name}"));
-    client.expect_line(&format!("JOIN lobby {name}"));
-    client
+    pki.client(tls_addr(server)).named(name)
 }
 
 #[test]

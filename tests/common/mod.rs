@@ -153,11 +153,7 @@ impl TestServer {
 
     /// Connects, names the client `name` and consumes `WELCOME` and `JOIN lobby`.
     pub fn login(&self, name: &str) -> TestClient {
-        let mut client = self.greeted();
-        client.send(&format!("/name {name}"));
-        client.expect_prefix(&format!("WELCOME {name}"));
-        client.expect_line(&format!("JOIN lobby {name}"));
-        client
+        self.connect().named(name)
     }
 
     /// Waits for a log line containing `needle` (for facts only the log shows).
@@ -230,6 +226,16 @@ impl TestClient {
             buf: Vec::new(),
             eof: false,
         }
+    }
+
+    /// Expects `HELLO`, names the client `name` and consumes `WELCOME` and `JOIN
+    /// lobby`.
+    pub fn named(mut self, name: &str) -> TestClient {
+        self.expect_prefix("HELLO parley 1");
+        self.send(&format!("/name {name}"));
+        self.expect_prefix(&format!("WELCOME {name}"));
+        self.expect_line(&format!("JOIN lobby {name}"));
+        self
     }
 
     /// Connects to `addr`.
@@ -530,12 +536,7 @@ impl TestServer {
     /// `WELCOME` and `JOIN lobby`. A client that then stops reading backs data up into
     /// the server quickly instead of into megabytes of kernel buffers.
     pub fn login_with_recv_buffer(&self, name: &str, bytes: usize) -> TestClient {
-        let mut client = TestClient::over(Box::new(connect_with_recv_buffer(self.addr, bytes)));
-        client.expect_prefix("HELLO parley 1");
-        client.send(&format!("/name {name}"));
-        client.expect_prefix(&format!("WELCOME {name}"));
-        client.expect_line(&format!("JOIN lobby {name}"));
-        client
+        TestClient::over(Box::new(connect_with_recv_buffer(self.addr, bytes))).named(name)
     }
 }
 
