@@ -7,7 +7,7 @@
 //! and each must finish within `--login-timeout`.
 
 use std::net::IpAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::hub::{AddressKey, ClientId, PerAddress};
 use crate::timers::Deadlines;
@@ -17,6 +17,10 @@ use crate::timers::Deadlines;
 pub struct Handshakes {
     in_progress: usize,
     max: usize,
+    /// Most in progress from one address, unless trusted (0: no limit).
+    max_per_address: usize,
+    /// Time each may take.
+    timeout: Duration,
     per_address: PerAddress,
     /// When each must be done by. An entry whose handshake finished stays until it is
     /// due; the caller ignores it then.
@@ -24,11 +28,14 @@ pub struct Handshakes {
 }
 
 impl Handshakes {
-    /// No handshakes yet; at most `max` at once.
-    pub fn new(max: usize) -> Handshakes {
+    /// No handshakes yet; at most `max` at once and `max_per_address` from one
+    /// address (0: no limit), each done within `timeout`.
+    pub fn new(max: usize, max_per_address: usize, timeout: Duration) -> Handshakes {
         Handshakes {
             in_progress: 0,
             max,
+            max_per_address,
+            timeout,
             per_address: PerAddress::default(),
             deadlines: Deadlines::new(),
         }
@@ -49,24 +56,22 @@ impl Handshakes {
         self.in_progress == 0
     }
 
-    /// Counts a handshake of `id` from `address`, due by `deadline`, unless that
-    /// address has `per_address` in progress already (0: no limit). Returns whether it
-    /// was counted.
+    /// Counts a handshake of `id` from `address` starting at `now`, unless that
+    /// address has its limit in progress already (a `trusted` one has none). Returns
+    /// whether it was counted.
     pub fn try_start(
         &mut self,
         id: ClientId,
         address: IpAddr,
-        per_address: usize,
-        deadline: Instant,
+        trusted: bool,
+        now: Instant,
     ) -> bool {
-        if !self
-            .per_address
-            .try_add(AddressKey::of(address), per_address)
-        {
+        let limit = if trusted { 0 } else { self.max_per_address };
+        if !self.per_address.try_add(AddressKey::of(address), limit) {
             return false;
         }
         self.in_progress += 1;
-        self.deadlines.schedule(deadline, id);
+        self.deadlines.schedule(now + self.timeout, id);
         true
     }
 
@@ -103,44 +108,55 @@ pub const STALE_DEADLINES: usize = 1024;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+
+    const TIMEOUT: Duration = Duration::from_secs(5);
 
     #[test]
     fn counts_in_total_and_per_address_and_yields_deadlines() {
-        let now = Instant::now();
+        let t0 = Instant::now();
+        let later = t0 + Duration::from_secs(1);
         let (a, b) = (IpAddr::from([192, 0, 2, 1]), IpAddr::from([192, 0, 2, 2]));
-        let mut shakes = Handshakes::new(3);
-        let later = now + Duration::from_secs(5);
-        assert!(shakes.try_start(ClientId::new(1, 1), a, 2, later));
-        assert!(shakes.try_start(ClientId::new(2, 2), a, 2, later));
+        let mut shakes = Handshakes::new(3, 2, TIMEOUT);
+        assert!(shakes.try_start(ClientId::new(1, 1), a, false, later));
+        assert!(shakes.try_start(ClientId::new(2, 2), a, false, later));
         assert!(
-            !shakes.try_start(ClientId::new(3, 3), a, 2, later),
+            !shakes.try_start(ClientId::new(3, 3), a, false, later),
             "a's third"
         );
         assert!(!shakes.is_full());
-        assert!(shakes.try_start(ClientId::new(4, 4), b, 2, now));
+        assert!(shakes.try_start(ClientId::new(4, 4), b, false, t0));
         assert!(shakes.is_full());
         shakes.finish(a);
         assert!(!shakes.is_full());
         assert!(
-            shakes.try_start(ClientId::new(5, 5), a, 2, later),
+            shakes.try_start(ClientId::new(5, 5), a, false, later),
             "a has room again"
         );
         assert_eq!(shakes.len(), 3);
-        assert_eq!(shakes.next_deadline(), Some(now));
-        assert_eq!(shakes.pop_due(now), Some(ClientId::new(4, 4)));
-        assert_eq!(shakes.pop_due(now), None);
+        let due = t0 + TIMEOUT;
+        assert_eq!(shakes.next_deadline(), Some(due));
+        assert_eq!(shakes.pop_due(due), Some(ClientId::new(4, 4)));
+        assert_eq!(shakes.pop_due(due), None);
+    }
+
+    #[test]
+    fn a_trusted_address_has_no_limit_of_its_own() {
+        let now = Instant::now();
+        let a = IpAddr::from([192, 0, 2, 1]);
+        let mut shakes = Handshakes::new(10, 1, TIMEOUT);
+        assert!(shakes.try_start(ClientId::new(1, 1), a, false, now));
+        assert!(!shakes.try_start(ClientId::new(2, 2), a, false, now));
+        assert!(shakes.try_start(ClientId::new(3, 3), a, true, now));
     }
 
     #[test]
     fn deadlines_of_finished_handshakes_are_swept_once_they_pile_up() {
         let now = Instant::now();
         let address = IpAddr::from([192, 0, 2, 1]);
-        let mut shakes = Handshakes::new(usize::MAX);
-        let later = now + Duration::from_secs(30);
+        let mut shakes = Handshakes::new(usize::MAX, 0, TIMEOUT);
         let total = STALE_DEADLINES + 10;
         for i in 0..total {
-            assert!(shakes.try_start(ClientId::new(i, i as u32), address, 0, later));
+            assert!(shakes.try_start(ClientId::new(i, i as u32), address, false, now));
             if i > 0 {
                 shakes.finish(address);
             }
@@ -150,7 +166,7 @@ mod tests {
         assert_eq!(shakes.deadlines.len(), 1);
         // Below the threshold nothing is swept.
         for i in 1..10 {
-            assert!(shakes.try_start(ClientId::new(i, i as u32), address, 0, later));
+            assert!(shakes.try_start(ClientId::new(i, i as u32), address, false, now));
             shakes.finish(address);
         }
         shakes.sweep(|id| id.slot() == 0);

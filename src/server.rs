@@ -35,6 +35,7 @@
 
 use std::io::{self, ErrorKind, IoSlice, Read, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -177,10 +178,6 @@ struct IoLimits {
     max_line: usize,
     shutdown_grace: Duration,
     flood: FloodLimits,
-    /// Time a TLS handshake may take.
-    handshake_timeout: Duration,
-    /// Handshakes one address may have in progress (0: no limit).
-    handshakes_per_address: usize,
 }
 
 /// Asks a running server to shut down as on SIGTERM, from any thread.
@@ -229,14 +226,11 @@ pub struct Server {
     store: Worker<Vec<(Option<ClientId>, Request)>>,
     /// The threads that check and hash passwords.
     hashing: Worker<(ClientId, HashJob)>,
-    /// The thread that reads the users file again on SIGHUP, and its results.
+    /// The thread that reads the users file and the TLS certificate again on SIGHUP,
+    /// when there are any.
     reloader: Option<Reloader>,
     /// What a new TLS connection's session starts from, when there is a TLS listener.
     tls: Option<Arc<ServerConfig>>,
-    /// The address of the TLS listener.
-    tls_addr: Option<SocketAddr>,
-    /// The thread that reads the certificate and key again on SIGHUP, and its results.
-    tls_reloader: Option<TlsReloader>,
     /// TLS connections whose handshake is not finished.
     handshakes: Handshakes,
     hub: Hub,
@@ -265,12 +259,54 @@ pub struct Server {
     byes: Byes,
 }
 
-/// The thread that reads the users file on SIGHUP, and where it hands the result.
-type Reloader = (Worker<()>, Results<Result<UsersFile, UsersFileError>>);
+/// The thread that reads the settings files again on SIGHUP, and where it hands what
+/// it read.
+#[derive(Debug)]
+struct Reloader {
+    worker: Worker<()>,
+    results: Results<Reloaded>,
+    /// What it reads, for the log.
+    what: &'static str,
+}
 
-/// The thread that reads the TLS certificate and key on SIGHUP, and where it hands
-/// the result.
-type TlsReloader = (Worker<()>, Results<Result<Arc<ServerConfig>, TlsError>>);
+/// What one reload read: each file on its own, so that one failing does not keep the
+/// other from changing.
+#[derive(Debug)]
+struct Reloaded {
+    accounts: Option<Result<UsersFile, UsersFileError>>,
+    tls: Option<Result<Arc<ServerConfig>, TlsError>>,
+}
+
+impl Reloader {
+    /// Starts the thread for `accounts` and `tls`, unless there is neither.
+    fn start(
+        accounts: Option<PathBuf>,
+        tls: Option<TlsFiles>,
+        waker: &Arc<Waker>,
+    ) -> io::Result<Option<Reloader>> {
+        let what = match (&accounts, &tls) {
+            (None, None) => return Ok(None),
+            (Some(_), None) => "the accounts file",
+            (None, Some(_)) => "the TLS certificate and key",
+            (Some(_), Some(_)) => "the accounts file and the TLS certificate and key",
+        };
+        let (worker, results) = Worker::start(
+            "parley-reload",
+            1,
+            Priority::Deferring,
+            Arc::clone(waker),
+            move |()| Reloaded {
+                accounts: accounts.as_deref().map(users_file::load),
+                tls: tls.as_ref().map(TlsFiles::load),
+            },
+        )?;
+        Ok(Some(Reloader {
+            worker,
+            results,
+            what,
+        }))
+    }
+}
 
 /// The goodbyes the loop itself sends, encoded once per codec at start.
 #[derive(Debug)]
@@ -306,7 +342,7 @@ impl Server {
             ready: true,
         }];
         let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(StartError::Poll)?);
-        let (tls, tls_addr, tls_reloader) = match (config.tls_listen, config.tls_files()) {
+        let tls = match (config.tls_listen, config.tls_files()) {
             (Some(addr), Some(files)) => {
                 let tls = files.load().map_err(StartError::Tls)?;
                 let mut socket = listen(addr, config.send_buffer).map_err(StartError::Listen)?;
@@ -314,17 +350,15 @@ impl Server {
                 poll.registry()
                     .register(&mut socket, token, Interest::READABLE)
                     .map_err(StartError::Poll)?;
-                let tls_addr = socket.local_addr().map_err(StartError::Listen)?;
                 listeners.push(Listener {
                     socket,
                     codec: Codec::Parley,
                     transport: TransportKind::Tls,
                     ready: true,
                 });
-                let reloader = start_tls_reloader(files, &waker).map_err(StartError::Poll)?;
-                (Some(tls), Some(tls_addr), Some(reloader))
+                Some(tls)
             }
-            _ => (None, None, None),
+            _ => None,
         };
         let now = Instant::now();
         let unix = SystemTime::now()
@@ -370,19 +404,8 @@ impl Server {
             move |(client, job)| (Some(client), Completion::Hashed(carry_out(&hasher, job))),
         )
         .map_err(StartError::Poll)?;
-        let reloader = match config.accounts_file.clone() {
-            Some(path) => Some(
-                Worker::start(
-                    "parley-reload",
-                    1,
-                    Priority::Deferring,
-                    Arc::clone(&waker),
-                    move |()| users_file::load(&path),
-                )
-                .map_err(StartError::Poll)?,
-            ),
-            None => None,
-        };
+        let reloader = Reloader::start(config.accounts_file.clone(), config.tls_files(), &waker)
+            .map_err(StartError::Poll)?;
         let (store, store_results) = Worker::start_batched(
             "parley-store",
             STORE_QUEUE,
@@ -417,9 +440,11 @@ impl Server {
             hashing,
             reloader,
             tls,
-            tls_addr,
-            tls_reloader,
-            handshakes: Handshakes::new(config.max_handshakes),
+            handshakes: Handshakes::new(
+                config.max_handshakes,
+                config.max_per_address,
+                config.login_timeout,
+            ),
             hub,
             byes: Byes::new(&mut table),
             table,
@@ -427,8 +452,6 @@ impl Server {
                 max_line: config.max_line,
                 shutdown_grace: config.shutdown_grace,
                 flood: config.flood_limits(),
-                handshake_timeout: config.login_timeout,
-                handshakes_per_address: config.max_per_address,
             },
             trusted: config.trusted(),
             flood_resume: Deadlines::new(),
@@ -451,7 +474,11 @@ impl Server {
 
     /// The address the server listens for TLS on, if it does.
     pub fn tls_addr(&self) -> Option<SocketAddr> {
-        self.tls_addr
+        let listener = self
+            .listeners
+            .iter()
+            .find(|l| l.transport == TransportKind::Tls)?;
+        listener.socket.local_addr().ok()
     }
 
     /// Shuts down gracefully on SIGINT or SIGTERM.
@@ -647,17 +674,9 @@ impl Server {
             let mut handshaking = false;
             let mut transport = match (kind, &self.tls) {
                 (TransportKind::Tls, Some(tls)) => {
-                    let per_address = if self.trusted.contains(peer.ip()) {
-                        0
-                    } else {
-                        self.limits.handshakes_per_address
-                    };
-                    let deadline = now + self.limits.handshake_timeout;
-                    if !self
-                        .handshakes
-                        .try_start(id, peer.ip(), per_address, deadline)
-                    {
-                        debug!("TLS connection from {peer} closed: {per_address} handshakes from its address already");
+                    let trusted = self.trusted.contains(peer.ip());
+                    if !self.handshakes.try_start(id, peer.ip(), trusted, now) {
+                        debug!("TLS connection from {peer} closed: too many handshakes from its address");
                         continue;
                     }
                     match Transport::tls(socket, Arc::clone(tls)) {
@@ -744,29 +763,28 @@ impl Server {
                 }
             }
         }
-        if let Some((_, reloads)) = &self.reloader {
-            for reloaded in reloads.ready() {
-                match reloaded {
-                    Ok(file) => {
-                        warn_clear_text(&file);
-                        let count = file.accounts.len();
-                        self.hub.set_file_accounts(file_accounts(file), |_| 0);
-                        info!("accounts file reloaded: {count} accounts");
-                    }
-                    Err(e) => error!("accounts file not reloaded, the accounts stay: {e}"),
+        let Some(reloader) = &self.reloader else {
+            return;
+        };
+        for reloaded in reloader.results.ready() {
+            match reloaded.accounts {
+                Some(Ok(file)) => {
+                    warn_clear_text(&file);
+                    let count = file.accounts.len();
+                    self.hub.set_file_accounts(file_accounts(file), |_| 0);
+                    info!("accounts file reloaded: {count} accounts");
                 }
+                Some(Err(e)) => error!("accounts file not reloaded, the accounts stay: {e}"),
+                None => {}
             }
-        }
-        if let Some((_, reloads)) = &self.tls_reloader {
-            for reloaded in reloads.ready() {
-                match reloaded {
-                    Ok(tls) => {
-                        // Sessions already open keep the settings they started with.
-                        self.tls = Some(tls);
-                        info!("TLS certificate reloaded: new connections get it");
-                    }
-                    Err(e) => error!("TLS certificate not reloaded, the old one stays: {e}"),
+            match reloaded.tls {
+                Some(Ok(tls)) => {
+                    // Sessions already open keep the settings they started with.
+                    self.tls = Some(tls);
+                    info!("TLS certificate reloaded: new connections get it");
                 }
+                Some(Err(e)) => error!("TLS certificate not reloaded, the old one stays: {e}"),
+                None => {}
             }
         }
     }
@@ -817,23 +835,17 @@ impl Server {
         }
     }
 
-    /// SIGHUP: the users file is read again, off the loop; the accounts change when
-    /// it has been read and parsed.
+    /// SIGHUP: the users file and the TLS certificate are read again, off the loop;
+    /// the accounts and the certificate change when they have been read and parsed.
     fn reload(&mut self) {
-        if let Some((worker, _)) = &self.reloader {
-            info!("SIGHUP: reading the accounts file again");
-            if worker.submit(()).is_err() {
-                warn!("SIGHUP: a reload of the accounts file is already under way");
+        match &self.reloader {
+            Some(reloader) => {
+                info!("SIGHUP: reading {} again", reloader.what);
+                if reloader.worker.submit(()).is_err() {
+                    warn!("SIGHUP: a reload is already under way");
+                }
             }
-        }
-        if let Some((worker, _)) = &self.tls_reloader {
-            info!("SIGHUP: reading the TLS certificate and key again");
-            if worker.submit(()).is_err() {
-                warn!("SIGHUP: a reload of the TLS certificate is already under way");
-            }
-        }
-        if self.reloader.is_none() && self.tls_reloader.is_none() {
-            info!("SIGHUP: nothing to reload");
+            None => info!("SIGHUP: nothing to reload"),
         }
     }
 
@@ -1274,17 +1286,6 @@ impl Server {
             debug!("#{} closed ({why})", conn.serial);
         }
     }
-}
-
-/// Starts the thread that reads the TLS certificate and key again on SIGHUP.
-fn start_tls_reloader(files: TlsFiles, waker: &Arc<Waker>) -> io::Result<TlsReloader> {
-    Worker::start(
-        "parley-tls-reload",
-        1,
-        Priority::Deferring,
-        Arc::clone(waker),
-        move |()| files.load(),
-    )
 }
 
 /// Gives the core its accounts: from the users file when there is one (the store
