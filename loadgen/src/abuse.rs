@@ -19,6 +19,7 @@ use crate::conn::Reason;
 use crate::driver::outcome::Usage;
 use crate::scenario::Plan;
 use crate::stats::{new_hist, Disturbed};
+use crate::witness::WitnessReport;
 
 /// The attacks, each from the table of abuse the server must withstand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -311,6 +312,8 @@ pub struct AbuseRun {
     pub baseline_usage: Usage,
     /// The victim's listings (big-list).
     pub listings: Listings,
+    /// What the witness found, once the run is over (none with `--witness-rate 0`).
+    pub witness: Option<WitnessReport>,
 }
 
 impl AbuseRun {
@@ -353,6 +356,7 @@ impl AbuseRun {
                 posts_last: 0,
                 victim_drops: 0,
             },
+            witness: None,
         }
     }
 

@@ -331,6 +331,12 @@ pub struct AbuseArgs {
     /// attackers that joined lobby.
     #[arg(long)]
     bystanders_room: bool,
+    /// Lines per second of the witness: two clients on a thread of their own that chat
+    /// in a room of their own and time their lines, so that the loadgen's work for the
+    /// attackers is not measured as the server's latency. Its address (the first of
+    /// --source) must be trusted by the server above this rate (0: no witness).
+    #[arg(long, default_value_t = 1000.0)]
+    witness_rate: f64,
 }
 
 /// Options of every scenario: the server, the clients and their setup, the report.
@@ -467,6 +473,7 @@ struct AbuseParts {
     attacker_sources: Option<Sources>,
     ping_interval: Duration,
     bystanders_room: bool,
+    witness_rate: f64,
 }
 
 impl Parts {
@@ -547,6 +554,7 @@ impl Parts {
                     attacker_sources: a.attacker_sources,
                     ping_interval: a.ping_interval,
                     bystanders_room: a.bystanders_room,
+                    witness_rate: a.witness_rate,
                 }),
                 ..Parts::new(Kind::Abuse, a.common, a.bystanders.traffic())
             },
@@ -724,6 +732,8 @@ pub struct AbuseConfig {
     pub ping_interval: Duration,
     /// The bystanders chat in a room of their own, not in lobby.
     pub bystanders_room: bool,
+    /// Lines per second of the witness (0: none).
+    pub witness_rate: f64,
 }
 
 impl Config {
@@ -872,6 +882,9 @@ impl Config {
 /// Checks the options of `abuse` against its attack of `attackers` connections.
 fn abuse_config(a: AbuseParts, attackers: usize) -> Result<AbuseConfig, Error> {
     check_rate("--attack-rate", a.attack_rate)?;
+    if a.witness_rate != 0.0 {
+        check_rate("--witness-rate", a.witness_rate)?;
+    }
     if a.ping_interval.is_zero() {
         return Err(Error::Usage("--ping-interval must be above 0".into()));
     }
@@ -903,6 +916,7 @@ fn abuse_config(a: AbuseParts, attackers: usize) -> Result<AbuseConfig, Error> {
         sources,
         ping_interval: a.ping_interval,
         bystanders_room: a.bystanders_room,
+        witness_rate: a.witness_rate,
     })
 }
 
@@ -1153,6 +1167,7 @@ mod tests {
             "attacker-sources",
             "ping-interval",
             "bystanders-room",
+            "witness-rate",
         ];
         let abuse_common: Vec<&str> = common
             .iter()

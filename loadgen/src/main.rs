@@ -28,6 +28,7 @@ mod targets;
 mod tls;
 mod transport;
 mod wire;
+mod witness;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -14,6 +14,7 @@ use crate::clock::ns;
 use crate::conn::State;
 use crate::error::Error;
 use crate::wire::{self, ServerLine};
+use crate::witness::{Witness, WitnessPlan};
 
 use super::open_loop::{OpenLoop, ATTACK_TIMER};
 use super::phases::Phase;
@@ -46,6 +47,8 @@ pub struct Attacking {
     block: Vec<u8>,
     /// Complete lines in `block`.
     block_lines: u64,
+    /// The witness's thread, from the end of setup to the end of the run.
+    witness: Option<Witness>,
     /// When the next round of pings is due (ping-keepers).
     next_ping_at: u64,
     /// When the server's memory is read next.
@@ -71,6 +74,7 @@ impl Attacking {
             cfg: cfg.clone(),
             pacer,
             paced: false,
+            witness: None,
             next_ping_at: u64::MAX,
             next_rss_at: u64::MAX,
         })
@@ -199,6 +203,9 @@ impl Driver {
             if let ServerLine::Msg { from, .. } | ServerLine::Priv { from, .. } = line {
                 let bystander = wire::name_id(prefix, from)
                     .is_some_and(|k| usize::try_from(k).is_ok_and(|k| ab.is_bystander(k)));
+                if witness_name(prefix, from) {
+                    return true;
+                }
                 if !bystander {
                     ab.c.foreign_lines += 1;
                     return true;
@@ -502,18 +509,51 @@ impl Driver {
         self.start_drain(now);
     }
 
+    /// Setup is over: the witness starts, unless `--witness-rate 0`.
+    pub(super) fn start_witness(&mut self) {
+        let Some(at) = self.attacking.as_mut() else {
+            return;
+        };
+        if at.cfg.witness_rate == 0.0 {
+            return;
+        }
+        let plan = WitnessPlan {
+            addr: self.cfg.addr,
+            source: self.cfg.sources.first().copied(),
+            tls: self.conns.tls.clone(),
+            prefix: self.cfg.prefix.clone(),
+            rate: at.cfg.witness_rate,
+            size: self.cfg.size - 1,
+        };
+        match Witness::start(plan) {
+            Ok(w) => at.witness = Some(w),
+            Err(e) => self.notes.add(format!("the witness did not start: {e}")),
+        }
+    }
+
     /// At the end of the run, the attackers still connected are counted, and what
-    /// they never wrote is taken back from what they sent.
+    /// they never wrote is taken back from what they sent; the witness stops and
+    /// hands over its findings.
     pub(super) fn finish_attack(&mut self) {
         let Some(ab) = self.abuse.as_mut() else {
             return;
         };
+        if let Some(w) = self.attacking.as_mut().and_then(|at| at.witness.take()) {
+            ab.witness = Some(w.finish());
+        }
         for c in &self.conns.clients[ab.first..] {
             if c.state != State::Closed && c.state != State::NotStarted {
                 ab.on_open_at_end(c.unsent_lines(), c.pending() as u64);
             }
         }
     }
+}
+
+/// Whether `name` is one of the witness's clients (`<prefix>w0`, `<prefix>w1`).
+fn witness_name(prefix: &[u8], name: &[u8]) -> bool {
+    name.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix(b"w"))
+        .is_some_and(|n| wire::parse_u64(n).is_some())
 }
 
 /// The attack of the run, if it is an abuse run.
@@ -536,5 +576,15 @@ mod tests {
         assert_eq!(attack_line(Attack::Partial, 5), b"ppppp");
         assert_eq!(attack_line(Attack::Flood, 2), b"f\n");
         assert!(attack_line(Attack::Silent, 0).is_empty());
+    }
+
+    #[test]
+    fn the_witness_is_told_apart_from_bystanders_and_strangers() {
+        assert!(witness_name(b"lg7_", b"lg7_w0"));
+        assert!(witness_name(b"lg7_", b"lg7_w1"));
+        assert!(!witness_name(b"lg7_", b"lg7_3"));
+        assert!(!witness_name(b"lg7_", b"lg7_w"));
+        assert!(!witness_name(b"lg7_", b"lg8_w0"));
+        assert!(!witness_name(b"lg7_", b"lg7_witness"));
     }
 }

@@ -20,7 +20,7 @@ mod board;
 mod conns;
 mod login_storm;
 mod measure;
-mod open_loop;
+pub mod open_loop;
 pub mod outcome;
 mod phases;
 mod reading;

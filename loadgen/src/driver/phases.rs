@@ -220,13 +220,16 @@ impl Driver {
                 };
             }
             Kind::Queue => self.begin_release(now),
+            Kind::Abuse => {
+                self.start_witness();
+                self.start_traffic(now);
+            }
             Kind::Fanout
             | Kind::Rooms
             | Kind::Private
             | Kind::Slow
             | Kind::Board
-            | Kind::LoginStorm
-            | Kind::Abuse => self.start_traffic(now),
+            | Kind::LoginStorm => self.start_traffic(now),
         }
     }
 }

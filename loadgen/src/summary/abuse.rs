@@ -5,7 +5,8 @@
 use crate::abuse::{AbuseRun, Attack};
 use crate::driver::Outcome;
 use crate::report::Obj;
-use crate::stats::LatSummary;
+use crate::stats::{new_hist, LatSummary};
+use crate::witness::WitnessReport;
 
 use super::setup::sources_text;
 use super::{bystanders, per_s, Findings};
@@ -122,10 +123,60 @@ pub fn section(o: &Outcome, ab: &AbuseRun) -> Obj {
             ab.bystanders_steady.from.saturating_sub(started) as f64 / 1e9,
         );
     }
+    if let Some(w) = &ab.witness {
+        m.obj("witness", witness(o, ab, w));
+    }
     if let Some(cores) = bystanders::server_cores(&ab.baseline_usage) {
         m.num("baseline_server_cpu_cores", cores);
     }
     m.obj("server_memory", memory(o, ab));
+    m
+}
+
+/// The witness's latency in the baseline window, over the attack and once it was in
+/// place, each from its own thread's samples, and the two ratios to the baseline.
+fn witness(o: &Outcome, ab: &AbuseRun, w: &WitnessReport) -> Obj {
+    let mut m = Obj::new();
+    let rate = o.cfg.abuse.as_ref().map_or(0.0, |a| a.witness_rate);
+    // Every key of the report is unique, hence the prefix inside the section too.
+    m.num("witness_rate", rate)
+        .int("witness_lines_sent", w.sent)
+        .int("witness_lines_missing", w.missing);
+    if let Some(e) = &w.error {
+        m.text("witness_error", e.as_str());
+    }
+    let windows = [
+        ("baseline", o.stats.win_start, o.stats.win_end),
+        (
+            "attack",
+            ab.bystanders_latency.from,
+            ab.bystanders_latency.until,
+        ),
+        (
+            "steady",
+            ab.bystanders_steady.from,
+            ab.bystanders_steady.until,
+        ),
+    ];
+    let mut base_p99 = 0;
+    for (word, from, until) in windows {
+        let mut h = new_hist();
+        for &(sched, latency) in &w.samples {
+            if sched >= from && sched < until {
+                h.saturating_record(latency);
+            }
+        }
+        let l = LatSummary::of(&h);
+        m.lat(&format!("witness_latency_{word}"), l);
+        if word == "baseline" {
+            base_p99 = l.p99;
+        } else if base_p99 > 0 && l.count > 0 {
+            m.num(
+                &format!("witness_p99_{word}_over_baseline"),
+                l.p99 as f64 / base_p99 as f64,
+            );
+        }
+    }
     m
 }
 
@@ -182,6 +233,16 @@ pub fn check(ab: &AbuseRun, f: &mut Findings) {
         f.problem(
             "attack_not_made",
             "no attacker's connection was established",
+        );
+    }
+    if let Some(w) = &ab.witness {
+        if let Some(e) = &w.error {
+            f.problem("witness_failed", e.as_str());
+        }
+        f.flag(
+            "witness_lines_missing",
+            w.missing,
+            "of the witness's lines never reached it",
         );
     }
     bystanders::check_samples(
