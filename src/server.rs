@@ -24,7 +24,8 @@
 //! 7. **flush**: one vectored write loop per connection with new output, at most
 //!    [`WRITE_BUDGET`] bytes each, for at most [`FLUSHES_PER_TURN`] connections of
 //!    each of the two lanes of [`crate::flushq`] (replies and small fan-outs first,
-//!    then big fan-outs and backlogs), each lane in the order its connections were
+//!    then big fan-outs and backlogs, these for at most [`BULK_FLUSH_TIME_PER_TURN`]),
+//!    each lane in the order its connections were
 //!    listed; writable interest follows from the connection's
 //!    state: watched only while a write has blocked with output or transport bytes
 //!    waiting;
@@ -116,6 +117,11 @@ pub const WRITE_BUDGET: usize = 256 * 1024;
 /// finished in one turn instead, because a held sender is read again only once every
 /// recipient it waits for has been written to.
 pub const FLUSHES_PER_TURN: usize = 64;
+/// Time one turn may spend writing to the bulk lane's connections (at least one is
+/// written to). A write to a loopback socket costs 5 to 20 µs, so 64 of them could
+/// hold a line to a small room for a millisecond; cut by time, the slice stays short
+/// whatever a write costs, and a pass over a big room takes more turns, not longer.
+pub const BULK_FLUSH_TIME_PER_TURN: Duration = Duration::from_micros(100);
 /// Connections accepted per turn.
 pub const ACCEPTS_PER_TURN: usize = 256;
 /// Connections the kernel may hold completed but not yet accepted (it caps this at
@@ -1127,19 +1133,25 @@ impl Server {
     }
 
     /// Flushes up to [`FLUSHES_PER_TURN`] connections from each lane, the prompt lane
-    /// first (see [`crate::flushq`]).
+    /// first (see [`crate::flushq`]), and the bulk lane for at most
+    /// [`BULK_FLUSH_TIME_PER_TURN`].
     fn flush_listed(&mut self, now: Instant) {
-        self.flush_lane(Lane::Prompt, now);
-        self.flush_lane(Lane::Bulk, now);
+        self.flush_lane(Lane::Prompt, None, now);
+        self.flush_lane(Lane::Bulk, Some(BULK_FLUSH_TIME_PER_TURN), now);
     }
 
-    fn flush_lane(&mut self, lane: Lane, now: Instant) {
+    fn flush_lane(&mut self, lane: Lane, time_limit: Option<Duration>, now: Instant) {
+        let started = Instant::now();
         let mut flushes = 0;
         // Keys listed during this phase (a connection past its write budget) wait for
         // the next turn.
         let listed = self.table.flush.len(lane);
         for _ in 0..listed {
-            if flushes >= FLUSHES_PER_TURN && !self.table.flow.pacing() {
+            // While flow control holds senders back the pass is finished in one turn
+            // (see FLUSHES_PER_TURN).
+            let over = flushes >= FLUSHES_PER_TURN
+                || (flushes > 0 && time_limit.is_some_and(|t| started.elapsed() >= t));
+            if over && !self.table.flow.pacing() {
                 break;
             }
             let Some(key) = self.table.flush.pop(lane) else {
