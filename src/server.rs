@@ -117,8 +117,8 @@ pub const WRITE_BUDGET: usize = 256 * 1024;
 /// finished in one turn instead, because a held sender is read again only once every
 /// recipient it waits for has been written to.
 pub const FLUSHES_PER_TURN: usize = 64;
-/// Time one turn may spend writing to the bulk lane's connections (at least one is
-/// written to). A write to a loopback socket costs 5 to 20 µs, so 64 of them could
+/// Time after which a turn starts no more writes to the bulk lane's connections (at
+/// least one is written to; a write under way, up to [`WRITE_BUDGET`], finishes). A write to a loopback socket costs 5 to 20 µs, so 64 of them could
 /// hold a line to a small room for a millisecond; cut by time, the slice stays short
 /// whatever a write costs, and a pass over a big room takes more turns, not longer.
 pub const BULK_FLUSH_TIME_PER_TURN: Duration = Duration::from_micros(100);
@@ -1141,7 +1141,7 @@ impl Server {
     }
 
     fn flush_lane(&mut self, lane: Lane, time_limit: Option<Duration>, now: Instant) {
-        let started = Instant::now();
+        let started = time_limit.map(|_| Instant::now());
         let mut flushes = 0;
         // Keys listed during this phase (a connection past its write budget) wait for
         // the next turn.
@@ -1150,7 +1150,10 @@ impl Server {
             // While flow control holds senders back the pass is finished in one turn
             // (see FLUSHES_PER_TURN).
             let over = flushes >= FLUSHES_PER_TURN
-                || (flushes > 0 && time_limit.is_some_and(|t| started.elapsed() >= t));
+                || (flushes > 0
+                    && time_limit
+                        .zip(started)
+                        .is_some_and(|(limit, at)| at.elapsed() >= limit));
             if over && !self.table.flow.pacing() {
                 break;
             }

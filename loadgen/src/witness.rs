@@ -6,8 +6,9 @@
 //! and a bystander's line due meanwhile is sent late and read late: the loadgen's own
 //! work is then measured as the server's latency. On the machine the attack targets,
 //! attackers and users are different computers. The witness is the closer model: its
-//! thread sleeps in its own poll and the kernel wakes it when its line arrives, however
-//! busy the attackers' loop is. It reports the same percentiles as the bystanders,
+//! thread sleeps in its own poll, and when its line arrives the scheduler wakes it and
+//! lets it preempt the attackers' loop on the core they share, rather than leaving the
+//! line to wait until that loop comes round to it. It reports the same percentiles as the bystanders,
 //! baseline against attack, from its own samples.
 //!
 //! Its room is its own, so that its lines add nothing to the attack (a line to a lobby
@@ -74,7 +75,8 @@ pub struct WitnessReport {
     pub samples: Vec<(u64, u64)>,
     /// Lines sent.
     pub sent: u64,
-    /// Lines sent that never arrived (out of order or lost).
+    /// Lines sent that never arrived (a line that overtook an earlier one counts that
+    /// one as missing).
     pub missing: u64,
     /// Why the witness stopped early, if it did.
     pub error: Option<String>,
@@ -169,7 +171,8 @@ impl Client {
         })
     }
 
-    /// Reads what the socket has onto `input`.
+    /// Reads what the socket has onto `input`, to its end: the end of the stream may
+    /// come with the last data, and no later edge would announce it.
     fn fill(&mut self) -> Result<(), String> {
         let mut chunk = [0u8; READ_CHUNK];
         loop {
@@ -182,9 +185,6 @@ impl Client {
                     self.input.extend_from_slice(&chunk[..n]);
                     if self.input.len() > MAX_PENDING_INPUT && !self.input.contains(&b'\n') {
                         return Err("the server sent an overlong line to the witness".into());
-                    }
-                    if n < chunk.len() {
-                        return Ok(());
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
@@ -203,8 +203,9 @@ impl Client {
             Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::NotConnected => {}
             Err(e) => return Err(format!("the witness's write failed: {e}")),
         }
-        if self.written == self.output.len() {
-            self.output.clear();
+        // Keep only what is unsent (a paced sender could otherwise hold its whole run).
+        if self.written > 0 && self.written * 2 >= self.output.len() {
+            self.output.drain(..self.written);
             self.written = 0;
         }
         Ok(())
@@ -255,7 +256,7 @@ fn run(plan: &WitnessPlan, stop: &AtomicBool, report: &mut WitnessReport) -> Res
             drain_until = now + DRAIN_NS;
         }
         if drain_until != u64::MAX && (expected == report.sent || now >= drain_until) {
-            report.missing = report.sent - expected;
+            report.missing += report.sent - expected;
             return Ok(());
         }
         if sending && drain_until == u64::MAX {
@@ -299,8 +300,9 @@ fn run(plan: &WitnessPlan, stop: &AtomicBool, report: &mut WitnessReport) -> Res
                 start += end + 1;
                 let heard = handle_line(c, i == 0, line, &room)?;
                 if let Some(p) = heard.filter(|_| i == 1 && sending) {
-                    if p.0 == sender_name.as_slice() && p.1.seq == expected {
-                        expected += 1;
+                    if p.0 == sender_name.as_slice() && p.1.seq >= expected {
+                        report.missing += p.1.seq - expected;
+                        expected = p.1.seq + 1;
                         report
                             .samples
                             .push((p.1.sched_ns, now.saturating_sub(p.1.sched_ns)));
@@ -352,9 +354,12 @@ fn handle_line<'a>(
             c.output.extend_from_slice(token);
             c.output.push(b'\n');
         }
-        ServerLine::Err { code } if c.stage != Stage::Ready => {
+        // A refused line would otherwise only show as missing, without its reason
+        // (a --size near the server's --max-line, say).
+        ServerLine::Err { code } => {
             return Err(format!(
-                "the witness's setup failed: ERR {}",
+                "the server refused a line of the witness {}: ERR {}",
+                c.name,
                 String::from_utf8_lossy(code)
             ));
         }

@@ -442,10 +442,11 @@ fn abuse_run(attack: &[&str]) -> String {
     );
     assert!(num(&json, "rss_at_attack_end_bytes") > 0.0, "{json}");
     // The witness, on its own thread at 1,000 lines/s: every line back, a sample for
-    // each one scheduled in the baseline's second and the attack's 1.5 s.
+    // each one scheduled in the baseline's second (fewer only if its own setup outlasted
+    // the 200 ms warmup) and the attack's 1.5 s.
     assert_eq!(num(&json, "witness_lines_missing"), 0.0, "{json}");
     let baseline = lat_count(&json, "witness_latency_baseline");
-    assert!((990.0..=1010.0).contains(&baseline), "{json}");
+    assert!((800.0..=1010.0).contains(&baseline), "{json}");
     let attack = lat_count(&json, "witness_latency_attack");
     assert!((1300.0..=1700.0).contains(&attack), "{json}");
     assert!(

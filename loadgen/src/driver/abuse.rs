@@ -14,7 +14,7 @@ use crate::clock::ns;
 use crate::conn::State;
 use crate::error::Error;
 use crate::wire::{self, ServerLine};
-use crate::witness::{Witness, WitnessPlan};
+use crate::witness::{Witness, WitnessPlan, WitnessReport};
 
 use super::open_loop::{OpenLoop, ATTACK_TIMER};
 use super::phases::Phase;
@@ -201,11 +201,11 @@ impl Driver {
         }
         if !ab.is_attacker(i) {
             if let ServerLine::Msg { from, .. } | ServerLine::Priv { from, .. } = line {
-                let bystander = wire::name_id(prefix, from)
-                    .is_some_and(|k| usize::try_from(k).is_ok_and(|k| ab.is_bystander(k)));
                 if witness_name(prefix, from) {
                     return true;
                 }
+                let bystander = wire::name_id(prefix, from)
+                    .is_some_and(|k| usize::try_from(k).is_ok_and(|k| ab.is_bystander(k)));
                 if !bystander {
                     ab.c.foreign_lines += 1;
                     return true;
@@ -527,7 +527,15 @@ impl Driver {
         };
         match Witness::start(plan) {
             Ok(w) => at.witness = Some(w),
-            Err(e) => self.notes.add(format!("the witness did not start: {e}")),
+            // Reported, and failing the run, as a witness that failed later would.
+            Err(e) => {
+                if let Some(ab) = self.abuse.as_mut() {
+                    ab.witness = Some(WitnessReport {
+                        error: Some(format!("the witness's thread did not start: {e}")),
+                        ..WitnessReport::default()
+                    });
+                }
+            }
         }
     }
 
