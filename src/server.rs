@@ -1141,7 +1141,7 @@ impl Server {
     }
 
     fn flush_lane(&mut self, lane: Lane, time_limit: Option<Duration>, now: Instant) {
-        let started = time_limit.map(|_| Instant::now());
+        let stop_at = time_limit.map(|limit| Instant::now() + limit);
         let mut flushes = 0;
         // Keys listed during this phase (a connection past its write budget) wait for
         // the next turn.
@@ -1150,10 +1150,7 @@ impl Server {
             // While flow control holds senders back the pass is finished in one turn
             // (see FLUSHES_PER_TURN).
             let over = flushes >= FLUSHES_PER_TURN
-                || (flushes > 0
-                    && time_limit
-                        .zip(started)
-                        .is_some_and(|(limit, at)| at.elapsed() >= limit));
+                || (flushes > 0 && stop_at.is_some_and(|at| Instant::now() >= at));
             if over && !self.table.flow.pacing() {
                 break;
             }

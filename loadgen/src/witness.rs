@@ -235,7 +235,8 @@ fn run(plan: &WitnessPlan, stop: &AtomicBool, report: &mut WitnessReport) -> Res
     let mut sending = false;
     // The sequence number the receiver expects next.
     let mut expected = 0;
-    let mut drain_until = u64::MAX;
+    // Set once told to stop: when the drain gives up on lines still on their way.
+    let mut drain_until: Option<u64> = None;
     loop {
         let now = now_ns();
         if clients[0].stage == Stage::Ready && clients[1].stage == Stage::Named {
@@ -249,17 +250,17 @@ fn run(plan: &WitnessPlan, stop: &AtomicBool, report: &mut WitnessReport) -> Res
         if !sending && now >= setup_deadline {
             return Err("the witness was not set up within 10 s".into());
         }
-        if drain_until == u64::MAX && stop.load(Ordering::Relaxed) {
+        if drain_until.is_none() && stop.load(Ordering::Relaxed) {
             if !sending {
                 return Err("the witness was stopped before it was set up".into());
             }
-            drain_until = now + DRAIN_NS;
+            drain_until = Some(now + DRAIN_NS);
         }
-        if drain_until != u64::MAX && (expected == report.sent || now >= drain_until) {
+        if drain_until.is_some_and(|until| expected == report.sent || now >= until) {
             report.missing += report.sent - expected;
             return Ok(());
         }
-        if sending && drain_until == u64::MAX {
+        if sending && drain_until.is_none() {
             while schedule.due() <= now {
                 let sched_ns = schedule.due();
                 let p = Payload {

@@ -534,6 +534,16 @@ impl Certs {
         self.dir.join("ca.pem").display().to_string()
     }
 
+    /// A passing run of `scenario` over TLS to `addr`, trusting this CA, with `options`;
+    /// its JSON report.
+    fn passing_run(&self, scenario: &str, addr: &str, options: &[&str]) -> String {
+        let ca = self.ca();
+        let mut args = vec![scenario, "--addr", addr, "--tls", "--ca", &ca];
+        args.extend_from_slice(options);
+        args.extend_from_slice(&["--timeout", "60s", "--json", "--quiet"]);
+        passing_run(&args)
+    }
+
     /// A server of the loadgen's build with a TLS listener on an ephemeral port, using
     /// this certificate, and `flags`; the address of its TLS listener.
     fn server(&self, flags: &[&str]) -> (TestServer, String) {
@@ -567,31 +577,24 @@ impl Drop for Certs {
 fn tls_fanout_delivers_everything_exactly_once_in_order() {
     let certs = Certs::new("fanout");
     let (_server, addr) = certs.server(&[]);
-    let ca = certs.ca();
-    let json = passing_run(&[
+    let json = certs.passing_run(
         "fanout",
-        "--addr",
         &addr,
-        "--tls",
-        "--ca",
-        &ca,
-        "--clients",
-        "200",
-        "--senders",
-        "10",
-        "--rate",
-        "400",
-        "--warmup",
-        "300ms",
-        "--duration",
-        "2s",
-        "--drain",
-        "10s",
-        "--timeout",
-        "60s",
-        "--json",
-        "--quiet",
-    ]);
+        &[
+            "--clients",
+            "200",
+            "--senders",
+            "10",
+            "--rate",
+            "400",
+            "--warmup",
+            "300ms",
+            "--duration",
+            "2s",
+            "--drain",
+            "10s",
+        ],
+    );
     assert!(
         json.contains(r#""transport":"tls (server name localhost)""#),
         "{json}"
@@ -622,26 +625,19 @@ fn tls_fanout_delivers_everything_exactly_once_in_order() {
 fn tls_idle_reports_the_servers_memory_per_connection() {
     let certs = Certs::new("idle");
     let (server, addr) = certs.server(&[]);
-    let ca = certs.ca();
     let pid = server.pid().to_string();
-    let json = passing_run(&[
+    let json = certs.passing_run(
         "idle",
-        "--addr",
         &addr,
-        "--tls",
-        "--ca",
-        &ca,
-        "--clients",
-        "300",
-        "--duration",
-        "500ms",
-        "--server-pid",
-        &pid,
-        "--timeout",
-        "60s",
-        "--json",
-        "--quiet",
-    ]);
+        &[
+            "--clients",
+            "300",
+            "--duration",
+            "500ms",
+            "--server-pid",
+            &pid,
+        ],
+    );
     assert_eq!(num(&json, "handshakes"), 300.0, "{json}");
     assert_eq!(num(&json, "open_at_end"), 300.0, "{json}");
     // Each connection holds a TLS session besides its own state: some KiB, well under
@@ -656,21 +652,7 @@ fn tls_idle_reports_the_servers_memory_per_connection() {
 fn tls_join_storm_reports_the_handshake_rate() {
     let certs = Certs::new("join-storm");
     let (_server, addr) = certs.server(&[]);
-    let ca = certs.ca();
-    let json = passing_run(&[
-        "join-storm",
-        "--addr",
-        &addr,
-        "--tls",
-        "--ca",
-        &ca,
-        "--clients",
-        "300",
-        "--timeout",
-        "60s",
-        "--json",
-        "--quiet",
-    ]);
+    let json = certs.passing_run("join-storm", &addr, &["--clients", "300"]);
     assert_eq!(num(&json, "named"), 300.0, "{json}");
     assert_eq!(num(&json, "handshakes"), 300.0, "{json}");
     let handshakes = num(&json, "handshakes_per_s");
