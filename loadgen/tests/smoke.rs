@@ -131,17 +131,7 @@ fn fanout_delivers_everything_exactly_once_in_order() {
             "1ms",
         ],
     );
-    for key in [
-        "lost",
-        "not_arrived",
-        "duplicates",
-        "reordered",
-        "garbled",
-        "misrouted",
-        "unexpected_disconnects",
-    ] {
-        assert_eq!(num(&json, key), 0.0, "{key} in {json}");
-    }
+    assert_zero(&json, &DELIVERY_FAULTS);
     assert_eq!(num(&json, "ready"), 300.0, "{json}");
     // 400 msg/s for 2 s, each to 299 other members.
     let deliveries = num(&json, "deliveries");
@@ -186,6 +176,24 @@ fn flooding_senders_all_get_their_share() {
     assert!(json.contains("\"passed\":true"), "{json}");
 }
 
+/// What a run that delivered every message once, in order and intact, counts none of.
+const DELIVERY_FAULTS: [&str; 7] = [
+    "lost",
+    "not_arrived",
+    "duplicates",
+    "reordered",
+    "garbled",
+    "misrouted",
+    "unexpected_disconnects",
+];
+
+/// Asserts that each of `keys` is 0 in the report `json`.
+fn assert_zero(json: &str, keys: &[&str]) {
+    for key in keys {
+        assert_eq!(num(json, key), 0.0, "{key} in {json}");
+    }
+}
+
 /// The `count` of the latency summary under `key` in the JSON report.
 fn lat_count(json: &str, key: &str) -> f64 {
     num(json, &format!("{key}\":{{\"count"))
@@ -216,20 +224,21 @@ fn board_answers_every_post_once() {
         "--json",
         "--quiet",
     ]);
-    for key in [
-        "missing_posted",
-        "unexpected_posted",
-        "repeated_ids",
-        "ids_not_increasing",
-        "notice_ids_not_increasing",
-        "ids_out_of_range",
-        "notices_missing",
-        "misrouted",
-        "garbled",
-        "unexpected_disconnects",
-    ] {
-        assert_eq!(num(&json, key), 0.0, "{key} in {json}");
-    }
+    assert_zero(
+        &json,
+        &[
+            "missing_posted",
+            "unexpected_posted",
+            "repeated_ids",
+            "ids_not_increasing",
+            "notice_ids_not_increasing",
+            "ids_out_of_range",
+            "notices_missing",
+            "misrouted",
+            "garbled",
+            "unexpected_disconnects",
+        ],
+    );
     // The open-loop schedule puts exactly 200/s x 2 s of posts in the window, and
     // each of them has its POSTED (one latency sample).
     assert_eq!(num(&json, "posts"), 400.0, "{json}");
@@ -322,18 +331,19 @@ fn login_storm_logs_every_account_in() {
     assert_eq!(num(&json, "logins_sent"), 10.0, "{json}");
     assert_eq!(num(&json, "logged_in"), 10.0, "{json}");
     assert_eq!(lat_count(&json, "login_time"), 10.0, "{json}");
-    for key in [
-        "logins_refused",
-        "logins_lost",
-        "logins_unanswered",
-        "lost",
-        "not_arrived",
-        "duplicates",
-        "reordered",
-        "unexpected_disconnects",
-    ] {
-        assert_eq!(num(&json, key), 0.0, "{key} in {json}");
-    }
+    assert_zero(
+        &json,
+        &[
+            "logins_refused",
+            "logins_lost",
+            "logins_unanswered",
+            "lost",
+            "not_arrived",
+            "duplicates",
+            "reordered",
+            "unexpected_disconnects",
+        ],
+    );
     assert!(num(&json, "logins_per_s") > 0.0, "{json}");
     // The baseline is 200 messages/s for 1 s, each heard by the 2 other bystanders.
     assert_eq!(
@@ -408,15 +418,16 @@ fn abuse_run(attack: &[&str]) -> String {
     ];
     args.extend_from_slice(attack);
     let json = passing_run(&args);
-    for key in [
-        "lost",
-        "not_arrived",
-        "duplicates",
-        "reordered",
-        "unexpected_disconnects",
-    ] {
-        assert_eq!(num(&json, key), 0.0, "{key} in {json}");
-    }
+    assert_zero(
+        &json,
+        &[
+            "lost",
+            "not_arrived",
+            "duplicates",
+            "reordered",
+            "unexpected_disconnects",
+        ],
+    );
     // The baseline is 200 messages/s for 1 s, each heard by the 2 other bystanders;
     // the attack holds about 1.5 s of them.
     assert_eq!(
@@ -599,17 +610,7 @@ fn tls_fanout_delivers_everything_exactly_once_in_order() {
         json.contains(r#""transport":"tls (server name localhost)""#),
         "{json}"
     );
-    for key in [
-        "lost",
-        "not_arrived",
-        "duplicates",
-        "reordered",
-        "garbled",
-        "misrouted",
-        "unexpected_disconnects",
-    ] {
-        assert_eq!(num(&json, key), 0.0, "{key} in {json}");
-    }
+    assert_zero(&json, &DELIVERY_FAULTS);
     assert_eq!(num(&json, "ready"), 200.0, "{json}");
     assert_eq!(num(&json, "handshakes"), 200.0, "{json}");
     assert_eq!(lat_count(&json, "handshake_time"), 200.0, "{json}");
@@ -872,14 +873,15 @@ fn a_repeated_post_id_is_reported() {
     let json = failed_faulty_run(&["board", "--clients", "1", "--rooms", "1"]);
     assert_eq!(num(&json, "repeated_ids"), 1.0, "{json}");
     // Every post still got exactly one answer, and no other check is tripped.
-    for key in [
-        "missing_posted",
-        "unexpected_posted",
-        "ids_not_increasing",
-        "ids_out_of_range",
-    ] {
-        assert_eq!(num(&json, key), 0.0, "{key} in {json}");
-    }
+    assert_zero(
+        &json,
+        &[
+            "missing_posted",
+            "unexpected_posted",
+            "ids_not_increasing",
+            "ids_out_of_range",
+        ],
+    );
     assert_eq!(
         num(&json, "posted_total"),
         num(&json, "posts_total"),
