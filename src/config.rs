@@ -23,7 +23,9 @@ use crate::tls::TlsFiles;
     version,
     about = "A chat server on one poll loop",
     // A flag given twice takes its last value, so a wrapper's defaults can be overridden.
-    args_override_self = true
+    args_override_self = true,
+    // A certificate needs a listener to serve it on.
+    group = clap::ArgGroup::new("tls_listeners").args(["tls_listen", "irc_tls_listen"]).multiple(true)
 )]
 pub struct Config {
     /// Address to listen on.
@@ -37,13 +39,23 @@ pub struct Config {
 
     /// The TLS certificate chain (PEM, the server's certificate first); read again on
     /// SIGHUP.
-    #[arg(long, env = "PARLEY_TLS_CERT", requires = "tls_listen")]
+    #[arg(long, env = "PARLEY_TLS_CERT", requires = "tls_listeners")]
     pub tls_cert: Option<PathBuf>,
 
     /// The TLS certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1); read again on
     /// SIGHUP.
-    #[arg(long, env = "PARLEY_TLS_KEY", requires = "tls_listen")]
+    #[arg(long, env = "PARLEY_TLS_KEY", requires = "tls_listeners")]
     pub tls_key: Option<PathBuf>,
+
+    /// Address to serve IRC on (default: no IRC gateway): IRC clients use the same
+    /// users, rooms and boards.
+    #[arg(long, env = "PARLEY_IRC_LISTEN")]
+    pub irc_listen: Option<SocketAddr>,
+
+    /// Address to serve IRC over TLS on (default: none); needs `--tls-cert` and
+    /// `--tls-key`.
+    #[arg(long, env = "PARLEY_IRC_TLS_LISTEN", requires_all = ["tls_cert", "tls_key"])]
+    pub irc_tls_listen: Option<SocketAddr>,
 
     /// TLS handshakes in progress at once; beyond it the TLS listener waits (new
     /// connections stay in the kernel's backlog).
@@ -379,7 +391,7 @@ impl Config {
 
     /// The TLS listener's certificate and key, when there is one.
     pub fn tls_files(&self) -> Option<TlsFiles> {
-        self.tls_listen?;
+        self.tls_listen.or(self.irc_tls_listen)?;
         Some(TlsFiles {
             cert: self.tls_cert.clone()?,
             key: self.tls_key.clone()?,
@@ -389,7 +401,7 @@ impl Config {
     /// Descriptors for connections beyond the admitted and waiting clients: those in
     /// a TLS handshake.
     pub fn handshake_descriptors(&self) -> u64 {
-        if self.tls_listen.is_some() {
+        if self.tls_files().is_some() {
             self.max_handshakes as u64
         } else {
             0
@@ -426,7 +438,7 @@ impl Config {
             trusted: self.trusted(),
             max_created: self.max_created,
             post_rate: self.post_rate,
-            passwords_need_tls: self.tls_listen.is_some() && !self.allow_plaintext_login,
+            passwords_need_tls: self.tls_files().is_some() && !self.allow_plaintext_login,
             max_subject: self.max_subject,
         }
     }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use slab::Slab;
 
-use crate::codec::{Codec, Decoder, Encoders, Line};
+use crate::codec::{Codec, Decoder, Encoders, Line, Shared};
 use crate::flow::{FlowControl, FlowState, FlowTable, Queued, SendqLimits};
 use crate::flushq::{FlushMark, FlushQueue, Lane, PROMPT_FANOUT};
 use crate::hub::{ClientId, Effects, Event, Reply, Request, Write};
@@ -305,9 +305,14 @@ impl ConnTable {
         conn_mut(&mut self.slab, id)
     }
 
-    /// `event` encoded for `codec`.
+    /// `event` encoded for `codec`, for any recipient.
     pub fn encode(&mut self, codec: Codec, event: &Event<'_>) -> Line {
         self.encoders.encode(codec, event)
+    }
+
+    /// The wall-clock time, for the lines that carry it.
+    pub fn set_time(&mut self, unix_millis: u64) {
+        self.encoders.set_time(unix_millis);
     }
 
     /// Names the client whose input is handled next (`None` for timers and departures,
@@ -418,7 +423,10 @@ impl ConnTable {
                     line.clone()
                 }
                 Handing::Events(reply) => match reply.next_event() {
-                    Some(event) => self.encoders.encode(conn.codec, &event),
+                    Some(event) => {
+                        self.encoders
+                            .encode_for(&conn.decoder, &event, &mut Shared::default())
+                    }
                     None => break,
                 },
             };
@@ -474,21 +482,23 @@ impl ConnTable {
         self.hand_out(id.slot(), now);
     }
 
-    /// Appends `event` to `id`'s queue, encoded for its codec unless `encoded` holds
-    /// that encoding already, and applies the output limits. A connection that is
-    /// gone or being dropped gets nothing; otherwise its key is returned, to be listed
-    /// for a flush.
-    fn push(
-        &mut self,
-        id: ClientId,
-        event: &Event<'_>,
-        encoded: &mut [Option<Line>; Codec::COUNT],
-    ) -> Option<usize> {
+    /// Appends `event` to `id`'s queue, encoded for it unless `shared` holds that
+    /// encoding already, and applies the output limits. A connection that is gone or
+    /// being dropped gets nothing; otherwise its key is returned, to be listed for a
+    /// flush.
+    fn push(&mut self, id: ClientId, event: &Event<'_>, shared: &mut Shared) -> Option<usize> {
         let conn = conn_mut(&mut self.slab, id).filter(|conn| !conn.is_dropped())?;
-        let encoders = &mut self.encoders;
-        let line =
-            encoded[conn.codec.index()].get_or_insert_with(|| encoders.encode(conn.codec, event));
-        conn.out.push(line);
+        let observed = conn.decoder.observe(event);
+        let line = self.encoders.encode_for(&conn.decoder, event, shared);
+        if !line.is_empty() {
+            conn.out.push(&line);
+        }
+        if observed.hold {
+            conn.out.hold();
+        }
+        if observed.read && conn.may_read() {
+            list(&mut self.read, id.slot(), &mut conn.read_listed);
+        }
         let pending = conn.pending();
         // Below the soft limit (nearly always) flow control has nothing to decide.
         if pending > self.flow.limits().soft
@@ -553,7 +563,9 @@ impl Effects for ConnTable {
         let Some(conn) = conn_mut(&mut self.slab, to).filter(|conn| !conn.is_dropped()) else {
             return;
         };
-        let line = self.encoders.encode(conn.codec, event);
+        let line = self
+            .encoders
+            .encode_for(&conn.decoder, event, &mut Shared::default());
         if conn.handout.is_none() && conn.pending() + line.len() <= room {
             // Nearly always: room for it now, so it needs no hand-out.
             conn.out.push_reply(&line);

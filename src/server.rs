@@ -222,6 +222,8 @@ pub struct Server {
     /// Every listening socket; emptied when shutdown begins.
     listeners: Vec<Listener>,
     local_addr: SocketAddr,
+    /// An IRC listener exists: the encoders need the wall-clock time each turn.
+    speaks_irc: bool,
     signals: Option<ControlSignals>,
     waker: Arc<Waker>,
     stop_requested: Arc<AtomicBool>,
@@ -336,36 +338,35 @@ impl Server {
     /// prepares the loop.
     pub fn bind(config: &Config) -> Result<Server, StartError> {
         let poll = Poll::new().map_err(StartError::Poll)?;
-        let mut socket = listen(config.listen, config.send_buffer).map_err(StartError::Listen)?;
-        poll.registry()
-            .register(&mut socket, Token(LISTENERS), Interest::READABLE)
-            .map_err(StartError::Poll)?;
-        let local_addr = socket.local_addr().map_err(StartError::Listen)?;
-        let mut listeners = vec![Listener {
-            socket,
-            codec: Codec::Parley,
-            transport: TransportKind::Plain,
-            ready: true,
-        }];
-        let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(StartError::Poll)?);
-        let tls = match (config.tls_listen, config.tls_files()) {
-            (Some(addr), Some(files)) => {
+        let mut listeners = Vec::new();
+        let mut add = |addr, codec, transport| {
+            add_listener(
+                &poll,
+                &mut listeners,
+                addr,
+                codec,
+                transport,
+                config.send_buffer,
+            )
+        };
+        let local_addr = add(config.listen, Codec::Parley, TransportKind::Plain)?;
+        if let Some(addr) = config.irc_listen {
+            add(addr, Codec::Irc, TransportKind::Plain)?;
+        }
+        let tls = match config.tls_files() {
+            Some(files) => {
                 let tls = files.load().map_err(StartError::Tls)?;
-                let mut socket = listen(addr, config.send_buffer).map_err(StartError::Listen)?;
-                let token = Token(LISTENERS - listeners.len());
-                poll.registry()
-                    .register(&mut socket, token, Interest::READABLE)
-                    .map_err(StartError::Poll)?;
-                listeners.push(Listener {
-                    socket,
-                    codec: Codec::Parley,
-                    transport: TransportKind::Tls,
-                    ready: true,
-                });
+                if let Some(addr) = config.tls_listen {
+                    add(addr, Codec::Parley, TransportKind::Tls)?;
+                }
+                if let Some(addr) = config.irc_tls_listen {
+                    add(addr, Codec::Irc, TransportKind::Tls)?;
+                }
                 Some(tls)
             }
-            _ => None,
+            None => None,
         };
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(StartError::Poll)?);
         let now = Instant::now();
         let unix = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -434,10 +435,12 @@ impl Server {
             },
             now,
         );
+        let speaks_irc = listeners.iter().any(|l| l.codec == Codec::Irc);
         Ok(Server {
             poll,
             listeners,
             local_addr,
+            speaks_irc,
             signals: None,
             waker,
             stop_requested: Arc::new(AtomicBool::new(false)),
@@ -480,10 +483,24 @@ impl Server {
 
     /// The address the server listens for TLS on, if it does.
     pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.listener_addr(Codec::Parley, TransportKind::Tls)
+    }
+
+    /// The address the server listens for IRC on, if it does.
+    pub fn irc_addr(&self) -> Option<SocketAddr> {
+        self.listener_addr(Codec::Irc, TransportKind::Plain)
+    }
+
+    /// The address the server listens for IRC over TLS on, if it does.
+    pub fn irc_tls_addr(&self) -> Option<SocketAddr> {
+        self.listener_addr(Codec::Irc, TransportKind::Tls)
+    }
+
+    fn listener_addr(&self, codec: Codec, transport: TransportKind) -> Option<SocketAddr> {
         let listener = self
             .listeners
             .iter()
-            .find(|l| l.transport == TransportKind::Tls)?;
+            .find(|l| l.codec == codec && l.transport == transport)?;
         listener.socket.local_addr().ok()
     }
 
@@ -513,6 +530,9 @@ impl Server {
             }
             let now = Instant::now();
             self.table.set_sender(None, now);
+            if self.speaks_irc {
+                self.table.set_time(unix_millis());
+            }
             for event in events.iter() {
                 self.note_event(event, now);
             }
@@ -947,8 +967,10 @@ impl Server {
         if !conn.may_read_within(soft) {
             return;
         }
-        // Lines held back while the client was paused come first.
-        if !conn.carry.is_empty() && !self.feed(key, 0, budget, now) {
+        // Lines held back while the client was paused come first, and input that
+        // follows from before (IRC's names after a join).
+        let held = !conn.carry.is_empty() || conn.decoder.has_follow_up();
+        if held && !self.feed(key, 0, budget, now) {
             return;
         }
         loop {
@@ -995,7 +1017,6 @@ impl Server {
     fn feed(&mut self, key: usize, fresh: usize, budget: &mut usize, now: Instant) -> bool {
         let conn = &mut self.table.slab[key];
         let id = conn.id;
-        let mut decoder = conn.decoder.clone();
         let mut carry = std::mem::take(&mut conn.carry);
         let from_scratch = carry.is_empty();
         if !from_scratch {
@@ -1004,10 +1025,10 @@ impl Server {
             carry.reserve_exact(fresh);
             carry.extend_from_slice(&self.scratch[..fresh]);
         }
-        let input: &[u8] = if from_scratch {
-            &self.scratch[..fresh]
+        let input: &mut [u8] = if from_scratch {
+            &mut self.scratch[..fresh]
         } else {
-            &carry
+            &mut carry
         };
         let mut used = 0;
         let mut go_on = true;
@@ -1019,24 +1040,39 @@ impl Server {
                 go_on = false;
                 break;
             }
-            let before = decoder.clone();
-            match decoder.next(&input[used..]) {
+            let conn = &mut self.table.slab[key];
+            // Flood control is asked before decoding and charged only for a unit of
+            // input, so that a held line stays undecoded with the rest.
+            let mut pace = conn.pace;
+            if conn.paced {
+                if let Err(at) = pace.take(self.limits.flood, now) {
+                    conn.flood_held = true;
+                    self.flood_resume.schedule(at, id);
+                    go_on = false;
+                    break;
+                }
+            }
+            match conn.decoder.next(&mut input[used..]) {
                 Step::NeedMore { used: skipped } => {
                     used += skipped;
                     break;
                 }
-                Step::Input(unit, n) => {
-                    let conn = &mut self.table.slab[key];
-                    if conn.paced {
-                        if let Err(at) = conn.pace.take(self.limits.flood, now) {
-                            // The line waits, undecoded, with the rest of the input.
-                            decoder = before;
-                            conn.flood_held = true;
-                            self.flood_resume.schedule(at, id);
-                            go_on = false;
-                            break;
-                        }
+                Step::Answer {
+                    line,
+                    used: n,
+                    release,
+                } => {
+                    conn.pace = pace;
+                    used += n;
+                    *budget = budget.saturating_sub(LINE_WORK);
+                    conn.out.push_reply(&line);
+                    if release && conn.handout.is_none() {
+                        conn.out.release();
                     }
+                    self.table.list_for_flush(key, Lane::Prompt);
+                }
+                Step::Input(unit, n) => {
+                    conn.pace = pace;
                     used += n;
                     *budget = budget.saturating_sub(LINE_WORK);
                     carried_password |=
@@ -1078,9 +1114,7 @@ impl Server {
             // What a burst left behind is held, not the room the burst needed.
             kept.shrink_to_fit();
         }
-        let conn = &mut self.table.slab[key];
-        conn.decoder = decoder;
-        conn.carry = kept;
+        self.table.slab[key].carry = kept;
         go_on
     }
 
@@ -1348,6 +1382,38 @@ fn xorshift(mut state: u64) -> u64 {
     state ^= state >> 7;
     state ^= state << 17;
     state
+}
+
+/// Binds a listener for `codec` over `transport` at `addr`, registers it with the
+/// next listener token, and returns its address.
+fn add_listener(
+    poll: &Poll,
+    listeners: &mut Vec<Listener>,
+    addr: SocketAddr,
+    codec: Codec,
+    transport: TransportKind,
+    send_buffer: usize,
+) -> Result<SocketAddr, StartError> {
+    let mut socket = listen(addr, send_buffer).map_err(StartError::Listen)?;
+    let token = Token(LISTENERS - listeners.len());
+    poll.registry()
+        .register(&mut socket, token, Interest::READABLE)
+        .map_err(StartError::Poll)?;
+    let local = socket.local_addr().map_err(StartError::Listen)?;
+    listeners.push(Listener {
+        socket,
+        codec,
+        transport,
+        ready: true,
+    });
+    Ok(local)
+}
+
+/// The wall-clock time in milliseconds since the Unix epoch.
+fn unix_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// A non-blocking listening socket with [`LISTEN_BACKLOG`] whose accepted connections

@@ -37,6 +37,12 @@ fn main() -> ExitCode {
     if let Some(addr) = server.tls_addr() {
         info!("listening for TLS on {addr}");
     }
+    if let Some(addr) = server.irc_addr() {
+        info!("listening for IRC on {addr}");
+    }
+    if let Some(addr) = server.irc_tls_addr() {
+        info!("listening for IRC over TLS on {addr}");
+    }
     info!("listening on {}", server.local_addr());
     match server.run() {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,8 +4,11 @@
 //!
 //! Encoding happens once per event and codec, not per recipient: the server keeps one
 //! [`Encoders`] for all connections, and a fan-out to a thousand parley clients shares
-//! one [`Line`].
+//! one [`Line`]. IRC's fan-out lines depend on one more thing, whether the recipient
+//! asked for `server-time`, so a fan-out to IRC clients is at most two encodings;
+//! IRC's numerics name their recipient and are encoded for each.
 
+pub mod irc;
 pub mod parley;
 
 use std::fmt;
@@ -54,27 +57,39 @@ impl fmt::Debug for Line {
 pub enum Codec {
     /// parley's own line protocol (`docs/PROTOCOL.md`).
     Parley,
+    /// IRC, through the gateway (`docs/PROTOCOL.md`, "IRC gateway").
+    Irc,
 }
 
 impl Codec {
     /// How many codecs there are: the size of a per-codec cache.
-    pub const COUNT: usize = 1;
+    pub const COUNT: usize = 2;
 
     /// Every codec, in index order.
-    pub const ALL: [Codec; Codec::COUNT] = [Codec::Parley];
+    pub const ALL: [Codec; Codec::COUNT] = [Codec::Parley, Codec::Irc];
 
     /// A dense index, for per-codec caches.
     pub fn index(self) -> usize {
         match self {
             Codec::Parley => 0,
+            Codec::Irc => 1,
         }
     }
 
-    /// The input state of a new connection speaking this protocol, with lines of at
-    /// most `max_line` bytes.
+    /// The state of a new connection speaking this protocol, with lines of at most
+    /// `max_line` bytes.
     pub fn decoder(self, max_line: usize) -> Decoder {
         match self {
             Codec::Parley => Decoder::Parley(parley::Decoder::new(max_line)),
+            Codec::Irc => Decoder::Irc(Box::new(irc::Decoder::new(max_line))),
+        }
+    }
+
+    /// A short name for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Codec::Parley => "parley",
+            Codec::Irc => "IRC",
         }
     }
 }
@@ -84,6 +99,18 @@ impl Codec {
 pub enum Step<'a> {
     /// One unit of input, and how many bytes it used.
     Input(Input<'a>, usize),
+    /// The codec answers a line by itself (IRC's `CAP`, registration numerics): these
+    /// lines go to the client, ahead of output held for it, and `used` bytes were
+    /// read.
+    Answer {
+        /// The answer.
+        line: Line,
+        /// Bytes the decoder has finished with.
+        used: usize,
+        /// Output held behind this answer follows it now (IRC holds a SASL login's
+        /// welcome until `CAP END`).
+        release: bool,
+    },
     /// No complete unit yet. `used` bytes may be dropped; the rest must be presented
     /// again with more input.
     NeedMore {
@@ -92,27 +119,57 @@ pub enum Step<'a> {
     },
 }
 
-/// A connection's input state in its protocol. Cheap to clone, so the loop can work
-/// with a copy while it hands input to the core.
-#[derive(Debug, Clone)]
+/// A connection's state in its protocol: where its input stands, and for IRC what the
+/// encoder needs to know of it.
+#[derive(Debug)]
 pub enum Decoder {
     /// parley's line framing and command grammar.
     Parley(parley::Decoder),
+    /// IRC's framing, registration and commands.
+    Irc(Box<irc::Decoder>),
 }
 
 impl Decoder {
-    /// Takes the next unit of input from the start of `bytes`.
-    pub fn next<'a>(&mut self, bytes: &'a [u8]) -> Step<'a> {
+    /// Takes the next unit of input from the start of `bytes` (IRC cleans text of
+    /// formatting codes in place), or input that follows from before without reading.
+    pub fn next<'a>(&mut self, bytes: &'a mut [u8]) -> Step<'a> {
         match self {
             Decoder::Parley(decoder) => decoder.next(bytes),
+            Decoder::Irc(decoder) => decoder.next(bytes),
         }
     }
+
+    /// True when input waits to be handed out without more bytes.
+    pub fn has_follow_up(&self) -> bool {
+        match self {
+            Decoder::Parley(_) => false,
+            Decoder::Irc(decoder) => decoder.has_follow_up(),
+        }
+    }
+
+    /// Watches an event sent to this connection (IRC follows its client's nick and
+    /// admission); says what the connection must do about it.
+    pub fn observe(&mut self, event: &Event<'_>) -> irc::decode::Observed {
+        match self {
+            Decoder::Parley(_) => irc::decode::Observed::default(),
+            Decoder::Irc(decoder) => decoder.observe(event),
+        }
+    }
+}
+
+/// The encodings of one event made so far in a fan-out, for its other recipients.
+#[derive(Debug, Default)]
+pub struct Shared {
+    parley: Option<Line>,
+    /// By [`irc::Decoder::shared_form`].
+    irc: [Option<Line>; 2],
 }
 
 /// One encoder per codec, shared by every connection.
 #[derive(Debug, Default)]
 pub struct Encoders {
     parley: parley::Encoder,
+    irc: irc::Encoder,
 }
 
 impl Encoders {
@@ -121,10 +178,45 @@ impl Encoders {
         Encoders::default()
     }
 
-    /// `event` in `codec`'s wire format.
+    /// The wall-clock time, for the lines that carry it (IRC's `server-time`).
+    pub fn set_time(&mut self, unix_millis: u64) {
+        self.irc.set_time(unix_millis);
+    }
+
+    /// `event` in `codec`'s wire format, for any recipient (the loop's goodbyes).
     pub fn encode(&mut self, codec: Codec, event: &Event<'_>) -> Line {
         match codec {
             Codec::Parley => self.parley.encode(event),
+            Codec::Irc => {
+                let view = irc::View {
+                    nick: "*",
+                    caps: irc::Caps::default(),
+                    context: irc::Context::None,
+                    target: "",
+                    welcome_held: false,
+                };
+                self.irc.encode(event, &view)
+            }
+        }
+    }
+
+    /// `event` for the connection in `state`, shared with the other recipients of a
+    /// fan-out through `shared` where the protocol allows.
+    pub fn encode_for(&mut self, state: &Decoder, event: &Event<'_>, shared: &mut Shared) -> Line {
+        match state {
+            Decoder::Parley(_) => shared
+                .parley
+                .get_or_insert_with(|| self.parley.encode(event))
+                .clone(),
+            Decoder::Irc(decoder) => {
+                let view = decoder.view();
+                match decoder.shared_form(event) {
+                    Some(form) => shared.irc[form]
+                        .get_or_insert_with(|| self.irc.encode(event, &view))
+                        .clone(),
+                    None => self.irc.encode(event, &view),
+                }
+            }
         }
     }
 }

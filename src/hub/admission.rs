@@ -71,6 +71,7 @@ impl Hub {
             phase,
             last_input: now,
             ping_outstanding: false,
+            echo: false,
             timers: 0,
         });
         self.schedule(now + self.limits.ping_after, Timer::Liveness(client));

@@ -179,6 +179,8 @@ pub enum Command<'a> {
     Create(Cow<'a, str>),
     /// Join a room.
     Join(Cow<'a, str>),
+    /// Join a room, creating it first when there is none by that name (IRC's `JOIN`).
+    Enter(Cow<'a, str>),
     /// Leave a room; `None` is the current room.
     Leave(Option<Cow<'a, str>>),
     /// A message to a room.
@@ -282,4 +284,7 @@ pub enum Input<'a> {
     Text(&'a str),
     /// A command, with its arguments checked or the reason they were refused.
     Command(Verb, Result<Command<'a>, ArgError>),
+    /// Whether the client is sent its own messages too, as their other recipients see
+    /// them (IRC's `echo-message`). Any phase; no answer.
+    Echo(bool),
 }

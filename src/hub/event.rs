@@ -20,6 +20,8 @@ pub enum Event<'a> {
     Welcome {
         /// The name taken.
         name: &'a str,
+        /// Named users online, the new one included (IRC's LUSERS tells it).
+        users: usize,
     },
     /// A message to a room.
     Msg {
@@ -34,6 +36,9 @@ pub enum Event<'a> {
     Private {
         /// The sender.
         from: &'a str,
+        /// The recipient, as the core spells its name (the sender itself gets one with
+        /// echo on: see [`Input::Echo`](super::Input::Echo)).
+        to: &'a str,
         /// The message.
         text: &'a str,
     },

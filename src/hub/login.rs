@@ -14,7 +14,7 @@ use log::{info, warn};
 use super::accounts::Pending;
 use super::address::AddressKey;
 use super::effects::{HashJob, Hashed};
-use super::names::Folded;
+use super::names::{self, Folded};
 use super::session::{Link, Me, Phase};
 use super::{
     ClientId, Completion, Effects, Error, ErrorCode, Event, Handled, Hub, Request, StoredAccount,
@@ -76,7 +76,9 @@ impl Hub {
 
     /// True when `key` is online, or is being registered by someone.
     fn name_in_use(&self, key: &Folded) -> bool {
-        self.names.contains_key(key.as_str()) || self.reserved.contains_key(key.as_str())
+        self.names.contains_key(key.as_str())
+            || self.reserved.contains_key(key.as_str())
+            || key.as_str() == names::SERVICE
     }
 
     /// `registration-closed`: accounts cannot change here.

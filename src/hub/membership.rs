@@ -47,7 +47,8 @@ impl Hub {
         } else {
             info!("#{} is now {name}", session.serial);
         }
-        out.send(client, &Event::Welcome { name: &name });
+        let users = self.names.len();
+        out.send(client, &Event::Welcome { name: &name, users });
         let lobby = self.rooms.lobby();
         self.join(&Me { id: client, name }, lobby, out);
     }

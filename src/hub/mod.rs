@@ -434,6 +434,12 @@ impl Hub {
                 })
             }
             Input::BadText => return Err(ErrorCode::BadText.into()),
+            Input::Echo(on) => {
+                if let Some(session) = self.sessions.get_mut(client) {
+                    session.echo = on;
+                }
+                return Ok(());
+            }
             _ => {}
         }
         let me = match &session.phase {
@@ -515,6 +521,17 @@ impl Hub {
                 self.join(me, room, out);
                 Ok(())
             }
+            Command::Enter(name) => match self.rooms.find(&name) {
+                Some(room) if self.membership(me.id, room).is_some() => {
+                    Err(ErrorCode::AlreadyInRoom.into())
+                }
+                Some(room) => {
+                    self.check_can_join(me)?;
+                    self.join(me, room, out);
+                    Ok(())
+                }
+                None => self.create(me, &name, out),
+            },
             Command::Leave(name) => {
                 let room = self.named_or_current(me.id, name.as_deref())?;
                 self.leave(me, room, out)

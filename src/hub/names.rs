@@ -4,6 +4,9 @@
 /// The longest user or room name, in bytes (names are ASCII).
 pub const MAX_NAME_LEN: usize = 32;
 
+/// The name of the IRC gateway's service (`/msg parley help`), which no user may take.
+pub const SERVICE: &str = "parley";
+
 /// True when `name` is 1 to 32 of `A-Z a-z 0-9 _ -`: the rule for users and rooms.
 pub fn is_valid_name(name: &str) -> bool {
     (1..=MAX_NAME_LEN).contains(&name.len())

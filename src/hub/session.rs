@@ -32,6 +32,8 @@ pub(super) struct Session {
     pub phase: Phase,
     /// When the last unit of input arrived (or the connection opened).
     pub last_input: Instant,
+    /// The client is sent its own messages too ([`Input::Echo`](super::Input::Echo)).
+    pub echo: bool,
     /// A `PING` went out that no input has answered yet.
     pub ping_outstanding: bool,
     /// Timer entries in the heap that refer to this session.

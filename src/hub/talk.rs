@@ -24,7 +24,8 @@ impl Hub {
             from: &me.name,
             text,
         };
-        let others = room.members.iter().copied().filter(|&c| c != me.id);
+        let echo = self.echoes(me);
+        let others = room.members.iter().copied().filter(|&c| echo || c != me.id);
         out.send_each(others, &event);
         if self.limits.history > 0 {
             out.persist(Write::Message {
@@ -60,11 +61,18 @@ impl Hub {
         let Some(to) = online else {
             return self.store_private(me, to, text, now, out);
         };
+        let Some(to_name) = self.sessions.name_of(to) else {
+            return Ok(());
+        };
         let event = Event::Private {
             from: &me.name,
+            to: to_name,
             text,
         };
         out.send(to, &event);
+        if self.echoes(me) && to != me.id {
+            out.send(me.id, &event);
+        }
         Ok(())
     }
 
@@ -74,7 +82,13 @@ impl Hub {
             from: &me.name,
             text,
         };
-        let others = self.names.values().copied().filter(|&c| c != me.id);
+        let echo = self.echoes(me);
+        let others = self.names.values().copied().filter(|&c| echo || c != me.id);
         out.send_each(others, &event);
+    }
+
+    /// Whether `me` is sent its own messages too.
+    fn echoes(&self, me: &Me) -> bool {
+        self.sessions.get(me.id).is_some_and(|session| session.echo)
     }
 }

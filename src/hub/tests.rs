@@ -614,7 +614,7 @@ mod arbitrary_input {
             for mut bytes in lines {
                 bytes.retain(|&c| c != b'\n');
                 bytes.push(b'\n');
-                let Step::Input(input, _) = decoder.next(&bytes) else {
+                let Step::Input(input, _) = decoder.next(&mut bytes) else {
                     continue; // an overlong line is answered once its limit is reached
                 };
                 let quitting = matches!(&input, Input::Command(Verb::Quit, Ok(_)));

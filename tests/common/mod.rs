@@ -25,6 +25,10 @@ pub struct TestServer {
     pub addr: SocketAddr,
     /// The address of its TLS listener, when it has one.
     pub tls_addr: Option<SocketAddr>,
+    /// The address of its IRC listener, when it has one.
+    pub irc_addr: Option<SocketAddr>,
+    /// The address of its IRC-over-TLS listener, when it has one.
+    pub irc_tls_addr: Option<SocketAddr>,
     log: Arc<Mutex<String>>,
     log_lines: Receiver<String>,
 }
@@ -93,16 +97,21 @@ impl TestServer {
             }
         });
         let deadline = Instant::now() + TIMEOUT;
-        let mut tls_addr = None;
+        let (mut tls_addr, mut irc_addr, mut irc_tls_addr) = (None, None, None);
+        let reported = |line: &str, what: &str| {
+            let rest = line.split(what).nth(1)?;
+            let text = rest.split_whitespace().next().unwrap_or_default();
+            Some(text.parse().expect("an address in the log"))
+        };
         let addr = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match log_lines.recv_timeout(left) {
                 Ok(line) => {
-                    // The TLS listener is reported first.
-                    if let Some(rest) = line.split("listening for TLS on ").nth(1) {
-                        let text = rest.split_whitespace().next().unwrap_or_default();
-                        tls_addr = Some(text.parse().expect("TLS address in log"));
-                    }
+                    // The other listeners are reported first.
+                    tls_addr = tls_addr.or(reported(&line, "listening for TLS on "));
+                    irc_addr = irc_addr.or(reported(&line, "listening for IRC on "));
+                    irc_tls_addr =
+                        irc_tls_addr.or(reported(&line, "listening for IRC over TLS on "));
                     if let Some(rest) = line.split("listening on ").nth(1) {
                         let text = rest.split_whitespace().next().unwrap_or_default();
                         break text.parse().expect("listen address in log");
@@ -121,6 +130,8 @@ impl TestServer {
             child,
             addr,
             tls_addr,
+            irc_addr,
+            irc_tls_addr,
             log,
             log_lines,
         }
@@ -541,7 +552,7 @@ impl TestServer {
 }
 
 /// Opens a TCP connection to the IPv4 `addr` whose `SO_RCVBUF` is set before `connect`.
-fn connect_with_recv_buffer(addr: SocketAddr, bytes: usize) -> TcpStream {
+pub fn connect_with_recv_buffer(addr: SocketAddr, bytes: usize) -> TcpStream {
     use std::os::fd::FromRawFd;
     let SocketAddr::V4(v4) = addr else {
         panic!("the test server listens on IPv4 loopback, not {addr}");

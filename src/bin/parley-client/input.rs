@@ -73,8 +73,9 @@ pub fn plan(line: &str) -> Plan {
             text: text.to_owned(),
         },
         Input::Command(verb, args) => command_plan(verb, args),
-        // Unknown words, and what only framing reports (the server answers).
-        Input::Unknown | Input::TooLong { .. } | Input::BadText => Plan::Send,
+        // Unknown words, and what only framing reports (the server answers); parley's
+        // grammar never asks for echo, which only IRC's codec does.
+        Input::Unknown | Input::TooLong { .. } | Input::BadText | Input::Echo(_) => Plan::Send,
     }
 }
 

@@ -142,7 +142,7 @@ impl Encoder {
                     .text(&text)
                     .end()
             }
-            Event::Welcome { name } => self
+            Event::Welcome { name, .. } => self
                 .start("WELCOME")
                 .field(name)
                 .text("you are in lobby; /help lists the commands")
@@ -150,7 +150,7 @@ impl Encoder {
             Event::Msg { room, from, text } => {
                 self.start("MSG").field(room).field(from).text(text).end()
             }
-            Event::Private { from, text } => self.start("PRIV").field(from).text(text).end(),
+            Event::Private { from, text, .. } => self.start("PRIV").field(from).text(text).end(),
             Event::Broadcast { from, text } => self.start("BCAST").field(from).text(text).end(),
             Event::Join { room, name } => self.start("JOIN").field(room).field(name).end(),
             Event::Leave {

@@ -35,6 +35,8 @@ pub enum Step<'a> {
 #[derive(Debug, Clone)]
 pub struct LineFramer {
     max_line: usize,
+    /// IRC's formatting codes and CTCP's `\x01` pass (the IRC codec strips them).
+    formatting: bool,
     /// Inside an overlong line that was already answered: skip to its `\n`.
     skipping: bool,
 }
@@ -44,7 +46,17 @@ impl LineFramer {
     pub fn new(max_line: usize) -> LineFramer {
         LineFramer {
             max_line,
+            formatting: false,
             skipping: false,
+        }
+    }
+
+    /// A framer for IRC: as [`LineFramer::new`], but IRC's formatting codes (bold,
+    /// colours, ...) and CTCP's `\x01` pass, for the IRC codec to strip or read.
+    pub fn irc(max_line: usize) -> LineFramer {
+        LineFramer {
+            formatting: true,
+            ..LineFramer::new(max_line)
         }
     }
 
@@ -62,9 +74,10 @@ impl LineFramer {
             };
         }
         match newline {
-            Some(end) if end < self.max_line => {
-                Step::Frame(check_text(strip_cr(&input[..end])), end + 1)
-            }
+            Some(end) if end < self.max_line => Step::Frame(
+                check_text(strip_cr(&input[..end]), self.formatting),
+                end + 1,
+            ),
             Some(end) => Step::Frame(Frame::TooLong, end + 1),
             None if input.len() >= self.max_line => {
                 // Even a lone `\n` now would make the line too long: answer at once.
@@ -90,11 +103,11 @@ fn strip_cr(line: &[u8]) -> &[u8] {
 }
 
 /// Checks that `line` is UTF-8 without control characters (TAB is allowed).
-fn check_text(line: &[u8]) -> Frame<'_> {
+fn check_text(line: &[u8], formatting: bool) -> Frame<'_> {
     let Ok(text) = std::str::from_utf8(line) else {
         return Frame::BadText;
     };
-    if has_control(line) {
+    if has_control(line, formatting) {
         Frame::BadText
     } else {
         Frame::Line(text)
@@ -102,10 +115,12 @@ fn check_text(line: &[u8]) -> Frame<'_> {
 }
 
 /// C0 controls but TAB, DEL, and C1 controls (U+0080..U+009F, encoded `C2 80`..`C2 9F`).
-/// Works on bytes of valid UTF-8, where `C2` can only be a lead byte.
-fn has_control(line: &[u8]) -> bool {
+/// Works on bytes of valid UTF-8, where `C2` can only be a lead byte. With
+/// `formatting`, IRC's formatting codes and `\x01` are no controls.
+fn has_control(line: &[u8], formatting: bool) -> bool {
     line.iter().enumerate().any(|(i, &b)| match b {
         b'\t' => false,
+        0x01..=0x04 | 0x0f | 0x11 | 0x16 | 0x1d..=0x1f if formatting => false,
         0x00..=0x1f | 0x7f => true,
         0xc2 => matches!(line.get(i + 1), Some(0x80..=0x9f)),
         _ => false,

@@ -299,6 +299,7 @@ fn check_names(command: &Command<'_>) -> Result<(), ArgError> {
         Command::Users(UsersOf::Room(name))
         | Command::Create(name)
         | Command::Join(name)
+        | Command::Enter(name)
         | Command::Leave(Some(name))
         | Command::Say { room: name, .. }
         | Command::Post { room: name, .. }

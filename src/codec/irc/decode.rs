@@ -1,0 +1,881 @@
+//! A connection's IRC state and its input: registration (`NICK`, `USER`, `PASS`),
+//! capability negotiation, SASL, and IRC commands turned into the core's input.
+//!
+//! IRC asks more of a codec than parley's lines do. Registration is a conversation the
+//! gateway holds by itself (`CAP`, `AUTHENTICATE`) and hands to the core only when it
+//! is complete and the client has been admitted; one line can mean several inputs
+//! (`JOIN #a,#b`); and some inputs follow from what the core said (the names that
+//! follow a join). So the decoder keeps inputs that follow (`Follow`), which it hands
+//! out before reading more, and watches the events its client is sent
+//! ([`Decoder::observe`]).
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::ops::Range;
+
+use zeroize::Zeroizing;
+
+use super::encode::{Encoder, MAX_LINE};
+use super::message::Message;
+use super::sasl::{self, MAX_PAYLOAD};
+use super::{Caps, Context, View};
+use crate::codec::parley::framer::{self, Frame, LineFramer};
+use crate::codec::parley::grammar;
+use crate::codec::{Line, Step};
+use crate::hub::names::{is_valid_name, SERVICE};
+use crate::hub::{Command, Event, Input, Secret, UsersOf, Verb};
+
+/// What watching an event asks of the connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// The decoder has input to hand out: read the connection.
+    pub read: bool,
+    /// Hold the output that follows until the decoder's next answer releases it (the
+    /// welcome of a SASL login waits for `CAP END`).
+    pub hold: bool,
+}
+
+/// Input that follows from a line already read, or from an event.
+#[derive(Debug)]
+enum Follow {
+    /// Registration is complete: name the client (or log it in with `PASS`).
+    Register,
+    /// A SASL login to try.
+    Login(sasl::Plain),
+    /// `echo-message` was turned on or off.
+    Echo(bool),
+    /// The names of a channel just joined.
+    Names(String),
+}
+
+/// Where SASL stands.
+#[derive(Debug, Default)]
+enum Sasl {
+    /// Not started, or over.
+    #[default]
+    Idle,
+    /// `AUTHENTICATE PLAIN` came; the payload is being collected.
+    Payload(Zeroizing<String>),
+    /// A login waits for the client to be admitted.
+    Ready(sasl::Plain),
+}
+
+/// One IRC connection's state.
+#[derive(Debug)]
+pub struct Decoder {
+    framer: LineFramer,
+    max_line: usize,
+    /// The nick given, and once registered the name the core knows.
+    nick: String,
+    user_given: bool,
+    password: Option<Zeroizing<String>>,
+    sasl: Sasl,
+    negotiating: bool,
+    caps: Caps,
+    /// The core sent `HELLO`: registration may be handed to it.
+    admitted: bool,
+    /// Registration was handed to the core, which has not answered yet.
+    submitted: bool,
+    /// The core named the client.
+    registered: bool,
+    /// A SASL login's welcome waits for `CAP END`, with the user count for LUSERS.
+    welcome_held: Option<usize>,
+    context: Context,
+    target: String,
+    follow: VecDeque<Follow>,
+    /// Targets of the current line already handed out (`JOIN #a,#b`).
+    cursor: usize,
+}
+
+/// The result of reading one line.
+enum Read<'a> {
+    Input(Input<'a>),
+    Answer(Line),
+    Nothing,
+}
+
+impl Decoder {
+    /// The state of a new connection, with lines of at most `max_line` bytes.
+    pub fn new(max_line: usize) -> Decoder {
+        Decoder {
+            framer: LineFramer::irc(max_line),
+            max_line,
+            nick: String::new(),
+            user_given: false,
+            password: None,
+            sasl: Sasl::Idle,
+            negotiating: false,
+            caps: Caps::default(),
+            admitted: false,
+            submitted: false,
+            registered: false,
+            welcome_held: None,
+            context: Context::None,
+            target: String::new(),
+            follow: VecDeque::new(),
+            cursor: 0,
+        }
+    }
+
+    /// What the encoder needs to know of this client.
+    pub fn view(&self) -> View<'_> {
+        View {
+            nick: if self.registered { &self.nick } else { "*" },
+            caps: self.caps,
+            context: self.context,
+            target: &self.target,
+            welcome_held: self.welcome_held.is_some(),
+        }
+    }
+
+    /// Which shared encoding `event` can use for this client: the lines that fan out
+    /// depend only on whether the client asked for `server-time`.
+    pub fn shared_form(&self, event: &Event<'_>) -> Option<usize> {
+        match event {
+            Event::Msg { .. }
+            | Event::Broadcast { .. }
+            | Event::Join { .. }
+            | Event::Leave { .. }
+            | Event::Nick { .. } => Some(usize::from(self.caps.has(Caps::SERVER_TIME))),
+            _ => None,
+        }
+    }
+
+    /// True when input waits to be handed out without more bytes.
+    pub fn has_follow_up(&self) -> bool {
+        self.next_follow_ready()
+    }
+
+    /// Watches an event sent to this client: its name, its admission and its joins
+    /// change what the decoder does next.
+    pub fn observe(&mut self, event: &Event<'_>) -> Observed {
+        let mut observed = Observed::default();
+        match *event {
+            Event::Hello => {
+                self.admitted = true;
+                if let Sasl::Ready(_) = self.sasl {
+                    if let Sasl::Ready(login) = std::mem::take(&mut self.sasl) {
+                        self.follow.push_back(Follow::Login(login));
+                    }
+                } else {
+                    self.try_register();
+                }
+                observed.read = self.has_follow_up();
+            }
+            Event::Welcome { name, users } => {
+                self.nick.clear();
+                self.nick.push_str(name);
+                self.registered = true;
+                self.submitted = false;
+                self.password = None;
+                if self.negotiating {
+                    self.welcome_held = Some(users);
+                    observed.hold = true;
+                }
+            }
+            Event::Join { room, name } if self.registered && name == self.nick => {
+                self.follow.push_back(Follow::Names(room.to_owned()));
+                observed.read = self.has_follow_up();
+            }
+            Event::Nick { old, new } if old == self.nick => {
+                self.nick.clear();
+                self.nick.push_str(new);
+            }
+            Event::Error(_) if matches!(self.context, Context::Register | Context::Sasl) => {
+                // Refused: the client may try again with another nick or password.
+                self.submitted = false;
+            }
+            _ => {}
+        }
+        observed
+    }
+
+    /// Takes the next unit of input: input that follows from before, or the next line
+    /// of `bytes`. Text is cleaned of IRC's formatting codes in place.
+    pub fn next<'a>(&mut self, bytes: &'a mut [u8]) -> Step<'a> {
+        if let Some(input) = self.next_follow() {
+            return Step::Input(input, 0);
+        }
+        let (len, used) = match self.framer.next_frame(bytes) {
+            framer::Step::NeedMore { used } => return Step::NeedMore { used },
+            framer::Step::Frame(Frame::Line(line), used) => (line.len(), used),
+            framer::Step::Frame(Frame::TooLong, used) => {
+                self.context = Context::None;
+                return Step::Input(
+                    Input::TooLong {
+                        limit: self.max_line,
+                    },
+                    used,
+                );
+            }
+            framer::Step::Frame(Frame::BadText, used) => {
+                self.context = Context::None;
+                return Step::Input(Input::BadText, used);
+            }
+        };
+        let line = &mut bytes[..len];
+        match self.line(line) {
+            Read::Input(input) if self.cursor > 0 => Step::Input(input, 0),
+            Read::Input(input) => Step::Input(input, used),
+            Read::Answer(answer) => Step::Answer {
+                line: answer,
+                used,
+                release: false,
+            },
+            Read::Nothing if self.welcome_held.is_some() && !self.negotiating => {
+                // `CAP END` after a SASL login: the welcome goes out now, ahead of what
+                // was held behind it.
+                let users = self.welcome_held.take().unwrap_or(0);
+                Step::Answer {
+                    line: Encoder::new().welcome_line(&self.nick, users),
+                    used,
+                    release: true,
+                }
+            }
+            Read::Nothing => Step::Input(Input::Blank, used),
+        }
+    }
+
+    fn next_follow_ready(&self) -> bool {
+        match self.follow.front() {
+            None => false,
+            // The names of a channel wait for a held welcome.
+            Some(Follow::Names(_)) => self.welcome_held.is_none(),
+            Some(_) => true,
+        }
+    }
+
+    fn next_follow(&mut self) -> Option<Input<'static>> {
+        if !self.next_follow_ready() {
+            return None;
+        }
+        Some(match self.follow.pop_front()? {
+            Follow::Register => {
+                self.submitted = true;
+                let name = Cow::Owned(self.nick.clone());
+                self.set_context(Context::Register, &name);
+                let command = match self.password.take() {
+                    Some(password) => Command::Login {
+                        name,
+                        password: Secret(Cow::Owned(password.to_string())),
+                    },
+                    None => Command::Name(name),
+                };
+                let verb = match command {
+                    Command::Login { .. } => Verb::Login,
+                    _ => Verb::Name,
+                };
+                Input::Command(verb, Ok(command))
+            }
+            Follow::Login(login) => {
+                self.submitted = true;
+                self.set_context(Context::Sasl, "");
+                Input::Command(
+                    Verb::Login,
+                    Ok(Command::Login {
+                        name: Cow::Owned(login.name.clone()),
+                        password: Secret(Cow::Owned(login.password.to_string())),
+                    }),
+                )
+            }
+            Follow::Echo(on) => Input::Echo(on),
+            Follow::Names(room) => {
+                let target = format!("#{room}");
+                self.set_context(Context::Names, &target);
+                Input::Command(
+                    Verb::Users,
+                    Ok(Command::Users(UsersOf::Room(Cow::Owned(room)))),
+                )
+            }
+        })
+    }
+
+    fn set_context(&mut self, context: Context, target: &str) {
+        self.context = context;
+        self.target.clear();
+        self.target.push_str(target);
+    }
+
+    /// Hands registration to the core once it is complete and the client admitted.
+    fn try_register(&mut self) {
+        if self.admitted
+            && !self.registered
+            && !self.submitted
+            && !self.negotiating
+            && self.user_given
+            && !self.nick.is_empty()
+            && !self.follow.iter().any(|f| matches!(f, Follow::Register))
+        {
+            self.follow.push_back(Follow::Register);
+        }
+    }
+
+    fn numeric(&self, number: &str, rest: &str) -> Read<'static> {
+        let nick = if self.registered { &self.nick } else { "*" };
+        Read::Answer(Encoder::new().numeric_line(nick, number, rest))
+    }
+
+    /// One line, without its line ending.
+    fn line<'a>(&mut self, line: &'a mut [u8]) -> Read<'a> {
+        let Some(message) = Message::parse(line) else {
+            return Read::Nothing;
+        };
+        if line.len() - message.tags.len() > MAX_LINE - 2 {
+            return self.numeric("417", ":Input line was too long");
+        }
+        let mut command = [0u8; 16];
+        let word = &line[message.command.clone()];
+        let n = word.len().min(command.len());
+        command[..n].copy_from_slice(&word[..n]);
+        command[..n].make_ascii_uppercase();
+        let command = std::str::from_utf8(&command[..n]).unwrap_or("");
+        let before = matches!(
+            command,
+            "CAP" | "NICK" | "USER" | "PASS" | "AUTHENTICATE" | "PING" | "PONG" | "QUIT"
+        );
+        if !self.registered && !before {
+            return self.numeric("451", ":You have not registered");
+        }
+        match command {
+            "CAP" => self.cap(line, &message),
+            "AUTHENTICATE" => self.authenticate(line, &message),
+            "NICK" => self.nick(line, &message),
+            "USER" => {
+                if self.registered {
+                    return self.numeric("462", ":You may not reregister");
+                }
+                if message.len() < 4 {
+                    return self.numeric("461", "USER :Not enough parameters");
+                }
+                self.user_given = true;
+                self.try_register();
+                Read::Nothing
+            }
+            "PASS" => {
+                if self.registered {
+                    return self.numeric("462", ":You may not reregister");
+                }
+                let Some(range) = message.param(0) else {
+                    return self.numeric("461", "PASS :Not enough parameters");
+                };
+                let password = String::from_utf8_lossy(&line[range]).into_owned();
+                self.password = Some(Zeroizing::new(password));
+                Read::Nothing
+            }
+            "PING" => match message.param(0) {
+                Some(range) => {
+                    self.set_context(Context::None, "");
+                    let token = as_str(line, range);
+                    Read::Input(command_input(Verb::Ping, Command::Ping(Some(token.into()))))
+                }
+                None => self.numeric("409", ":No origin specified"),
+            },
+            "PONG" => Read::Input(command_input(Verb::Pong, Command::Pong)),
+            "QUIT" => {
+                self.set_context(Context::None, "");
+                let text = match message.param(0).map(|range| clean_text(line, range)) {
+                    Some(Ok((line, range))) => Some(as_str(line, range)),
+                    _ => None,
+                };
+                Read::Input(command_input(Verb::Quit, Command::Quit(text)))
+            }
+            "JOIN" | "PART" => self.channels(command, line, &message),
+            "PRIVMSG" | "NOTICE" => self.message(command, line, &message),
+            "NAMES" => match message.param(0) {
+                Some(range) => {
+                    let target = first_target(as_str(line, range));
+                    self.set_context(Context::Names, target);
+                    Read::Input(room_input(target, Verb::Users, |room| {
+                        Command::Users(UsersOf::Room(room))
+                    }))
+                }
+                None => self.numeric("366", "* :End of /NAMES list."),
+            },
+            "LIST" => {
+                self.set_context(Context::List, "");
+                Read::Input(command_input(Verb::Rooms, Command::Rooms))
+            }
+            "WHO" => match message.param(0) {
+                Some(range) => {
+                    let mask = as_str(line, range);
+                    self.set_context(Context::Who, mask);
+                    if mask.starts_with('#') {
+                        Read::Input(room_input(mask, Verb::Users, |room| {
+                            Command::Users(UsersOf::Room(room))
+                        }))
+                    } else {
+                        Read::Input(command_input(
+                            Verb::Users,
+                            Command::Users(UsersOf::Everyone),
+                        ))
+                    }
+                }
+                None => self.numeric("315", "* :End of /WHO list."),
+            },
+            "WHOIS" => match message.param(message.len().saturating_sub(1)) {
+                Some(range) => {
+                    let nick = first_target(as_str(line, range));
+                    self.set_context(Context::Whois, nick);
+                    Read::Input(command_input(
+                        Verb::Users,
+                        Command::Users(UsersOf::Everyone),
+                    ))
+                }
+                None => self.numeric("431", ":No nickname given"),
+            },
+            "LUSERS" => {
+                self.set_context(Context::Lusers, "");
+                Read::Input(command_input(
+                    Verb::Users,
+                    Command::Users(UsersOf::Everyone),
+                ))
+            }
+            "MOTD" => Read::Answer(Encoder::new().motd_line(&self.nick)),
+            "AWAY" => match message.param(0).filter(|range| !range.is_empty()) {
+                Some(_) => self.numeric("306", ":You have been marked as being away"),
+                None => self.numeric("305", ":You are no longer marked as being away"),
+            },
+            "TOPIC" => match message.param(0) {
+                None => self.numeric("461", "TOPIC :Not enough parameters"),
+                Some(range) if message.len() == 1 => {
+                    let channel = as_str(line, range);
+                    self.numeric("331", &format!("{channel} :No topic is set"))
+                }
+                Some(range) => {
+                    let channel = as_str(line, range);
+                    self.numeric("482", &format!("{channel} :Topics are not supported here"))
+                }
+            },
+            "MODE" => self.mode(line, &message),
+            "USERHOST" => self.numeric("302", ":"),
+            _ => {
+                let word = as_str(line, message.command.clone());
+                self.numeric("421", &format!("{word} :Unknown command"))
+            }
+        }
+    }
+
+    fn cap<'a>(&mut self, line: &'a [u8], message: &Message) -> Read<'a> {
+        let sub = message
+            .param(0)
+            .map(|range| as_str(line, range).to_ascii_uppercase())
+            .unwrap_or_default();
+        let nick = if self.registered {
+            self.nick.clone()
+        } else {
+            "*".into()
+        };
+        let reply = |text: String| Read::Answer(Line::from_bytes(text.as_bytes()));
+        match sub.as_str() {
+            "LS" => {
+                if !self.registered {
+                    self.negotiating = true;
+                }
+                let v302 = message
+                    .param(1)
+                    .is_some_and(|range| as_str(line, range).parse::<u32>().unwrap_or(0) >= 302);
+                let list: Vec<String> = Caps::NAMES
+                    .iter()
+                    .map(|&(name, _)| match name {
+                        "sasl" if v302 => "sasl=PLAIN".to_owned(),
+                        _ => name.to_owned(),
+                    })
+                    .collect();
+                reply(format!(
+                    ":{} CAP {nick} LS :{}\r\n",
+                    super::SERVER_NAME,
+                    list.join(" ")
+                ))
+            }
+            "LIST" => {
+                let list: Vec<&str> = Caps::NAMES
+                    .iter()
+                    .filter(|&&(_, bit)| self.caps.has(bit))
+                    .map(|&(name, _)| name)
+                    .collect();
+                reply(format!(
+                    ":{} CAP {nick} LIST :{}\r\n",
+                    super::SERVER_NAME,
+                    list.join(" ")
+                ))
+            }
+            "REQ" => {
+                if !self.registered {
+                    self.negotiating = true;
+                }
+                let asked = message.param(1).map_or("", |range| as_str(line, range));
+                let mut caps = self.caps;
+                for word in asked.split(' ').filter(|w| !w.is_empty()) {
+                    let (off, name) = match word.strip_prefix('-') {
+                        Some(name) => (true, name),
+                        None => (false, word),
+                    };
+                    let Some(bit) = Caps::named(name) else {
+                        return reply(format!(
+                            ":{} CAP {nick} NAK :{asked}\r\n",
+                            super::SERVER_NAME
+                        ));
+                    };
+                    if off {
+                        caps.0 &= !bit;
+                    } else {
+                        caps.0 |= bit;
+                    }
+                }
+                let echo = caps.has(Caps::ECHO_MESSAGE);
+                if echo != self.caps.has(Caps::ECHO_MESSAGE) {
+                    self.follow.push_back(Follow::Echo(echo));
+                }
+                self.caps = caps;
+                reply(format!(
+                    ":{} CAP {nick} ACK :{asked}\r\n",
+                    super::SERVER_NAME
+                ))
+            }
+            "END" => {
+                self.negotiating = false;
+                self.try_register();
+                Read::Nothing
+            }
+            _ => {
+                let sub = if sub.is_empty() { "*".to_owned() } else { sub };
+                self.numeric("410", &format!("{sub} :Invalid CAP command"))
+            }
+        }
+    }
+
+    fn authenticate<'a>(&mut self, line: &'a [u8], message: &Message) -> Read<'a> {
+        if !self.caps.has(Caps::SASL) {
+            return self.numeric("904", ":SASL authentication failed");
+        }
+        if self.registered {
+            return self.numeric("907", ":You have already authenticated using SASL");
+        }
+        let Some(range) = message.param(0) else {
+            return self.numeric("461", "AUTHENTICATE :Not enough parameters");
+        };
+        let word = as_str(line, range);
+        if word == "*" {
+            self.sasl = Sasl::Idle;
+            return self.numeric("906", ":SASL authentication aborted");
+        }
+        match &mut self.sasl {
+            Sasl::Idle | Sasl::Ready(_) => {
+                if !word.eq_ignore_ascii_case("PLAIN") {
+                    let mut answer = Encoder::new();
+                    let nick = if self.registered { &self.nick } else { "*" };
+                    let text = format!(
+                        "{}{}",
+                        String::from_utf8_lossy(&answer.numeric_line(
+                            nick,
+                            "908",
+                            "PLAIN :are available SASL mechanisms"
+                        )),
+                        String::from_utf8_lossy(&answer.numeric_line(
+                            nick,
+                            "904",
+                            ":SASL authentication failed"
+                        ))
+                    );
+                    return Read::Answer(Line::from_bytes(text.as_bytes()));
+                }
+                self.sasl = Sasl::Payload(Zeroizing::new(String::new()));
+                Read::Answer(Line::from_bytes(b"AUTHENTICATE +\r\n"))
+            }
+            Sasl::Payload(payload) => {
+                if word != "+" {
+                    payload.push_str(word);
+                }
+                if payload.len() > MAX_PAYLOAD {
+                    self.sasl = Sasl::Idle;
+                    return self.numeric("905", ":SASL message too long");
+                }
+                // A chunk of 400 bytes means more follows.
+                if word.len() == 400 {
+                    return Read::Nothing;
+                }
+                let result = sasl::plain(payload);
+                self.sasl = Sasl::Idle;
+                match result {
+                    Ok(login) if self.admitted => {
+                        self.follow.push_back(Follow::Login(login));
+                        Read::Nothing
+                    }
+                    Ok(login) => {
+                        self.sasl = Sasl::Ready(login);
+                        Read::Nothing
+                    }
+                    Err(_) => self.numeric("904", ":SASL authentication failed"),
+                }
+            }
+        }
+    }
+
+    fn nick<'a>(&mut self, line: &'a [u8], message: &Message) -> Read<'a> {
+        let Some(range) = message.param(0).filter(|range| !range.is_empty()) else {
+            return self.numeric("431", ":No nickname given");
+        };
+        let nick = as_str(line, range);
+        if self.registered {
+            self.set_context(Context::Nick, nick);
+            return Read::Input(command_input(Verb::Nick, Command::Nick(nick.into())));
+        }
+        if !is_valid_name(nick) {
+            return self.numeric("432", &format!("{nick} :Erroneous nickname"));
+        }
+        if nick.eq_ignore_ascii_case(SERVICE) {
+            return self.numeric("433", &format!("{nick} :Nickname is already in use"));
+        }
+        self.nick.clear();
+        self.nick.push_str(nick);
+        self.try_register();
+        Read::Nothing
+    }
+
+    fn mode<'a>(&mut self, line: &'a [u8], message: &Message) -> Read<'a> {
+        let Some(range) = message.param(0) else {
+            return self.numeric("461", "MODE :Not enough parameters");
+        };
+        let target = as_str(line, range);
+        let change = message.param(1).map(|range| as_str(line, range));
+        match (target.starts_with('#'), change) {
+            (true, None) => self.numeric("324", &format!("{target} +")),
+            (true, Some(modes)) if modes.trim_start_matches('+') == "b" => {
+                self.numeric("368", &format!("{target} :End of channel ban list"))
+            }
+            (true, Some(_)) => self.numeric(
+                "482",
+                &format!("{target} :Channel modes are not supported here"),
+            ),
+            (false, _) => self.numeric("221", "+"),
+        }
+    }
+
+    /// `JOIN` and `PART`: one input per channel of the list, the line read again for
+    /// each.
+    fn channels<'a>(&mut self, command: &str, line: &'a [u8], message: &Message) -> Read<'a> {
+        let Some(range) = message.param(0) else {
+            return self.numeric("461", &format!("{command} :Not enough parameters"));
+        };
+        let list = as_str(line, range);
+        let mut targets = list.split(',').filter(|t| !t.is_empty());
+        let Some(channel) = targets.nth(self.cursor) else {
+            self.cursor = 0;
+            return Read::Nothing;
+        };
+        let more = targets.next().is_some();
+        self.cursor = if more { self.cursor + 1 } else { 0 };
+        let (context, verb) = if command == "JOIN" {
+            (Context::Join, Verb::Join)
+        } else {
+            (Context::Part, Verb::Leave)
+        };
+        self.set_context(context, channel);
+        Read::Input(room_input(channel, verb, |room| {
+            if verb == Verb::Join {
+                Command::Enter(room)
+            } else {
+                Command::Leave(Some(room))
+            }
+        }))
+    }
+
+    /// `PRIVMSG` and `NOTICE`: to a channel, a nick, everyone (`$*`) or the service.
+    fn message<'a>(&mut self, command: &str, line: &'a mut [u8], message: &Message) -> Read<'a> {
+        let notice = command == "NOTICE";
+        let context = if notice {
+            Context::Notice
+        } else {
+            Context::Privmsg
+        };
+        let Some(target) = message.param(0) else {
+            self.set_context(context, "");
+            return if notice {
+                Read::Nothing
+            } else {
+                self.numeric("411", ":No recipient given (PRIVMSG)")
+            };
+        };
+        let target_text = as_str(line, target.clone()).to_owned();
+        self.set_context(context, &target_text);
+        if target_text.contains(',') {
+            return self.numeric("407", &format!("{target_text} :Too many recipients"));
+        }
+        let Some(text) = message.param(1).filter(|range| !range.is_empty()) else {
+            return if notice {
+                Read::Nothing
+            } else {
+                self.numeric("412", ":No text to send")
+            };
+        };
+        if target_text.eq_ignore_ascii_case(SERVICE) {
+            if notice {
+                return Read::Nothing;
+            }
+            self.set_context(Context::Service, "");
+            return service(line, text);
+        }
+        let (line, text) = match clean_text(line, text) {
+            Ok(clean) => clean,
+            Err(Clean::Ctcp) => return Read::Nothing,
+            Err(Clean::BadText) => return Read::Input(Input::BadText),
+        };
+        if text.is_empty() {
+            return if notice {
+                Read::Nothing
+            } else {
+                self.numeric("412", ":No text to send")
+            };
+        }
+        let text = as_str(line, text);
+        let target = as_str(line, target);
+        Read::Input(if let Some(room) = target.strip_prefix('#') {
+            if !is_valid_name(room) {
+                return Read::Input(Input::Command(
+                    Verb::Say,
+                    Err(crate::hub::ArgError::BadRoomName),
+                ));
+            }
+            command_input(
+                Verb::Say,
+                Command::Say {
+                    room: room.into(),
+                    text,
+                },
+            )
+        } else if target.starts_with('$') {
+            command_input(Verb::Broadcast, Command::Broadcast(text))
+        } else if is_valid_name(target) {
+            command_input(
+                Verb::Msg,
+                Command::Msg {
+                    to: target.into(),
+                    text,
+                },
+            )
+        } else {
+            Input::Command(Verb::Msg, Err(crate::hub::ArgError::BadName))
+        })
+    }
+}
+
+/// Why a message's text was not passed on.
+enum Clean {
+    /// A CTCP request other than `ACTION`: nothing to pass on.
+    Ctcp,
+    /// Control characters beyond IRC's formatting codes.
+    BadText,
+}
+
+/// Strips IRC formatting codes from the text at `range` in place and turns a CTCP
+/// `ACTION` into `* text`; returns the line, frozen, with the range of the clean text.
+fn clean_text(line: &mut [u8], range: Range<usize>) -> Result<(&[u8], Range<usize>), Clean> {
+    let mut range = range;
+    if line[range.clone()].first() == Some(&0x01) {
+        let inner = &line[range.start + 1..range.end];
+        let inner_len = inner.len() - usize::from(inner.last() == Some(&0x01));
+        const ACTION: &[u8] = b"ACTION ";
+        if !inner[..inner_len].starts_with(ACTION) {
+            return Err(Clean::Ctcp);
+        }
+        // "\x01ACTION waves\x01" becomes "* waves": the two bytes before the action's
+        // text take the star and the space.
+        let text_start = range.start + 1 + ACTION.len();
+        line[text_start - 2] = b'*';
+        line[text_start - 1] = b' ';
+        range = text_start - 2..range.start + 1 + inner_len;
+    }
+    let kept = strip_formatting(&mut line[range.clone()]);
+    let range = range.start..range.start + kept;
+    if line[range.clone()]
+        .iter()
+        .any(|&b| b < 0x20 && b != b'\t' || b == 0x7f)
+    {
+        return Err(Clean::BadText);
+    }
+    Ok((line, range))
+}
+
+/// Removes IRC's formatting codes (bold, colours and their arguments, italics, ...)
+/// from `text` in place; returns the length of what is left.
+fn strip_formatting(text: &mut [u8]) -> usize {
+    let digits = |text: &[u8], at: usize, hex: bool, max: usize| {
+        text[at.min(text.len())..]
+            .iter()
+            .take(max)
+            .take_while(|b| {
+                if hex {
+                    b.is_ascii_hexdigit()
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+            .count()
+    };
+    let (mut read, mut write) = (0, 0);
+    while read < text.len() {
+        match text[read] {
+            0x02 | 0x0f | 0x11 | 0x16 | 0x1d | 0x1e | 0x1f => read += 1,
+            code @ (0x03 | 0x04) => {
+                let (hex, max) = if code == 0x04 { (true, 6) } else { (false, 2) };
+                read += 1;
+                let n = digits(text, read, hex, max);
+                read += n;
+                if n > 0 && text.get(read) == Some(&b',') {
+                    let m = digits(text, read + 1, hex, max);
+                    if m > 0 {
+                        read += 1 + m;
+                    }
+                }
+            }
+            byte => {
+                text[write] = byte;
+                write += 1;
+                read += 1;
+            }
+        }
+    }
+    write
+}
+
+/// A message to the service nick: a parley command, with or without its slash.
+fn service(line: &mut [u8], text: Range<usize>) -> Read<'_> {
+    let start = if line[text.start] == b'/' {
+        text.start
+    } else {
+        // The byte before the text (its colon, or a space) becomes the slash.
+        line[text.start - 1] = b'/';
+        text.start - 1
+    };
+    let line: &[u8] = line;
+    match std::str::from_utf8(&line[start..text.end]) {
+        Ok(command) => Read::Input(grammar::parse(command)),
+        Err(_) => Read::Input(Input::BadText),
+    }
+}
+
+/// The first of a comma-separated list.
+fn first_target(list: &str) -> &str {
+    list.split(',').next().unwrap_or(list)
+}
+
+fn as_str(line: &[u8], range: Range<usize>) -> &str {
+    std::str::from_utf8(&line[range]).unwrap_or("")
+}
+
+fn command_input(verb: Verb, command: Command<'_>) -> Input<'_> {
+    Input::Command(verb, Ok(command))
+}
+
+/// A command on the channel `channel`: its room, or `bad-room-name` for what cannot be
+/// a channel of parley's.
+fn room_input<'a>(
+    channel: &'a str,
+    verb: Verb,
+    command: impl FnOnce(Cow<'a, str>) -> Command<'a>,
+) -> Input<'a> {
+    match channel.strip_prefix('#') {
+        Some(room) if is_valid_name(room) => Input::Command(verb, Ok(command(room.into()))),
+        _ => Input::Command(verb, Err(crate::hub::ArgError::BadRoomName)),
+    }
+}
