@@ -231,9 +231,10 @@ impl Conn {
     /// Gives up a reply being handed out (the connection is closing): what is held
     /// behind it goes out now.
     fn abandon_reply(&mut self) {
-        if self.handout.take().is_some() {
-            self.out.release();
-        }
+        // Also what an IRC client's registration held back (its welcome waits for
+        // `CAP END`): the closing lines must not wait behind it.
+        self.handout = None;
+        self.out.release();
     }
 }
 
@@ -611,6 +612,11 @@ mod tests {
     /// A table with `count` open parley connections over loopback sockets (the table
     /// never touches them: nothing here reads or writes).
     fn table(count: usize) -> (ConnTable, Vec<ClientId>, Vec<StdStream>) {
+        table_of(&vec![Codec::Parley; count])
+    }
+
+    /// A table with one open connection per codec of `codecs`.
+    fn table_of(codecs: &[Codec]) -> (ConnTable, Vec<ClientId>, Vec<StdStream>) {
         let limits = SendqLimits {
             max: 1 << 20,
             soft: 1 << 16,
@@ -625,7 +631,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let mut peers = Vec::new();
         let mut ids = Vec::new();
-        for n in 0..count {
+        for (n, &codec) in codecs.iter().enumerate() {
             peers.push(StdStream::connect(listener.local_addr().unwrap()).unwrap());
             let (socket, _) = listener.accept().unwrap();
             let socket = mio::net::TcpStream::from_std(socket);
@@ -637,7 +643,7 @@ mod tests {
                 n as u64,
                 IpAddr::from([127, 0, 0, 1]),
                 transport,
-                Codec::Parley,
+                codec,
                 4096,
             );
             conn.lifecycle = Lifecycle::Open;
@@ -663,6 +669,35 @@ mod tests {
             .collect();
         assert_eq!(&queued[0][..], b"MSG lobby al hi\n");
         assert!(queued.windows(2).all(|w| w[0].shares_bytes_with(&w[1])));
+    }
+
+    #[test]
+    fn a_mixed_fan_out_is_one_encoding_per_protocol_and_irc_form() {
+        use Codec::{Irc, Parley};
+        let (mut table, ids, _peers) = table_of(&[Parley, Irc, Parley, Irc, Irc]);
+        // The last IRC client asked for server-time: its lines carry a tag.
+        let mut cap = b"CAP REQ :server-time\r\n".to_vec();
+        table.slab[4].decoder.next(&mut cap);
+        table.set_time(0);
+        let event = Event::Msg {
+            room: "lobby",
+            from: "al",
+            text: "hi",
+        };
+        table.send_each(ids.iter().copied(), &event);
+        let queued: Vec<Line> = table
+            .slab
+            .iter_mut()
+            .map(|(_, conn)| conn.out.discard_all().remove(0))
+            .collect();
+        assert_eq!(&queued[0][..], b"MSG lobby al hi\n");
+        assert_eq!(&queued[1][..], b":al!al@parley PRIVMSG #lobby :hi\r\n");
+        assert_eq!(
+            &queued[4][..],
+            b"@time=1970-01-01T00:00:00.000Z :al!al@parley PRIVMSG #lobby :hi\r\n"
+        );
+        assert!(queued[0].shares_bytes_with(&queued[2]));
+        assert!(queued[1].shares_bytes_with(&queued[3]));
     }
 
     #[test]

@@ -848,3 +848,4 @@ fn a_room_stays_while_its_only_post_is_being_stored() {
 
 mod abuse;
 mod accounts;
+mod gateway;

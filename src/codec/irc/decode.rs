@@ -879,3 +879,203 @@ fn room_input<'a>(
         _ => Input::Command(verb, Err(crate::hub::ArgError::BadRoomName)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What one step made of `line`: the input as `Debug` text, an answer's text, or
+    /// `NeedMore`; and the bytes used.
+    fn step(decoder: &mut Decoder, line: &str) -> (String, usize) {
+        let mut bytes = line.as_bytes().to_vec();
+        describe(decoder.next(&mut bytes))
+    }
+
+    fn describe(step: Step<'_>) -> (String, usize) {
+        match step {
+            Step::Input(input, used) => (format!("{input:?}"), used),
+            Step::Answer { line, used, .. } => (String::from_utf8_lossy(&line).into_owned(), used),
+            Step::NeedMore { used } => ("NeedMore".into(), used),
+        }
+    }
+
+    /// Input that follows without more bytes.
+    fn follow(decoder: &mut Decoder) -> String {
+        describe(decoder.next(&mut [])).0
+    }
+
+    fn admitted() -> Decoder {
+        let mut decoder = Decoder::new(4096);
+        decoder.observe(&Event::Hello);
+        decoder
+    }
+
+    #[test]
+    fn registration_waits_for_nick_user_and_admission() {
+        let mut decoder = Decoder::new(4096);
+        assert_eq!(step(&mut decoder, "NICK al\r\n").0, "Blank");
+        assert_eq!(step(&mut decoder, "USER al 0 * :Al\r\n").0, "Blank");
+        assert!(!decoder.has_follow_up(), "not admitted yet");
+        let observed = decoder.observe(&Event::Hello);
+        assert!(observed.read);
+        assert_eq!(follow(&mut decoder), r#"Command(Name, Ok(Name("al")))"#);
+        assert_eq!(follow(&mut decoder), "NeedMore");
+    }
+
+    #[test]
+    fn cap_holds_registration_until_end_and_echo_follows_req() {
+        let mut decoder = admitted();
+        let (ls, used) = step(&mut decoder, "CAP LS 302\r\n");
+        assert!(ls.contains(" LS :sasl=PLAIN server-time"), "{ls}");
+        assert_eq!(used, 12);
+        step(&mut decoder, "NICK al\r\n");
+        step(&mut decoder, "USER al 0 * :Al\r\n");
+        assert!(!decoder.has_follow_up(), "still negotiating");
+        let (ack, _) = step(&mut decoder, "CAP REQ :echo-message\r\n");
+        assert!(ack.ends_with("ACK :echo-message\r\n"), "{ack}");
+        assert_eq!(follow(&mut decoder), "Echo(true)");
+        assert_eq!(step(&mut decoder, "CAP END\r\n").0, "Blank");
+        assert_eq!(follow(&mut decoder), r#"Command(Name, Ok(Name("al")))"#);
+    }
+
+    #[test]
+    fn a_sasl_welcome_is_held_until_cap_end() {
+        let mut decoder = admitted();
+        step(&mut decoder, "CAP REQ :sasl\r\n");
+        assert_eq!(
+            step(&mut decoder, "AUTHENTICATE PLAIN\r\n").0,
+            "AUTHENTICATE +\r\n"
+        );
+        // "\0al\0secret1"
+        step(&mut decoder, "AUTHENTICATE AGFsAHNlY3JldDE=\r\n");
+        assert_eq!(
+            follow(&mut decoder),
+            r#"Command(Login, Ok(Login { name: "al", password: *** }))"#
+        );
+        let observed = decoder.observe(&Event::Welcome {
+            name: "al",
+            users: 1,
+        });
+        assert!(observed.hold, "what follows the welcome waits");
+        assert!(decoder.view().welcome_held);
+        decoder.observe(&Event::Join {
+            room: "lobby",
+            name: "al",
+        });
+        assert!(!decoder.has_follow_up(), "the names wait for the welcome");
+        let mut bytes = b"CAP END\r\n".to_vec();
+        let Step::Answer { line, release, .. } = decoder.next(&mut bytes) else {
+            panic!("CAP END answers with the welcome");
+        };
+        assert!(release);
+        assert!(String::from_utf8_lossy(&line).starts_with(":irc.parley 001 al "));
+        assert_eq!(
+            follow(&mut decoder),
+            r#"Command(Users, Ok(Users(Room("lobby"))))"#
+        );
+    }
+
+    fn registered() -> Decoder {
+        let mut decoder = admitted();
+        step(&mut decoder, "NICK al\r\n");
+        step(&mut decoder, "USER al 0 * :Al\r\n");
+        follow(&mut decoder);
+        decoder.observe(&Event::Welcome {
+            name: "al",
+            users: 1,
+        });
+        decoder
+    }
+
+    #[test]
+    fn a_channel_list_is_one_input_per_channel_and_names_follow_joins() {
+        let mut decoder = registered();
+        let line = "JOIN #a,#b\r\n";
+        assert_eq!(
+            step(&mut decoder, line),
+            (r#"Command(Join, Ok(Enter("a")))"#.into(), 0),
+            "the line is read again"
+        );
+        decoder.observe(&Event::Join {
+            room: "a",
+            name: "al",
+        });
+        assert_eq!(
+            follow(&mut decoder),
+            r#"Command(Users, Ok(Users(Room("a"))))"#
+        );
+        assert_eq!(
+            step(&mut decoder, line),
+            (r#"Command(Join, Ok(Enter("b")))"#.into(), line.len())
+        );
+        assert_eq!(
+            step(&mut decoder, "PART nohash\r\n").0,
+            "Command(Leave, Err(BadRoomName))"
+        );
+    }
+
+    #[test]
+    fn text_loses_formatting_and_actions_become_text() {
+        let mut decoder = registered();
+        assert_eq!(
+            step(
+                &mut decoder,
+                "PRIVMSG #r :\x02hi\x02 \x0304,12there\x03\r\n"
+            )
+            .0,
+            r#"Command(Say, Ok(Say { room: "r", text: "hi there" }))"#
+        );
+        assert_eq!(
+            step(&mut decoder, "PRIVMSG bo :\x01ACTION waves\x01\r\n").0,
+            r#"Command(Msg, Ok(Msg { to: "bo", text: "* waves" }))"#
+        );
+        assert_eq!(
+            step(&mut decoder, "PRIVMSG bo :\x01VERSION\x01\r\n").0,
+            "Blank"
+        );
+        assert_eq!(step(&mut decoder, "PRIVMSG bo :\x07\r\n").0, "BadText");
+        assert_eq!(
+            step(&mut decoder, "PRIVMSG $* :all\r\n").0,
+            r#"Command(Broadcast, Ok(Broadcast("all")))"#
+        );
+    }
+
+    #[test]
+    fn the_service_nick_takes_parley_commands_with_or_without_the_slash() {
+        let mut decoder = registered();
+        assert_eq!(
+            step(&mut decoder, "PRIVMSG parley :read r 3\r\n").0,
+            r#"Command(Read, Ok(Read { room: "r", id: "3" }))"#
+        );
+        assert_eq!(decoder.view().context, Context::Service);
+        assert_eq!(
+            step(&mut decoder, "PRIVMSG Parley /list\r\n").0,
+            "Command(List, Ok(List(None)))"
+        );
+    }
+
+    #[test]
+    fn commands_before_registration_and_unknown_ones_are_answered_here() {
+        let mut decoder = admitted();
+        assert_eq!(
+            step(&mut decoder, "JOIN #x\r\n").0,
+            ":irc.parley 451 * :You have not registered\r\n"
+        );
+        assert_eq!(
+            step(&mut decoder, "PING :t\r\n").0,
+            r#"Command(Ping, Ok(Ping(Some("t"))))"#,
+            "PING works before registration"
+        );
+        let mut decoder = registered();
+        assert_eq!(
+            step(&mut decoder, "FROB\r\n").0,
+            ":irc.parley 421 al FROB :Unknown command\r\n"
+        );
+        let long = format!("PRIVMSG #r :{}\r\n", "x".repeat(520));
+        assert_eq!(
+            step(&mut decoder, &long).0,
+            ":irc.parley 417 al :Input line was too long\r\n"
+        );
+        assert_eq!(step(&mut decoder, "\r\n").0, "Blank");
+    }
+}
