@@ -11,6 +11,8 @@ use rustls::pki_types::ServerName;
 
 use crate::abuse::Attack;
 use crate::error::Error;
+use crate::irc;
+use crate::scenario;
 use crate::wire::MIN_SIZE;
 
 /// parley-loadgen: drives many simulated clients against a parley server over real
@@ -131,6 +133,8 @@ pub struct FanoutArgs {
     common: Common,
     #[command(flatten)]
     traffic: Traffic,
+    #[command(flatten)]
+    speech: Speech,
     /// Members that send (default: 10, at most all but one).
     #[arg(long)]
     senders: Option<usize>,
@@ -168,6 +172,8 @@ pub struct PrivateArgs {
 pub struct JoinStormArgs {
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    speech: Speech,
 }
 
 /// Options of `idle`.
@@ -175,6 +181,8 @@ pub struct JoinStormArgs {
 pub struct IdleArgs {
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    speech: Speech,
     /// How long the connections are held once all are set up. Units: ms, s, m.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     duration: Duration,
@@ -444,12 +452,58 @@ impl Traffic {
     }
 }
 
+/// The protocol the clients speak, for the scenarios that can speak IRC.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Speech {
+    /// The clients' protocol: parley's own; irc (RFC 1459/2812, to parley's IRC gateway
+    /// or any IRC server at --addr); or mixed: half the clients speak IRC to
+    /// --irc-addr, half parley to --addr, in the same room of one parley server.
+    #[arg(long, value_enum, default_value_t = Protocol::Parley)]
+    protocol: Protocol,
+    /// With --protocol mixed: the parley server's IRC listener (its --irc-listen).
+    #[arg(long, value_name = "ADDR")]
+    irc_addr: Option<SocketAddr>,
+    /// With --protocol irc or mixed: the longest nick the IRC server takes (its
+    /// NICKLEN); the generated nicks fit it [default: 9, RFC 1459's].
+    #[arg(long, value_name = "N")]
+    nick_len: Option<usize>,
+}
+
+/// What the clients speak.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Protocol {
+    /// parley's line protocol.
+    #[default]
+    Parley,
+    /// IRC, every client.
+    Irc,
+    /// IRC for half the clients, parley's protocol for the others.
+    Mixed,
+}
+
+impl Protocol {
+    /// The option's value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Parley => "parley",
+            Protocol::Irc => "irc",
+            Protocol::Mixed => "mixed",
+        }
+    }
+
+    /// Whether some client speaks IRC.
+    pub fn has_irc(self) -> bool {
+        self != Protocol::Parley
+    }
+}
+
 /// One scenario's options, taken apart into what every scenario has and what only
 /// some have (with neutral values where a scenario has no such option).
 struct Parts {
     kind: Kind,
     common: Common,
     traffic: Traffic,
+    speech: Speech,
     senders: Option<usize>,
     room_size: usize,
     stuck: f64,
@@ -483,6 +537,7 @@ impl Parts {
             kind,
             common,
             traffic,
+            speech: Speech::default(),
             senders: None,
             room_size: 0,
             stuck: 0.0,
@@ -502,6 +557,7 @@ impl Parts {
         match cmd {
             ScenarioCmd::Fanout(a) => Parts {
                 senders: a.senders,
+                speech: a.speech,
                 ..Parts::new(Kind::Fanout, a.common, a.traffic)
             },
             ScenarioCmd::Rooms(a) => Parts {
@@ -513,15 +569,21 @@ impl Parts {
                 senders: a.senders,
                 ..Parts::new(Kind::Private, a.common, a.traffic)
             },
-            ScenarioCmd::JoinStorm(a) => Parts::new(Kind::JoinStorm, a.common, Traffic::none()),
-            ScenarioCmd::Idle(a) => Parts::new(
-                Kind::Idle,
-                a.common,
-                Traffic {
-                    duration: a.duration,
-                    ..Traffic::none()
-                },
-            ),
+            ScenarioCmd::JoinStorm(a) => Parts {
+                speech: a.speech,
+                ..Parts::new(Kind::JoinStorm, a.common, Traffic::none())
+            },
+            ScenarioCmd::Idle(a) => Parts {
+                speech: a.speech,
+                ..Parts::new(
+                    Kind::Idle,
+                    a.common,
+                    Traffic {
+                        duration: a.duration,
+                        ..Traffic::none()
+                    },
+                )
+            },
             ScenarioCmd::Queue(a) => Parts {
                 batch: a.batch,
                 release_rate: a.rate,
@@ -652,8 +714,12 @@ pub struct TlsOptions {
 pub struct Config {
     /// Scenario.
     pub kind: Kind,
-    /// Server address.
+    /// Server address (with `--protocol irc`, the IRC server's).
     pub addr: SocketAddr,
+    /// What the clients speak.
+    pub protocol: Protocol,
+    /// Where the IRC clients connect: `--irc-addr` when mixed, else `addr`.
+    pub irc_addr: SocketAddr,
     /// Connect with TLS (`--tls`); `None`: plain TCP.
     pub tls: Option<TlsOptions>,
     /// Simulated clients.
@@ -752,6 +818,7 @@ impl Config {
             kind,
             common,
             traffic,
+            speech,
             senders,
             room_size,
             stuck,
@@ -785,7 +852,11 @@ impl Config {
         if clients > u32::MAX as usize / 2 {
             return usage(format!("{count} is too large"));
         }
-        let prefix = name_prefix(common.prefix)?;
+        let (irc_addr, nick_len) = speech_options(&speech, common.addr, common.tls)?;
+        let prefix = match speech.protocol {
+            Protocol::Parley => name_prefix(common.prefix)?,
+            Protocol::Irc | Protocol::Mixed => nick_prefix(common.prefix, clients, nick_len)?,
+        };
         let sources = match common.source {
             Some(Sources(list)) => list,
             // The bystanders come from 127.0.0.1, which a server run with --trusted
@@ -808,6 +879,9 @@ impl Config {
         };
         if traffic.size < MIN_SIZE {
             return usage(format!("--size must be at least {MIN_SIZE} bytes"));
+        }
+        if speech.protocol.has_irc() && kind.has_traffic() {
+            check_irc_size(traffic.size, &prefix, clients, nick_len)?;
         }
         if kind == Kind::Rooms && room_size < 2 {
             return usage("--room-size must be at least 2".into());
@@ -846,6 +920,8 @@ impl Config {
         Ok(Config {
             kind,
             addr: common.addr,
+            protocol: speech.protocol,
+            irc_addr,
             tls,
             clients,
             duration: traffic.duration,
@@ -961,6 +1037,111 @@ fn attacker_sources(attackers: usize, per_address: usize) -> Vec<Ipv4Addr> {
     let first = u32::from(Ipv4Addr::new(127, 0, 0, 2));
     let n = attackers.div_ceil(per_address.max(1)).clamp(1, 4096) as u32;
     (first..first + n).map(Ipv4Addr::from).collect()
+}
+
+/// `--protocol` with `--irc-addr` and `--nick-len`, checked: where the IRC clients
+/// connect, and the longest nick the IRC server takes.
+fn speech_options(
+    speech: &Speech,
+    addr: SocketAddr,
+    tls: bool,
+) -> Result<(SocketAddr, usize), Error> {
+    let usage = |m: &str| Err(Error::Usage(m.into()));
+    let irc_addr = match (speech.protocol, speech.irc_addr) {
+        (Protocol::Mixed, Some(a)) if !a.ip().is_loopback() => {
+            return Err(Error::NotLoopback(a.ip()))
+        }
+        (Protocol::Mixed, Some(a)) => a,
+        (Protocol::Mixed, None) => {
+            return usage(
+                "--protocol mixed needs --irc-addr: the IRC listener (--irc-listen) of the parley server at --addr",
+            )
+        }
+        (_, Some(_)) => {
+            return usage(
+                "--irc-addr is for --protocol mixed; with --protocol irc, --addr is the IRC server's",
+            )
+        }
+        (_, None) => addr,
+    };
+    if speech.protocol.has_irc() && tls {
+        return usage("--tls is for parley's protocol only; IRC clients connect in plain TCP");
+    }
+    let nick_len = match (speech.protocol, speech.nick_len) {
+        (Protocol::Parley, Some(_)) => {
+            return usage("--nick-len is for --protocol irc or mixed");
+        }
+        (_, Some(n)) if n < 2 => return usage("--nick-len must be at least 2"),
+        (_, given) => given.unwrap_or(irc::RFC_NICK_LEN),
+    };
+    Ok((irc_addr, nick_len))
+}
+
+/// Digits of the largest client index below `clients`.
+fn index_digits(clients: usize) -> usize {
+    clients.saturating_sub(1).max(1).ilog10() as usize + 1
+}
+
+/// Most characters a generated nick prefix spends on the process id: five base-36
+/// digits tell every pid apart (Linux's largest is 2^22), so concurrent runs never
+/// collide.
+const MAX_PID_DIGITS: usize = 5;
+
+/// The name prefix of a run in which some clients speak IRC: `--prefix`, or one made
+/// short enough that `<prefix><index>` fits `nick_len` (RFC 1459 allows only 9): `l`,
+/// as many base-36 digits of the process id as fit (at most five), and `_`. Checked
+/// against what a nick may hold: it begins with a letter or `_`.
+fn nick_prefix(given: Option<String>, clients: usize, nick_len: usize) -> Result<String, Error> {
+    let digits = index_digits(clients);
+    let prefix = match given {
+        Some(p) => p,
+        None => {
+            let room = nick_len.saturating_sub(digits + 2).min(MAX_PID_DIGITS);
+            if room == 0 {
+                return Err(Error::Usage(format!(
+                    "--clients {clients} needs nicks of at least {} characters, above --nick-len {nick_len}",
+                    digits + 3
+                )));
+            }
+            let mut pid = std::process::id();
+            let mut p = String::from("l");
+            for _ in 0..room {
+                p.push(char::from_digit(pid % 36, 36).unwrap_or('0'));
+                pid /= 36;
+            }
+            p.push('_');
+            p
+        }
+    };
+    let prefix = name_prefix(Some(prefix))?;
+    if !prefix.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        return Err(Error::Usage(
+            "--prefix must begin with a letter or _ for IRC nicks".into(),
+        ));
+    }
+    if prefix.len() + digits > nick_len {
+        return Err(Error::Usage(format!(
+            "--prefix {prefix} with --clients {clients} makes nicks of {} characters, above --nick-len {nick_len}: give a shorter --prefix",
+            prefix.len() + digits
+        )));
+    }
+    Ok(prefix)
+}
+
+/// An IRC line must fit 512 bytes, as sent and as relayed (see
+/// [`irc::max_text_len`]): `--size` counts the message text and one byte for its line
+/// ending, as in parley's protocol, so that both carry the same text.
+fn check_irc_size(size: usize, prefix: &str, clients: usize, nick_len: usize) -> Result<(), Error> {
+    // The widest room name of the run: every group index is below the clients.
+    let channel = irc::channel(&scenario::room_name(prefix, clients.saturating_sub(1)));
+    let max = irc::max_text_len(nick_len, &channel) + 1;
+    if size > max {
+        return Err(Error::Usage(format!(
+            "--size {size} does not fit an IRC line: at most {max} here (512 bytes with CRLF, counting the `:nick!user@host` the server puts in front of a line it relays, with nicks of up to {nick_len} and hosts of up to {} characters)",
+            irc::MAX_HOST
+        )));
+    }
+    Ok(())
 }
 
 /// `--prefix`, or `lg<pid>_` so that concurrent runs never collide; checked against
@@ -1169,16 +1350,17 @@ mod tests {
             "bystanders-room",
             "witness-rate",
         ];
+        let speech = ["protocol", "irc-addr", "nick-len"];
         let abuse_common: Vec<&str> = common
             .iter()
             .map(|&o| if o == "clients" { "attackers" } else { o })
             .collect();
         let cases: [(&str, Vec<&str>); 10] = [
-            ("fanout", [&common[..], &traffic].concat()),
+            ("fanout", [&common[..], &traffic, &speech].concat()),
             ("rooms", [&common[..], &traffic, &["room-size"]].concat()),
             ("private", [&common[..], &traffic].concat()),
-            ("join-storm", common.to_vec()),
-            ("idle", [&common[..], &["duration"]].concat()),
+            ("join-storm", [&common[..], &speech].concat()),
+            ("idle", [&common[..], &["duration"], &speech].concat()),
             ("queue", [&common[..], &["batch", "rate"]].concat()),
             (
                 "slow",
@@ -1245,6 +1427,91 @@ mod tests {
         // The TLS options mean nothing without --tls.
         assert!(parse(&["--ca", "ca.pem"]).is_err());
         assert!(parse(&["--server-name", "localhost"]).is_err());
+    }
+
+    #[test]
+    fn the_protocol_comes_with_its_address_and_short_nicks() {
+        let parse = |args: &[&str]| {
+            let mut v = vec!["parley-loadgen"];
+            v.extend_from_slice(args);
+            Cli::try_parse_from(v).map(Config::from_cli)
+        };
+        let usage = |args: &[&str]| match parse(args) {
+            Ok(Err(Error::Usage(m))) => m,
+            other => panic!("{args:?} gave {other:?}"),
+        };
+        let cfg = parse(&["fanout"]).unwrap().unwrap();
+        assert_eq!(cfg.protocol, Protocol::Parley);
+        assert!(cfg.prefix.starts_with("lg"), "parley names as before");
+        let cfg = parse(&["idle", "--protocol", "irc", "--addr", "127.0.0.1:6667"])
+            .unwrap()
+            .unwrap();
+        assert_eq!((cfg.protocol, cfg.irc_addr), (Protocol::Irc, cfg.addr));
+        // 100 clients: indices of two digits, so "l", five pid digits and "_" fill 9.
+        assert_eq!(cfg.prefix.len(), 7, "{}", cfg.prefix);
+        assert!(cfg.prefix.starts_with('l') && cfg.prefix.ends_with('_'));
+        let cfg = parse(&["join-storm", "--protocol", "irc", "--clients", "10000"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(cfg.prefix.len(), 5, "{}", cfg.prefix);
+        let cfg = parse(&[
+            "fanout",
+            "--protocol",
+            "mixed",
+            "--irc-addr",
+            "127.0.0.1:6667",
+            "--nick-len",
+            "30",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(cfg.irc_addr, "127.0.0.1:6667".parse().unwrap());
+        assert_eq!(
+            cfg.prefix.len(),
+            7,
+            "at most five pid digits: {}",
+            cfg.prefix
+        );
+        // What each option needs, and what does not fit.
+        assert!(usage(&["fanout", "--protocol", "mixed"]).contains("--irc-addr"));
+        let m = usage(&["fanout", "--protocol", "irc", "--irc-addr", "127.0.0.1:1"]);
+        assert!(m.contains("--protocol mixed"), "{m}");
+        assert!(usage(&["fanout", "--nick-len", "12"]).contains("--protocol irc"));
+        let m = usage(&["fanout", "--protocol", "irc", "--tls", "--ca", "ca.pem"]);
+        assert!(m.contains("--tls"), "{m}");
+        let m = usage(&["fanout", "--protocol", "irc", "--prefix", "loadgen_"]);
+        assert!(m.contains("10 characters, above --nick-len 9"), "{m}");
+        let m = usage(&["idle", "--protocol", "irc", "--prefix", "7a"]);
+        assert!(m.contains("begin with a letter"), "{m}");
+        let m = usage(&["idle", "--protocol", "irc", "--clients", "10000000"]);
+        assert!(m.contains("at least 10 characters"), "{m}");
+        assert!(matches!(
+            parse(&[
+                "fanout",
+                "--protocol",
+                "mixed",
+                "--irc-addr",
+                "10.0.0.1:6667"
+            ]),
+            Ok(Err(Error::NotLoopback(_)))
+        ));
+        assert!(
+            parse(&["rooms", "--protocol", "irc"]).is_err(),
+            "fanout, idle and join-storm only"
+        );
+        // A line that fits 512 bytes as relayed: the default size does, 500 does not.
+        let irc = ["fanout", "--protocol", "irc", "--prefix", "lg_"];
+        assert!(parse(&irc).unwrap().is_ok());
+        let m = usage(&[&irc[..], &["--size", "500"]].concat());
+        assert!(
+            m.contains("does not fit an IRC line: at most 408 here"),
+            "{m}"
+        );
+        assert!(parse(&[&irc[..], &["--size", "408"]].concat())
+            .unwrap()
+            .is_ok());
+        // Idle sends nothing: its (unused) size is not checked.
+        assert!(parse(&["idle", "--protocol", "irc"]).unwrap().is_ok());
     }
 
     #[test]

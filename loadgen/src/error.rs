@@ -26,6 +26,8 @@ pub enum Error {
         addr: std::net::SocketAddr,
         /// Why the connection failed.
         source: io::Error,
+        /// The address was the one IRC clients use.
+        irc: bool,
     },
     /// Only loopback addresses may be targeted or used as sources.
     NotLoopback(std::net::IpAddr),
@@ -65,11 +67,15 @@ impl fmt::Display for Error {
         match self {
             Error::Usage(m) => write!(f, "{m}"),
             Error::Io { what, source } => write!(f, "{what}: {source}"),
-            Error::Unreachable { addr, source } => {
+            Error::Unreachable { addr, source, irc } => {
                 write!(f, "cannot connect to {addr}: ")?;
                 if source.kind() == io::ErrorKind::ConnectionRefused {
                     // The usual cause on loopback: nothing listens on that port.
-                    write!(f, "connection refused (is parley-server running?)")
+                    if *irc {
+                        write!(f, "connection refused (is the IRC server running? parley-server serves IRC with --irc-listen)")
+                    } else {
+                        write!(f, "connection refused (is parley-server running?)")
+                    }
                 } else {
                     write!(f, "{source}")
                 }

@@ -1,7 +1,9 @@
 //! parley-loadgen: drives many simulated clients against a parley server over loopback
 //! TCP (or TLS, with `--tls`) from one mio event loop, checks that every message arrives
 //! exactly once and in order, and reports throughput, latency percentiles, errors and
-//! its own CPU use. `make-cert` writes a certificate for the server's TLS listener.
+//! its own CPU use. Some scenarios also speak IRC (`--protocol irc|mixed`), to parley's
+//! IRC gateway or to any IRC server. `make-cert` writes a certificate for the server's
+//! TLS listener.
 //!
 //! Exit status: 0 when the run found no problem, 1 when it did (the report says
 //! which), 2 when it could not run at all.
@@ -15,6 +17,7 @@ mod clock;
 mod conn;
 mod driver;
 mod error;
+mod irc;
 mod login_storm;
 mod probe;
 mod progress;
@@ -35,7 +38,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::{Cli, Command, Config, MakeCertArgs, ScenarioCmd};
+use crate::args::{Cli, Command, Config, MakeCertArgs, Protocol, ScenarioCmd};
 use crate::error::Error;
 use crate::tls::TlsClient;
 
@@ -56,7 +59,14 @@ fn run_scenario(cmd: ScenarioCmd) -> Result<bool, Error> {
         Some(t) => Some(TlsClient::new(&t.ca, t.server_name.clone()).map_err(Error::Tls)?),
         None => None,
     };
-    probe::probe(cfg.addr, tls.as_ref())?;
+    match cfg.protocol {
+        Protocol::Parley => probe::probe(cfg.addr, tls.as_ref())?,
+        Protocol::Irc => probe::probe_irc(cfg.irc_addr)?,
+        Protocol::Mixed => {
+            probe::probe(cfg.addr, tls.as_ref())?;
+            probe::probe_irc(cfg.irc_addr)?;
+        }
+    }
     let json = cfg.json;
     let outcome = driver::Driver::new(cfg, plan, tls)?.run()?;
     let summary = summary::summarize(&outcome);

@@ -20,8 +20,12 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connects once to `addr` (with TLS when `tls` is given); `Err` when nothing accepts
 /// there, or the TLS handshake fails.
 pub fn probe(addr: SocketAddr, tls: Option<&TlsClient>) -> Result<(), Error> {
-    let stream = TcpStream::connect_timeout(&addr, PROBE_TIMEOUT)
-        .map_err(|source| Error::Unreachable { addr, source })?;
+    let stream =
+        TcpStream::connect_timeout(&addr, PROBE_TIMEOUT).map_err(|source| Error::Unreachable {
+            addr,
+            source,
+            irc: false,
+        })?;
     if stream.set_read_timeout(Some(PROBE_TIMEOUT)).is_err()
         || stream.set_write_timeout(Some(PROBE_TIMEOUT)).is_err()
     {
@@ -45,6 +49,22 @@ pub fn probe(addr: SocketAddr, tls: Option<&TlsClient>) -> Result<(), Error> {
         let _ = s.conn.complete_io(&mut s.sock);
     });
     Ok(())
+}
+
+/// Connects once to the IRC server at `addr`; `Err` when nothing accepts there. The
+/// probe does not register: an IRC server says nothing until a client does, and some
+/// take seconds to look the client up first, so reading a greeting would only delay the
+/// run. The connection is closed at once.
+pub fn probe_irc(addr: SocketAddr) -> Result<(), Error> {
+    TcpStream::connect_timeout(&addr, PROBE_TIMEOUT)
+        .map(|stream| {
+            let _ = stream.shutdown(Shutdown::Both);
+        })
+        .map_err(|source| Error::Unreachable {
+            addr,
+            source,
+            irc: true,
+        })
 }
 
 /// Quits, and waits until the server has closed the connection, so that the probe no

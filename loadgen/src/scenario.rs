@@ -1,9 +1,10 @@
 //! Who does what in each scenario: the groups clients are put in (a room, lobby, or a
 //! private pair), which members send (or post), which never read, which are accounts
-//! (login storm) or attackers (abuse), and the order of the open-loop send schedule.
+//! (login storm) or attackers (abuse), which speak IRC (`--protocol irc` or `mixed`),
+//! and the order of the open-loop send schedule.
 //! The event loop in `driver` is shared; only this plan differs.
 
-use crate::args::{Config, Kind};
+use crate::args::{Config, Kind, Protocol};
 use crate::error::Error;
 
 /// Marks "none" in the compact per-client index fields.
@@ -46,6 +47,8 @@ pub struct Role {
     /// It attacks the server, from the attack's start on (abuse); it is in no group and
     /// not set up with the others.
     pub attacker: bool,
+    /// It speaks IRC rather than parley's protocol.
+    pub irc: bool,
 }
 
 /// The whole cast of a run.
@@ -189,9 +192,19 @@ impl Plan {
                 stuck: false,
                 account: false,
                 attacker: false,
+                irc: false,
             };
             n
         ];
+        // Mixed: every other client speaks IRC, so that both kinds send and receive,
+        // and the first member of each group, who creates its room, speaks parley.
+        for (i, r) in roles.iter_mut().enumerate() {
+            r.irc = match cfg.protocol {
+                Protocol::Parley => false,
+                Protocol::Irc => true,
+                Protocol::Mixed => i % 2 == 1,
+            };
+        }
         for r in &mut roles[accounts] {
             r.account = true;
         }
@@ -241,6 +254,11 @@ impl Plan {
         self.roles.iter().filter(|r| r.account).count()
     }
 
+    /// Clients that speak IRC.
+    pub fn irc_clients(&self) -> usize {
+        self.roles.iter().filter(|r| r.irc).count()
+    }
+
     /// Members that never read.
     pub fn stuck(&self) -> usize {
         self.roles.iter().filter(|r| r.stuck).count()
@@ -254,6 +272,11 @@ impl Plan {
             .position(|r| r.attacker)
             .unwrap_or(self.roles.len())
     }
+}
+
+/// The name of group `g`'s room in a run whose names begin with `prefix`.
+pub fn room_name(prefix: &str, g: usize) -> String {
+    format!("{prefix}r{g}")
 }
 
 fn room_group(start: usize, end: usize, senders: usize) -> Group {
@@ -371,6 +394,28 @@ mod tests {
         let p = plan(&["abuse", "--attack", "flood", "--bystanders", "2"]).unwrap();
         assert_eq!((p.roles.len(), p.first_attacker()), (3, 2), "no helper");
         assert_eq!(plan(&["fanout"]).unwrap().first_attacker(), 100);
+    }
+
+    #[test]
+    fn mixed_makes_every_other_client_an_irc_one() {
+        let args = ["fanout", "--clients", "7", "--senders", "4"];
+        let p = plan(
+            &[
+                &args[..],
+                &["--protocol", "mixed", "--irc-addr", "127.0.0.1:6667"],
+            ]
+            .concat(),
+        )
+        .unwrap();
+        let irc: Vec<bool> = p.roles.iter().map(|r| r.irc).collect();
+        assert_eq!(irc, [false, true, false, true, false, true, false]);
+        assert_eq!(p.irc_clients(), 3);
+        // The room's creator speaks parley; both kinds send.
+        assert!(!p.roles[p.groups[0].members[0] as usize].irc);
+        assert_eq!(p.groups[0].senders, vec![0, 1, 2, 3]);
+        let p = plan(&[&args[..], &["--protocol", "irc"]].concat()).unwrap();
+        assert_eq!(p.irc_clients(), 7);
+        assert_eq!(plan(&args).unwrap().irc_clients(), 0);
     }
 
     #[test]

@@ -8,11 +8,13 @@
 //! nothing about it. The absolute figures (targets 1 to 4, the board's) are plain TCP's;
 //! a `--tls` run is judged against them only where TLS has a target of its own (`idle`,
 //! [`IDLE_TLS_MAX_BYTES_PER_CONNECTION`]). The ratios and orders (targets 5 and 6, the
-//! login storm's) hold whatever carries the bytes. Missing a target never fails a run: PASS and FAIL stay about correctness (loss,
+//! login storm's) hold whatever carries the bytes. All of them are parley's protocol's:
+//! a run that speaks IRC (`--protocol irc` or `mixed`) is judged against none. Missing
+//! a target never fails a run: PASS and FAIL stay about correctness (loss,
 //! duplicates, reordering, errors); the verdict line says beside them which targets
 //! were met or missed.
 
-use crate::args::{Config, Kind, Mode};
+use crate::args::{Config, Kind, Mode, Protocol};
 use crate::queue::QueueRun;
 use crate::stats::LatSummary;
 
@@ -174,6 +176,11 @@ impl Check {
 
 /// Checks `run` against every target whose shape it has; empty when none applies.
 pub fn judge(run: &Run) -> Vec<Check> {
+    // Every target is a figure of parley's own protocol; an IRC run may be against
+    // another server altogether.
+    if run.cfg.protocol != Protocol::Parley {
+        return Vec::new();
+    }
     let plain = run.cfg.tls.is_none();
     match run.cfg.kind {
         Kind::Fanout if plain => fanout(run),

@@ -232,12 +232,22 @@ fn push_num(buf: &mut [u8; MAX_HEADER], at: &mut usize, mut v: u64) {
 
 /// Appends `prefix`, the payload as text of exactly `text_len` bytes where possible
 /// (never shorter than its header), and a newline to `out`.
+#[inline]
+pub fn write_message(out: &mut Vec<u8>, prefix: &[u8], p: &Payload, text_len: usize) {
+    write_text(out, prefix, p, text_len);
+    out.push(b'\n');
+}
+
+/// Appends `prefix` and the payload as text of exactly `text_len` bytes where possible
+/// (never shorter than its header) to `out`, with no line ending: each protocol adds
+/// its own.
 ///
 /// The text is `<sender> <slot> <seq> <sched_ns> <sent_ns>` then a space and dots as
 /// filler. When exactly one byte would be left over, a leading zero is added to the
 /// first number instead, so the text never ends in a space (which a chat server could
 /// legitimately trim) and still parses to the same values.
-pub fn write_message(out: &mut Vec<u8>, prefix: &[u8], p: &Payload, text_len: usize) {
+#[inline]
+pub fn write_text(out: &mut Vec<u8>, prefix: &[u8], p: &Payload, text_len: usize) {
     let mut head = [0u8; MAX_HEADER];
     let mut n = 0;
     for (i, v) in [p.sender, p.slot, p.seq, p.sched_ns, p.sent_ns]
@@ -261,7 +271,6 @@ pub fn write_message(out: &mut Vec<u8>, prefix: &[u8], p: &Payload, text_len: us
             out.resize(out.len() + (text_len - n - 1), b'.');
         }
     }
-    out.push(b'\n');
 }
 
 /// Parses a payload from a message text; `None` for anything we did not write.

@@ -909,3 +909,314 @@ fn a_refused_login_is_reported() {
     assert_eq!(num(&json, "logins_lost"), 0.0, "{json}");
     assert!(json.contains("\"passed\":false"), "{json}");
 }
+
+/// Where a server started with `--irc-listen 127.0.0.1:0` serves IRC: the address of
+/// its `listening for IRC on ADDR` log line, which may come before or after the one
+/// that the harness waits for.
+fn irc_addr(server: &TestServer) -> String {
+    const NEEDLE: &str = "listening for IRC on ";
+    let log = server.log();
+    let line = match log.lines().find(|l| l.contains(NEEDLE)) {
+        Some(line) => line.to_string(),
+        None => server.expect_log(NEEDLE),
+    };
+    let rest = line.split(NEEDLE).nth(1).unwrap_or_default();
+    let addr = rest.split_whitespace().next().unwrap_or_default();
+    addr.parse::<std::net::SocketAddr>()
+        .unwrap_or_else(|_| panic!("no IRC address in {line:?}"))
+        .to_string()
+}
+
+/// A server of the loadgen's build with its IRC gateway on an ephemeral port; the
+/// gateway's address.
+fn irc_server(flags: &[&str]) -> (TestServer, String) {
+    let mut all = vec!["--irc-listen", "127.0.0.1:0"];
+    all.extend_from_slice(flags);
+    let server = start_server(&all);
+    let addr = irc_addr(&server);
+    (server, addr)
+}
+
+/// A passing fanout of 100 clients, 10 of them sending 400 messages/s in total for 2
+/// s, over `speech` (the protocol options and addresses).
+fn irc_fanout_run(speech: &[&str]) -> String {
+    let mut args = vec![
+        "fanout",
+        "--clients",
+        "100",
+        "--senders",
+        "10",
+        "--rate",
+        "400",
+        "--warmup",
+        "300ms",
+        "--duration",
+        "2s",
+        "--drain",
+        "10s",
+        "--timeout",
+        "60s",
+        "--json",
+        "--quiet",
+    ];
+    args.extend_from_slice(speech);
+    let json = passing_run(&args);
+    assert_zero(&json, &DELIVERY_FAULTS);
+    assert_eq!(num(&json, "ready"), 100.0, "{json}");
+    // 400 msg/s for 2 s, each to 99 other members.
+    assert!(
+        num(&json, "deliveries") > 50_000.0,
+        "too few deliveries: {json}"
+    );
+    assert!(json.contains("\"errors_by_code\":{}"), "{json}");
+    assert!(json.contains("\"passed\":true"), "{json}");
+    json
+}
+
+#[test]
+fn irc_fanout_through_the_gateway_delivers_everything_exactly_once_in_order() {
+    let (_server, irc) = irc_server(&[]);
+    let json = irc_fanout_run(&["--protocol", "irc", "--addr", &irc]);
+    assert!(json.contains(r#""protocol":"irc""#), "{json}");
+    assert!(!json.contains("targets"), "{json}");
+}
+
+#[test]
+fn mixed_fanout_puts_irc_and_parley_clients_in_one_room() {
+    let (server, irc) = irc_server(&[]);
+    let addr = server.addr.to_string();
+    let json = irc_fanout_run(&["--protocol", "mixed", "--addr", &addr, "--irc-addr", &irc]);
+    let said = format!(
+        r#""protocol":"mixed: 50 IRC clients to {irc}, 50 parley clients to {addr}, in the same rooms""#
+    );
+    assert!(json.contains(&said), "{json}");
+}
+
+#[test]
+fn irc_idle_and_join_storm_through_the_gateway() {
+    let (server, irc) = irc_server(&[]);
+    let pid = server.pid().to_string();
+    let json = passing_run(&[
+        "idle",
+        "--protocol",
+        "irc",
+        "--addr",
+        &irc,
+        "--clients",
+        "300",
+        "--duration",
+        "500ms",
+        "--server-pid",
+        &pid,
+        "--timeout",
+        "60s",
+        "--json",
+        "--quiet",
+    ]);
+    assert_eq!(num(&json, "open_at_end"), 300.0, "{json}");
+    let per = num(&json, "server_bytes_per_connection");
+    assert!(per > 0.0 && per < 1024.0 * 1024.0, "{json}");
+    let json = passing_run(&[
+        "join-storm",
+        "--protocol",
+        "irc",
+        "--addr",
+        &irc,
+        "--clients",
+        "300",
+        "--timeout",
+        "60s",
+        "--json",
+        "--quiet",
+    ]);
+    assert_eq!(num(&json, "named"), 300.0, "{json}");
+    assert_eq!(num(&json, "ready"), 300.0, "{json}");
+    assert!(num(&json, "named_per_s") > 0.0, "{json}");
+}
+
+#[test]
+fn an_irc_server_that_is_not_running_is_said_in_the_first_line() {
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .to_string();
+    let out = loadgen(&[
+        "join-storm",
+        "--protocol",
+        "irc",
+        "--addr",
+        &addr,
+        "--quiet",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.lines().next(),
+        Some(
+            format!(
+                "error: cannot connect to {addr}: connection refused (is the IRC server running? parley-server serves IRC with --irc-listen)"
+            )
+            .as_str()
+        ),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn irc_runs_against_an_ordinary_irc_server() {
+    let addr = ordinary_irc_server();
+    let json = passing_run(&[
+        "fanout",
+        "--protocol",
+        "irc",
+        "--addr",
+        &addr,
+        "--clients",
+        "20",
+        "--senders",
+        "3",
+        "--rate",
+        "150",
+        "--warmup",
+        "0s",
+        "--duration",
+        "1s",
+        "--drain",
+        "10s",
+        "--timeout",
+        "30s",
+        "--json",
+        "--quiet",
+    ]);
+    assert_zero(&json, &DELIVERY_FAULTS);
+    assert_eq!(num(&json, "ready"), 20.0, "{json}");
+    // 150 messages, each to 19 other members.
+    assert_eq!(num(&json, "deliveries_total"), 150.0 * 19.0, "{json}");
+    let json = passing_run(&[
+        "join-storm",
+        "--protocol",
+        "irc",
+        "--addr",
+        &addr,
+        "--clients",
+        "30",
+        "--timeout",
+        "30s",
+        "--json",
+        "--quiet",
+    ]);
+    assert_eq!(num(&json, "ready"), 30.0, "{json}");
+}
+
+/// A tiny stand-in for an ordinary IRC server, with none of parley's ways: it answers
+/// registration only after the client's `PONG` to its `PING` cookie, sends the burst an
+/// IRC server sends (ISUPPORT with NICKLEN=9, LUSERS, no MOTD: 422, a notice, a MODE),
+/// joins nobody to anything, confirms a join in the trailing form with NAMES and no
+/// topic, and relays channel messages with IRCv3 tags in front. It refuses (`ERROR`,
+/// then closes) any client line longer than 512 bytes or not ending in CRLF, and a nick
+/// longer than 9 (432).
+fn ordinary_irc_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("local addr").to_string();
+    let channels: Channels = Arc::default();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { break };
+            let channels = Arc::clone(&channels);
+            std::thread::spawn(move || serve_irc(stream, &channels));
+        }
+    });
+    addr
+}
+
+/// The stand-in IRC server's channels: each member's nick and connection.
+type Channels = Arc<Mutex<std::collections::HashMap<String, Vec<(String, TcpStream)>>>>;
+
+fn serve_irc(stream: TcpStream, channels: &Channels) {
+    let mut out = stream.try_clone().expect("clone");
+    let mut reader = BufReader::new(stream);
+    let _ = out.write_all(b":irc.test NOTICE * :*** Looking up your hostname\r\n");
+    let (mut nick, mut user, mut registered) = (String::new(), false, false);
+    let mut raw = Vec::new();
+    loop {
+        raw.clear();
+        match reader.read_until(b'\n', &mut raw) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        if raw.len() > 512 || !raw.ends_with(b"\r\n") {
+            let _ = out.write_all(b"ERROR :Closing link (bad line)\r\n");
+            break;
+        }
+        let line = String::from_utf8_lossy(&raw[..raw.len() - 2]).into_owned();
+        let (command, params) = line.split_once(' ').unwrap_or((&line, ""));
+        let arg = params.split(' ').next().unwrap_or("");
+        let reply = match command {
+            "NICK" if arg.len() > 9 => format!(":irc.test 432 * {arg} :Erroneous nickname\r\n"),
+            "NICK" => {
+                nick = arg.to_string();
+                String::new()
+            }
+            "USER" => {
+                user = true;
+                String::new()
+            }
+            "PONG" if !registered && params.trim_start_matches(':') == "cookie" => {
+                registered = true;
+                format!(
+                    ":irc.test 001 {nick} :Welcome {nick}!~{nick}@127.0.0.1\r\n\
+                     :irc.test 002 {nick} :Your host is irc.test\r\n\
+                     :irc.test 005 {nick} NICKLEN=9 CHANTYPES=# :are supported by this server\r\n\
+                     :irc.test 251 {nick} :There are 2 users and 0 services on 1 server\r\n\
+                     :irc.test 422 {nick} :MOTD File is missing\r\n\
+                     :irc.test NOTICE {nick} :welcome to the stand-in\r\n\
+                     :{nick} MODE {nick} :+i\r\n"
+                )
+            }
+            _ if !registered => ":irc.test 451 * :You have not registered\r\n".to_string(),
+            "JOIN" => {
+                let join = format!(":{nick}!~{nick}@127.0.0.1 JOIN :{arg}\r\n");
+                let mut channels = channels.lock().expect("lock");
+                let members = channels.entry(arg.to_string()).or_default();
+                members.push((nick.clone(), out.try_clone().expect("clone")));
+                let names: Vec<&str> = members.iter().map(|(n, _)| n.as_str()).collect();
+                let names = format!(
+                    ":irc.test 353 {nick} = {arg} :{}\r\n:irc.test 366 {nick} {arg} :End of NAMES list\r\n",
+                    names.join(" ")
+                );
+                for (member, stream) in members.iter_mut() {
+                    if *member != nick {
+                        let _ = stream.write_all(join.as_bytes());
+                    }
+                }
+                format!("{join}:irc.test 331 {nick} {arg} :No topic is set\r\n{names}")
+            }
+            "PRIVMSG" => {
+                let relayed =
+                    format!("@time=2026-12-06T12:00:00.000Z :{nick}!~{nick}@127.0.0.1 {line}\r\n");
+                let mut channels = channels.lock().expect("lock");
+                for (member, stream) in channels.get_mut(arg).into_iter().flatten() {
+                    if *member != nick {
+                        let _ = stream.write_all(relayed.as_bytes());
+                    }
+                }
+                String::new()
+            }
+            "QUIT" => {
+                let _ = out.write_all(b"ERROR :Closing link (quit)\r\n");
+                break;
+            }
+            _ => format!(":irc.test 421 {nick} {command} :Unknown command\r\n"),
+        };
+        if out.write_all(reply.as_bytes()).is_err() {
+            break;
+        }
+        if user && !nick.is_empty() && !registered && command != "PONG" {
+            // Registration waits for the answer to this cookie, as on servers that
+            // check that a client is not spoofing its address.
+            let _ = out.write_all(b"PING :cookie\r\n");
+            user = false;
+        }
+    }
+}

@@ -12,12 +12,14 @@
 //! its open-loop schedule ([`traffic`], [`open_loop`]), the phases ([`phases`], and
 //! [`release`] for the queue scenario), what is read ([`reading`]), the board
 //! scenario's answers and notices ([`board`]), the login storm's registrations and
-//! logins ([`login_storm`]), the abuse scenario's attack ([`abuse`]) and what is
-//! measured ([`measure`]). [`Outcome`] is what a finished run hands to the report.
+//! logins ([`login_storm`]), the abuse scenario's attack ([`abuse`]), what IRC clients
+//! say and hear ([`irc`]) and what is measured ([`measure`]). [`Outcome`] is what a
+//! finished run hands to the report.
 
 mod abuse;
 mod board;
 mod conns;
+mod irc;
 mod login_storm;
 mod measure;
 pub mod open_loop;
@@ -345,6 +347,9 @@ impl Driver {
                         }
                         if let Some(ab) = self.abuse.as_mut() {
                             ab.on_established(i);
+                        }
+                        if self.plan.roles[i].irc {
+                            self.irc_register(i);
                         }
                         self.read(i, closing);
                         self.flush(i);

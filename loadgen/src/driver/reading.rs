@@ -151,11 +151,28 @@ impl Driver {
         }
     }
 
-    /// Handles every complete line in `buf`; returns the bytes consumed.
+    /// Handles every complete line in `buf`; returns the bytes consumed. The protocol
+    /// is chosen once for the whole buffer, not per line.
     fn lines(&mut self, i: usize, buf: &[u8], now: u64) -> usize {
+        if self.conns.clients[i].role.irc {
+            self.lines_with(i, buf, now, Driver::on_irc_line)
+        } else {
+            self.lines_with(i, buf, now, Driver::on_line)
+        }
+    }
+
+    /// [`Driver::lines`] with the handler of one protocol's lines.
+    #[inline(always)]
+    fn lines_with(
+        &mut self,
+        i: usize,
+        buf: &[u8],
+        now: u64,
+        on_line: impl Fn(&mut Driver, usize, &[u8], u64),
+    ) -> usize {
         let mut start = 0;
         for nl in memchr::memchr_iter(b'\n', buf) {
-            self.on_line(i, &buf[start..nl], now);
+            on_line(self, i, &buf[start..nl], now);
             start = nl + 1;
             if self.conns.clients[i].state == State::Closed {
                 return buf.len();
@@ -192,31 +209,39 @@ impl Driver {
                 c.out.push(b'\n');
                 self.flush(i);
             }
-            ServerLine::Err { code } => {
-                self.measure.stats.error(code);
-                let state = self.conns.clients[i].state;
-                if matches!(
-                    state,
-                    State::AwaitHello
-                        | State::Naming
-                        | State::WaitRoom
-                        | State::Joining
-                        | State::Registering
-                ) {
-                    let msg = format!("setup refused: ERR {}", String::from_utf8_lossy(code));
-                    self.notes.add(msg);
-                    self.close(i, Reason::SetupRefused);
-                } else if state == State::LoggingIn {
-                    self.on_login_refused(i, code);
-                }
-            }
-            ServerLine::Bye { reason } => {
-                self.conns.clients[i].bye = Some(Reason::from_bye(reason));
-            }
+            ServerLine::Err { code } => self.on_refused(i, code, "ERR"),
+            ServerLine::Bye { reason } => self.on_bye(i, reason),
             ServerLine::Posted { room, id } => self.on_posted(i, room, id, now),
             ServerLine::Post { room, id, author } => self.on_post_notice(i, room, id, author, now),
             ServerLine::List { .. } => {}
         }
+    }
+
+    /// The server refused client `i`'s last command with `code` (said in `what`: `ERR`,
+    /// or `IRC` for a numeric): counted; in setup, the client gives up.
+    pub(super) fn on_refused(&mut self, i: usize, code: &[u8], what: &str) {
+        self.measure.stats.error(code);
+        let state = self.conns.clients[i].state;
+        if matches!(
+            state,
+            State::AwaitHello
+                | State::Naming
+                | State::WaitRoom
+                | State::Joining
+                | State::Registering
+        ) {
+            let msg = format!("setup refused: {what} {}", String::from_utf8_lossy(code));
+            self.notes.add(msg);
+            self.close(i, Reason::SetupRefused);
+        } else if state == State::LoggingIn {
+            self.on_login_refused(i, code);
+        }
+    }
+
+    /// The server is closing client `i`'s connection for `reason` (`BYE`, or IRC's
+    /// `ERROR`).
+    pub(super) fn on_bye(&mut self, i: usize, reason: &[u8]) {
+        self.conns.clients[i].bye = Some(Reason::from_bye(reason));
     }
 
     /// `LEAVE <room> <name> <reason>` seen by client `i`: its own leaving lobby ends its

@@ -1,12 +1,14 @@
 //! Setting clients up: connecting at most `--concurrency` at a time, naming, and
 //! joining each group's room once its first member has created it; in the login storm,
-//! also registering the accounts, a few at a time.
+//! also registering the accounts, a few at a time. IRC clients go the same way in their
+//! own words (see [`super::irc`]).
 
 use mio::{Interest, Token};
 
 use crate::args::{Config, Kind};
 use crate::conn::{self, Reason, State};
-use crate::scenario::{Meet, Plan, NONE};
+use crate::irc;
+use crate::scenario::{self, Meet, Plan, NONE};
 use crate::transport::Transport;
 use crate::wire;
 
@@ -127,7 +129,12 @@ impl Driver {
                 return;
             }
         };
-        let mut stream = match conn::connect(self.cfg.addr, src, rcvbuf, sndbuf) {
+        let addr = if self.plan.roles[i].irc {
+            self.cfg.irc_addr
+        } else {
+            self.cfg.addr
+        };
+        let mut stream = match conn::connect(addr, src, rcvbuf, sndbuf) {
             Ok(s) => s,
             Err(e) => {
                 self.notes.add(format!("connect failed: {e}"));
@@ -182,32 +189,47 @@ impl Driver {
     /// `HELLO`: the server admitted client `i` (at once, or from its queue); it names
     /// itself (an account registers, or logs in).
     pub(super) fn on_hello(&mut self, i: usize, now: u64) {
+        if !self.admit(i, now) {
+            return;
+        }
+        if self.plan.roles[i].account {
+            self.on_account_hello(i, now);
+            return;
+        }
+        self.admitted(i, now);
+        let c = &mut self.conns.clients[i];
+        c.state = State::Naming;
+        c.out.extend_from_slice(b"/name ");
+        c.out.extend_from_slice(&self.setup.name_prefix);
+        c.out.extend_from_slice(i.to_string().as_bytes());
+        c.out.push(b'\n');
+        self.flush(i);
+    }
+
+    /// Whether client `i` was waiting to be admitted (at once, or from the queue, whose
+    /// wait is then counted): a greeting in any other state is ignored.
+    pub(super) fn admit(&mut self, i: usize, now: u64) -> bool {
         let c = &mut self.conns.clients[i];
         match c.state {
-            State::AwaitHello => {}
+            State::AwaitHello => true,
             State::Queued => {
                 let waited = now.saturating_sub(c.times.queued);
                 self.measure.stats.queue_wait.saturating_record(waited);
                 if let Some(q) = self.queue.as_mut() {
                     q.on_admitted(i as u32, now);
                 }
+                true
             }
-            _ => return,
+            _ => false,
         }
-        if self.plan.roles[i].account {
-            self.on_account_hello(i, now);
-            return;
-        }
+    }
+
+    /// Client `i` was admitted at `now`: timed from its connect.
+    pub(super) fn admitted(&mut self, i: usize, now: u64) {
         let c = &mut self.conns.clients[i];
         c.times.hello = now;
-        c.state = State::Naming;
         let took = now.saturating_sub(c.times.start);
         self.measure.stats.admission.saturating_record(took);
-        c.out.extend_from_slice(b"/name ");
-        c.out.extend_from_slice(&self.setup.name_prefix);
-        c.out.extend_from_slice(i.to_string().as_bytes());
-        c.out.push(b'\n');
-        self.flush(i);
     }
 
     /// `QUEUED <pos>`: client `i` waits for a slot (first position, or an update).
@@ -241,8 +263,9 @@ impl Driver {
         }
     }
 
-    fn room_name(&self, g: usize) -> Vec<u8> {
-        format!("{}r{}", self.cfg.prefix, g).into_bytes()
+    /// The name of group `g`'s room.
+    fn room_name(&self, g: usize) -> String {
+        scenario::room_name(&self.cfg.prefix, g)
     }
 
     /// `JOIN <room> <me>`: client `i` landed in lobby (named) or in its group's room.
@@ -252,55 +275,77 @@ impl Driver {
         if room == b"lobby" {
             if c.state == State::Registering {
                 // Named by its /register; it is set up once the account is committed.
-                let c = &mut self.conns.clients[i];
-                c.times.named = now;
-                let took = now.saturating_sub(c.times.start);
-                self.measure.stats.named.saturating_record(took);
+                self.named(i, now);
                 return;
             }
-            if c.state != State::Naming {
-                return;
-            }
-            let c = &mut self.conns.clients[i];
-            c.times.named = now;
-            let took = now.saturating_sub(c.times.start);
-            self.measure.stats.named.saturating_record(took);
-            if g == NONE || self.plan.groups[g as usize].meet != Meet::Room {
-                self.make_ready(i, now);
-                return;
-            }
-            let g = g as usize;
-            let creator = self.plan.groups[g].members[0] as usize == i;
-            if creator || self.setup.room_created[g] {
-                self.send_join(i, g, creator);
-            } else {
-                self.conns.clients[i].state = State::WaitRoom;
-                self.setup.room_waiting[g].push(i as u32);
+            if c.state == State::Naming {
+                self.on_named(i, now);
             }
         } else if g != NONE
             && c.state == State::Joining
             && self.plan.groups[g as usize].members[0] as usize == i
             && wire::room_id(&self.setup.name_prefix, room) == Some(u64::from(g))
         {
-            // The room exists now: let the members who waited for it in.
-            let g = g as usize;
-            self.setup.room_created[g] = true;
-            for w in std::mem::take(&mut self.setup.room_waiting[g]) {
-                if self.conns.clients[w as usize].state == State::WaitRoom {
-                    self.send_join(w as usize, g, false);
-                }
+            self.room_exists(g as usize);
+        }
+    }
+
+    /// Client `i` was named at `now`: timed from its connect.
+    pub(super) fn named(&mut self, i: usize, now: u64) {
+        let c = &mut self.conns.clients[i];
+        c.times.named = now;
+        let took = now.saturating_sub(c.times.start);
+        self.measure.stats.named.saturating_record(took);
+    }
+
+    /// Client `i` has its name: it is set up, or goes on to its group's room (to wait
+    /// for it, unless it creates it or it exists). Over IRC, where there is no lobby
+    /// to land in, a client without a room of its own joins `#lobby`.
+    pub(super) fn on_named(&mut self, i: usize, now: u64) {
+        self.named(i, now);
+        let g = self.conns.clients[i].role.group;
+        if g == NONE || self.plan.groups[g as usize].meet != Meet::Room {
+            if self.plan.roles[i].irc {
+                self.irc_join(i, irc::LOBBY);
+            } else {
+                self.make_ready(i, now);
+            }
+            return;
+        }
+        let g = g as usize;
+        let creator = self.plan.groups[g].members[0] as usize == i;
+        if creator || self.setup.room_created[g] {
+            self.send_join(i, g, creator);
+        } else {
+            self.conns.clients[i].state = State::WaitRoom;
+            self.setup.room_waiting[g].push(i as u32);
+        }
+    }
+
+    /// Group `g`'s room exists now (its creator is in it): the members who waited for
+    /// it join.
+    pub(super) fn room_exists(&mut self, g: usize) {
+        self.setup.room_created[g] = true;
+        for w in std::mem::take(&mut self.setup.room_waiting[g]) {
+            if self.conns.clients[w as usize].state == State::WaitRoom {
+                self.send_join(w as usize, g, false);
             }
         }
     }
 
     /// Joins (or creates) the group's room and leaves lobby, so that the client's plain
-    /// lines go to the room and lobby chatter of other clients does not reach it.
+    /// lines go to the room and lobby chatter of other clients does not reach it. An
+    /// IRC client joins the room's channel, which exists once its creator is in it.
     fn send_join(&mut self, i: usize, g: usize, create: bool) {
         let room = self.room_name(g);
+        if self.plan.roles[i].irc {
+            self.irc_join(i, irc::channel(&room).as_bytes());
+            return;
+        }
         let c = &mut self.conns.clients[i];
         c.out
             .extend_from_slice(if create { b"/create " } else { b"/join " });
-        c.out.extend_from_slice(&room);
+        c.out.extend_from_slice(room.as_bytes());
         c.out.extend_from_slice(b"\n/leave lobby\n");
         c.state = State::Joining;
         self.flush(i);

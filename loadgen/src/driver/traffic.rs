@@ -6,7 +6,8 @@ use crate::args::{Config, Kind, Mode};
 use crate::check::Verdict;
 use crate::clock::{now_ns, ns};
 use crate::conn::State;
-use crate::scenario::{Meet, Plan, NONE};
+use crate::irc;
+use crate::scenario::{self, Meet, Plan, NONE};
 use crate::wire;
 
 use super::conns::io_reason;
@@ -36,7 +37,7 @@ pub struct Traffic {
     /// the attack is over, however long it takes, and sending stops with it).
     pub send_until: u64,
     /// Per client: what precedes the message text (`/msg <partner> ` for pairs,
-    /// `/post <room> <subject> ` for posters).
+    /// `/post <room> <subject> ` for posters, `PRIVMSG #<room> :` for IRC members).
     send_prefix: Vec<Vec<u8>>,
     /// Message text length (`--size` minus the newline; a post's body: `--size`).
     text_len: usize,
@@ -54,6 +55,15 @@ impl Traffic {
                     send_prefix[s as usize] =
                         format!("/msg {}{} ", cfg.prefix, partner).into_bytes();
                 }
+            }
+        }
+        for (gi, g) in plan.groups.iter().enumerate() {
+            if g.meet != Meet::Room {
+                continue;
+            }
+            let channel = irc::channel(&scenario::room_name(&cfg.prefix, gi));
+            for &s in g.senders.iter().filter(|&&s| plan.roles[s as usize].irc) {
+                send_prefix[s as usize] = irc::privmsg_prefix(&channel);
             }
         }
         let mut text_len = cfg.size - 1;
@@ -198,12 +208,12 @@ impl Driver {
             sched_ns: sched,
             sent_ns: now,
         };
-        wire::write_message(
-            &mut c.out,
-            &self.traffic.send_prefix[s],
-            &p,
-            self.traffic.text_len,
-        );
+        let (prefix, text_len) = (&self.traffic.send_prefix[s], self.traffic.text_len);
+        if c.role.irc {
+            irc::write_message(&mut c.out, prefix, &p, text_len);
+        } else {
+            wire::write_message(&mut c.out, prefix, &p, text_len);
+        }
         c.sent += 1;
         stats.sent += 1;
         if stats.in_window(sched) {

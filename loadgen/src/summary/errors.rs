@@ -1,6 +1,7 @@
 //! The sections on what the server refused and whom it disconnected: `ERR` lines by
 //! code and closed connections by reason.
 
+use crate::args::Protocol;
 use crate::report::Obj;
 use crate::stats::Stats;
 
@@ -24,15 +25,20 @@ pub fn disconnects_by_reason(s: &Stats) -> Obj {
     disc
 }
 
-/// Any `ERR` line but the `excused` ones (refusals the run was told to allow), and any
-/// disconnect the scenario did not ask for, is a problem.
-pub fn check(s: &Stats, excused: u64, f: &mut Findings) {
+/// Any `ERR` line (or IRC error numeric) but the `excused` ones (refusals the run was
+/// told to allow), and any disconnect the scenario did not ask for, is a problem.
+pub fn check(s: &Stats, excused: u64, protocol: Protocol, f: &mut Findings) {
     let total_errs: u64 = s.errors.values().sum();
     if total_errs > excused {
+        let lines = match protocol {
+            Protocol::Parley => "ERR lines",
+            Protocol::Irc => "IRC error replies",
+            Protocol::Mixed => "ERR lines and IRC error replies",
+        };
         let text = if excused > 0 {
-            format!("{total_errs} ERR lines from the server, {excused} of them allowed")
+            format!("{total_errs} {lines} from the server, {excused} of them allowed")
         } else {
-            format!("{total_errs} ERR lines from the server")
+            format!("{total_errs} {lines} from the server")
         };
         f.problem("errors", text);
     }

@@ -20,7 +20,7 @@ mod slow;
 mod traffic;
 mod verdict;
 
-use crate::args::Kind;
+use crate::args::{Kind, Protocol};
 use crate::driver::Outcome;
 use crate::report::{Obj, Val};
 
@@ -83,6 +83,23 @@ fn transport_name(o: &Outcome) -> String {
     }
 }
 
+/// What the clients spoke, and with a mix, how many of each to which address.
+fn protocol_text(o: &Outcome) -> String {
+    let cfg = &o.cfg;
+    match cfg.protocol {
+        Protocol::Parley | Protocol::Irc => cfg.protocol.name().to_string(),
+        Protocol::Mixed => {
+            let irc = o.plan.irc_clients();
+            format!(
+                "mixed: {irc} IRC clients to {}, {} parley clients to {}, in the same rooms",
+                cfg.irc_addr,
+                o.plan.roles.len() - irc,
+                cfg.addr
+            )
+        }
+    }
+}
+
 /// Builds the report of a finished run.
 pub fn summarize(o: &Outcome) -> Summary {
     let mut f = Findings::default();
@@ -90,7 +107,8 @@ pub fn summarize(o: &Outcome) -> Summary {
     report
         .text("scenario", o.cfg.kind.name())
         .text("server", o.cfg.addr.to_string())
-        .text("transport", transport_name(o));
+        .text("transport", transport_name(o))
+        .text("protocol", protocol_text(o));
     let counts = setup::SetupCounts::of(o);
     report.obj("setup", setup::section(o, &counts));
     setup::check(o, &counts, &mut f);
@@ -107,7 +125,12 @@ pub fn summarize(o: &Outcome) -> Summary {
         errors::disconnects_by_reason(&o.stats),
     );
     report.int("unexpected_disconnects", o.stats.unexpected_disconnects);
-    errors::check(&o.stats, login_storm::excused_errors(o), &mut f);
+    errors::check(
+        &o.stats,
+        login_storm::excused_errors(o),
+        o.cfg.protocol,
+        &mut f,
+    );
     report.obj("resources", resources::section(o, &mut f));
     if let Some(notes) = notes_section(&o.notes, &f.notes) {
         report.obj("notes", notes);

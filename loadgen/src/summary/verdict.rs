@@ -1,7 +1,7 @@
 //! The verdict: PASS or FAIL on correctness, and beside it the documented performance
 //! targets the run was checked against (see [`crate::targets`]).
 
-use crate::args::Kind;
+use crate::args::{Kind, Protocol};
 use crate::driver::Outcome;
 use crate::report::Obj;
 use crate::stats::LatSummary;
@@ -58,8 +58,13 @@ fn pass_means(kind: Kind) -> &'static str {
 /// The table's first line: scenario, server, verdict, and the targets checked.
 pub fn title(o: &Outcome, passed: bool, checks: &[Check]) -> String {
     let tls = if o.cfg.tls.is_some() { " (TLS)" } else { "" };
+    let protocol = match o.cfg.protocol {
+        Protocol::Parley => String::new(),
+        Protocol::Irc => " (IRC)".to_string(),
+        Protocol::Mixed => format!(" and IRC at {} (mixed)", o.cfg.irc_addr),
+    };
     let head = format!(
-        "parley-loadgen {} against {}{tls}",
+        "parley-loadgen {} against {}{tls}{protocol}",
         o.cfg.kind.name(),
         o.cfg.addr
     );
@@ -188,6 +193,39 @@ mod tests {
         let s = summarize(&unanswered);
         assert!(!s.passed, "nothing answered in the window is a failure");
         assert!(to_json(&s.report).contains(r#""nothing_posted":"#));
+    }
+
+    #[test]
+    fn an_irc_run_says_what_it_spoke_and_meets_no_parley_target() {
+        // The shape of target 2, which a parley run is judged against (see above).
+        let shape = ["fanout", "--clients", "1000", "--rate", "2000"];
+        let o = clean_run(&[&shape[..], &["--protocol", "irc"]].concat(), 7_000_000);
+        let s = summarize(&o);
+        assert_eq!(
+            s.title,
+            "parley-loadgen fanout against 127.0.0.1:7777 (IRC): PASS"
+        );
+        assert!(to_json(&s.report).contains(r#""protocol":"irc","#));
+        let mixed = [
+            &shape[..],
+            &["--protocol", "mixed", "--irc-addr", "127.0.0.1:6667"],
+        ]
+        .concat();
+        let s = summarize(&clean_run(&mixed, 7_000_000));
+        assert_eq!(
+            s.title,
+            "parley-loadgen fanout against 127.0.0.1:7777 and IRC at 127.0.0.1:6667 (mixed): PASS"
+        );
+        let json = to_json(&s.report);
+        assert!(
+            json.contains(
+                r#""protocol":"mixed: 500 IRC clients to 127.0.0.1:6667, 500 parley clients to 127.0.0.1:7777, in the same rooms""#
+            ),
+            "{json}"
+        );
+        assert!(!json.contains("targets"), "{json}");
+        let parley = summarize(&clean_run(&shape, 7_000_000));
+        assert!(to_json(&parley.report).contains(r#""protocol":"parley","#));
     }
 
     #[test]
