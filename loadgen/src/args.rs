@@ -134,7 +134,7 @@ pub struct FanoutArgs {
     #[command(flatten)]
     traffic: Traffic,
     #[command(flatten)]
-    speech: Speech,
+    proto: ProtocolOptions,
     /// Members that send (default: 10, at most all but one).
     #[arg(long)]
     senders: Option<usize>,
@@ -173,7 +173,7 @@ pub struct JoinStormArgs {
     #[command(flatten)]
     common: Common,
     #[command(flatten)]
-    speech: Speech,
+    proto: ProtocolOptions,
 }
 
 /// Options of `idle`.
@@ -182,7 +182,7 @@ pub struct IdleArgs {
     #[command(flatten)]
     common: Common,
     #[command(flatten)]
-    speech: Speech,
+    proto: ProtocolOptions,
     /// How long the connections are held once all are set up. Units: ms, s, m.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     duration: Duration,
@@ -454,7 +454,7 @@ impl Traffic {
 
 /// The protocol the clients speak, for the scenarios that can speak IRC.
 #[derive(Args, Debug, Clone, Default)]
-pub struct Speech {
+pub struct ProtocolOptions {
     /// The clients' protocol: parley's own; irc (RFC 1459/2812, to parley's IRC gateway
     /// or any IRC server at --addr); or mixed: half the clients speak IRC to
     /// --irc-addr, half parley to --addr, in the same room of one parley server.
@@ -503,7 +503,7 @@ struct Parts {
     kind: Kind,
     common: Common,
     traffic: Traffic,
-    speech: Speech,
+    proto: ProtocolOptions,
     senders: Option<usize>,
     room_size: usize,
     stuck: f64,
@@ -537,7 +537,7 @@ impl Parts {
             kind,
             common,
             traffic,
-            speech: Speech::default(),
+            proto: ProtocolOptions::default(),
             senders: None,
             room_size: 0,
             stuck: 0.0,
@@ -557,7 +557,7 @@ impl Parts {
         match cmd {
             ScenarioCmd::Fanout(a) => Parts {
                 senders: a.senders,
-                speech: a.speech,
+                proto: a.proto,
                 ..Parts::new(Kind::Fanout, a.common, a.traffic)
             },
             ScenarioCmd::Rooms(a) => Parts {
@@ -570,11 +570,11 @@ impl Parts {
                 ..Parts::new(Kind::Private, a.common, a.traffic)
             },
             ScenarioCmd::JoinStorm(a) => Parts {
-                speech: a.speech,
+                proto: a.proto,
                 ..Parts::new(Kind::JoinStorm, a.common, Traffic::none())
             },
             ScenarioCmd::Idle(a) => Parts {
-                speech: a.speech,
+                proto: a.proto,
                 ..Parts::new(
                     Kind::Idle,
                     a.common,
@@ -818,7 +818,7 @@ impl Config {
             kind,
             common,
             traffic,
-            speech,
+            proto,
             senders,
             room_size,
             stuck,
@@ -852,8 +852,8 @@ impl Config {
         if clients > u32::MAX as usize / 2 {
             return usage(format!("{count} is too large"));
         }
-        let (irc_addr, nick_len) = speech_options(&speech, common.addr, common.tls)?;
-        let prefix = match speech.protocol {
+        let (irc_addr, nick_len) = protocol_options(&proto, common.addr, common.tls)?;
+        let prefix = match proto.protocol {
             Protocol::Parley => name_prefix(common.prefix)?,
             Protocol::Irc | Protocol::Mixed => nick_prefix(common.prefix, clients, nick_len)?,
         };
@@ -880,7 +880,7 @@ impl Config {
         if traffic.size < MIN_SIZE {
             return usage(format!("--size must be at least {MIN_SIZE} bytes"));
         }
-        if speech.protocol.has_irc() && kind.has_traffic() {
+        if proto.protocol.has_irc() && kind.has_traffic() {
             check_irc_size(traffic.size, &prefix, clients, nick_len)?;
         }
         if kind == Kind::Rooms && room_size < 2 {
@@ -920,7 +920,7 @@ impl Config {
         Ok(Config {
             kind,
             addr: common.addr,
-            protocol: speech.protocol,
+            protocol: proto.protocol,
             irc_addr,
             tls,
             clients,
@@ -1041,13 +1041,13 @@ fn attacker_sources(attackers: usize, per_address: usize) -> Vec<Ipv4Addr> {
 
 /// `--protocol` with `--irc-addr` and `--nick-len`, checked: where the IRC clients
 /// connect, and the longest nick the IRC server takes.
-fn speech_options(
-    speech: &Speech,
+fn protocol_options(
+    proto: &ProtocolOptions,
     addr: SocketAddr,
     tls: bool,
 ) -> Result<(SocketAddr, usize), Error> {
     let usage = |m: &str| Err(Error::Usage(m.into()));
-    let irc_addr = match (speech.protocol, speech.irc_addr) {
+    let irc_addr = match (proto.protocol, proto.irc_addr) {
         (Protocol::Mixed, Some(a)) if !a.ip().is_loopback() => {
             return Err(Error::NotLoopback(a.ip()))
         }
@@ -1064,10 +1064,10 @@ fn speech_options(
         }
         (_, None) => addr,
     };
-    if speech.protocol.has_irc() && tls {
+    if proto.protocol.has_irc() && tls {
         return usage("--tls is for parley's protocol only; IRC clients connect in plain TCP");
     }
-    let nick_len = match (speech.protocol, speech.nick_len) {
+    let nick_len = match (proto.protocol, proto.nick_len) {
         (Protocol::Parley, Some(_)) => {
             return usage("--nick-len is for --protocol irc or mixed");
         }
@@ -1350,17 +1350,17 @@ mod tests {
             "bystanders-room",
             "witness-rate",
         ];
-        let speech = ["protocol", "irc-addr", "nick-len"];
+        let proto = ["protocol", "irc-addr", "nick-len"];
         let abuse_common: Vec<&str> = common
             .iter()
             .map(|&o| if o == "clients" { "attackers" } else { o })
             .collect();
         let cases: [(&str, Vec<&str>); 10] = [
-            ("fanout", [&common[..], &traffic, &speech].concat()),
+            ("fanout", [&common[..], &traffic, &proto].concat()),
             ("rooms", [&common[..], &traffic, &["room-size"]].concat()),
             ("private", [&common[..], &traffic].concat()),
-            ("join-storm", [&common[..], &speech].concat()),
-            ("idle", [&common[..], &["duration"], &speech].concat()),
+            ("join-storm", [&common[..], &proto].concat()),
+            ("idle", [&common[..], &["duration"], &proto].concat()),
             ("queue", [&common[..], &["batch", "rate"]].concat()),
             (
                 "slow",
