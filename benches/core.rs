@@ -144,6 +144,7 @@ fn encoding(c: &mut Criterion) {
                 room: "lobby",
                 from: "someone",
                 text: black_box(&text),
+                notice: false,
             };
             black_box(enc.encode(&event))
         })

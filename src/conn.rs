@@ -490,9 +490,11 @@ impl ConnTable {
     fn push(&mut self, id: ClientId, event: &Event<'_>, shared: &mut Shared) -> Option<usize> {
         let conn = conn_mut(&mut self.slab, id).filter(|conn| !conn.is_dropped())?;
         let observed = conn.decoder.observe(event);
-        let line = self.encoders.encode_for(&conn.decoder, event, shared);
-        if !line.is_empty() {
-            conn.out.push(&line);
+        if !observed.skip {
+            let line = self.encoders.encode_for(&conn.decoder, event, shared);
+            if !line.is_empty() {
+                conn.out.push(&line);
+            }
         }
         if observed.hold {
             conn.out.hold();

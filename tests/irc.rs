@@ -119,6 +119,7 @@ fn registration_without_cap_welcomes_and_joins_lobby() {
     irc.numeric("372");
     irc.numeric("376");
     irc.expect(":alice!alice@parley JOIN #lobby");
+    irc.expect(":irc.parley 331 alice #lobby :No topic is set");
     irc.expect(":irc.parley 353 alice = #lobby :alice bob");
     irc.expect(":irc.parley 366 alice #lobby :End of /NAMES list.");
     irc.barrier();
@@ -223,6 +224,7 @@ fn sasl_plain_logs_in_to_an_account_and_a_wrong_password_fails() {
     assert!(irc.numeric("001").starts_with(":irc.parley 001 alice "));
     irc.skip_to("376");
     irc.expect(":alice!alice@parley JOIN #lobby");
+    irc.numeric("331");
     irc.numeric("353");
     irc.numeric("366");
     irc.barrier();
@@ -279,6 +281,7 @@ fn an_irc_user_and_a_parley_user_talk_both_ways() {
     // JOIN creates a room that does not exist, and both see each other's lines.
     irc.send("JOIN #rust");
     irc.expect(":alice!alice@parley JOIN #rust");
+    irc.numeric("331");
     irc.expect(":irc.parley 353 alice = #rust :alice");
     irc.numeric("366");
     bob.send("/join rust");
@@ -290,6 +293,23 @@ fn an_irc_user_and_a_parley_user_talk_both_ways() {
     irc.expect(":bob!bob@parley PRIVMSG #rust :hello from parley");
     irc.send("NOTICE #rust :a notice");
     bob.expect_line("MSG rust alice a notice");
+    // IRC users see a notice as a notice, which bots never answer.
+    let mut carol = register(&server, "carol");
+    irc.expect(":carol!carol@parley JOIN #lobby");
+    bob.expect_line("JOIN lobby carol");
+    carol.send("JOIN #rust");
+    carol.skip_to("366");
+    irc.expect(":carol!carol@parley JOIN #rust");
+    bob.expect_line("JOIN rust carol");
+    irc.send("NOTICE #rust :to IRC as a notice");
+    carol.expect(":alice!alice@parley NOTICE #rust :to IRC as a notice");
+    bob.expect_line("MSG rust alice to IRC as a notice");
+    irc.send("NOTICE carol :privately");
+    carol.expect(":alice!alice@parley NOTICE carol :privately");
+    // One QUIT, though carol leaves two rooms alice is in.
+    carol.send("QUIT");
+    irc.expect(":carol!carol@parley QUIT :Quit");
+    bob.skip_until("LEAVE lobby carol quit");
     // Private messages.
     irc.send("PRIVMSG bob :psst");
     bob.expect_line("PRIV alice psst");
@@ -322,6 +342,14 @@ fn an_irc_user_and_a_parley_user_talk_both_ways() {
     irc.numeric("318");
     irc.send("TOPIC #rust");
     irc.expect(":irc.parley 331 alice #rust :No topic is set");
+    irc.send("TOPIC #nowhere");
+    irc.expect(":irc.parley 403 alice #nowhere :No such channel");
+    irc.send("TOPIC #rust :new topic");
+    irc.expect(":irc.parley 482 alice #rust :Topics are not supported here");
+    irc.send("KICK #rust bob");
+    irc.expect(":irc.parley 482 alice #rust :You're not channel operator");
+    irc.send("KICK #nowhere bob");
+    irc.expect(":irc.parley 403 alice #nowhere :No such channel");
     irc.send("MODE #rust");
     irc.expect(":irc.parley 324 alice #rust +");
     irc.send("AWAY :lunch");
@@ -369,9 +397,11 @@ fn joining_several_channels_at_once_joins_each() {
     let mut irc = register(&server, "alice");
     irc.send("JOIN #a,#b,#lobby");
     irc.expect(":alice!alice@parley JOIN #a");
+    irc.numeric("331");
     irc.numeric("353");
     irc.numeric("366");
     irc.expect(":alice!alice@parley JOIN #b");
+    irc.numeric("331");
     irc.numeric("353");
     irc.numeric("366");
     // Already in #lobby: IRC says nothing.

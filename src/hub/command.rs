@@ -170,6 +170,8 @@ pub enum Command<'a> {
         to: Cow<'a, str>,
         /// The message, as typed.
         text: &'a str,
+        /// A notice, which no program should answer (IRC's `NOTICE`).
+        notice: bool,
     },
     /// A message to every user.
     Broadcast(&'a str),
@@ -189,6 +191,8 @@ pub enum Command<'a> {
         room: Cow<'a, str>,
         /// The message, as typed.
         text: &'a str,
+        /// A notice, which no program should answer (IRC's `NOTICE`).
+        notice: bool,
     },
     /// A post.
     Post {

@@ -31,6 +31,8 @@ pub enum Event<'a> {
         from: &'a str,
         /// The message.
         text: &'a str,
+        /// Sent as a notice, which no program should answer (IRC's `NOTICE`).
+        notice: bool,
     },
     /// A private message.
     Private {
@@ -41,6 +43,8 @@ pub enum Event<'a> {
         to: &'a str,
         /// The message.
         text: &'a str,
+        /// Sent as a notice, which no program should answer (IRC's `NOTICE`).
+        notice: bool,
     },
     /// A message to everyone.
     Broadcast {

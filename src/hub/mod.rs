@@ -483,7 +483,7 @@ impl Hub {
         match input {
             Input::Text(text) => {
                 let room = self.current_room(me.id)?;
-                self.say(&me, room, text, now, out);
+                self.say(&me, room, text, false, now, out);
                 Ok(())
             }
             Input::Command(Verb::Name | Verb::Login, _) => Err(ErrorCode::AlreadyNamed.into()),
@@ -502,7 +502,7 @@ impl Hub {
     ) -> Handled {
         match command {
             Command::Users(which) => self.users(me, which, out),
-            Command::Msg { to, text } => self.private(me, &to, text, now, out),
+            Command::Msg { to, text, notice } => self.private(me, &to, text, notice, now, out),
             Command::Broadcast(text) => {
                 self.broadcast(me, text, out);
                 Ok(())
@@ -536,9 +536,9 @@ impl Hub {
                 let room = self.named_or_current(me.id, name.as_deref())?;
                 self.leave(me, room, out)
             }
-            Command::Say { room, text } => {
+            Command::Say { room, text, notice } => {
                 let room = self.member_room(me.id, &room)?;
-                self.say(me, room, text, now, out);
+                self.say(me, room, text, notice, now, out);
                 Ok(())
             }
             Command::History { room, count } => {

@@ -15,6 +15,7 @@ impl Hub {
         me: &Me,
         room: RoomId,
         text: &str,
+        notice: bool,
         now: Instant,
         out: &mut impl Effects,
     ) {
@@ -23,6 +24,7 @@ impl Hub {
             room: &room.name,
             from: &me.name,
             text,
+            notice,
         };
         let echo = self.echoes(me);
         let others = room.members.iter().copied().filter(|&c| echo || c != me.id);
@@ -51,6 +53,7 @@ impl Hub {
         me: &Me,
         to: &str,
         text: &str,
+        notice: bool,
         now: Instant,
         out: &mut impl Effects,
     ) -> Handled {
@@ -68,6 +71,7 @@ impl Hub {
             from: &me.name,
             to: to_name,
             text,
+            notice,
         };
         out.send(to, &event);
         if self.echoes(me) && to != me.id {

@@ -87,11 +87,11 @@ fn command_plan(verb: Verb, args: Result<Command<'_>, ArgError>) -> Plan {
         (_, Ok(Command::Quit(_))) => Plan::Quit,
         (Verb::Name, _) => Plan::Name,
         (Verb::Join | Verb::Create | Verb::Leave, _) => Plan::Sync,
-        (_, Ok(Command::Say { room, text })) => Plan::RoomText {
+        (_, Ok(Command::Say { room, text, .. })) => Plan::RoomText {
             room: Some(room.into_owned()),
             text: text.to_owned(),
         },
-        (_, Ok(Command::Msg { to, text })) => Plan::Private {
+        (_, Ok(Command::Msg { to, text, .. })) => Plan::Private {
             to: to.into_owned(),
             text: text.to_owned(),
         },

@@ -23,7 +23,7 @@ use crate::codec::parley::framer::{self, Frame, LineFramer};
 use crate::codec::parley::grammar;
 use crate::codec::{Line, Step};
 use crate::hub::names::{is_valid_name, SERVICE};
-use crate::hub::{Command, Event, Input, Secret, UsersOf, Verb};
+use crate::hub::{Command, Event, Input, LeaveReason, Secret, UsersOf, Verb};
 
 /// What watching an event asks of the connection.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -33,6 +33,9 @@ pub struct Observed {
     /// Hold the output that follows until the decoder's next answer releases it (the
     /// welcome of a SASL login waits for `CAP END`).
     pub hold: bool,
+    /// Send this client nothing for the event: it said so already (a user who quits
+    /// leaves every room, and IRC's `QUIT` covers them all).
+    pub skip: bool,
 }
 
 /// Input that follows from a line already read, or from an event.
@@ -85,6 +88,8 @@ pub struct Decoder {
     follow: VecDeque<Follow>,
     /// Targets of the current line already handed out (`JOIN #a,#b`).
     cursor: usize,
+    /// The user whose `QUIT` this client was sent last, until it is seen again.
+    last_quit: String,
 }
 
 /// The result of reading one line.
@@ -114,6 +119,7 @@ impl Decoder {
             target: String::new(),
             follow: VecDeque::new(),
             cursor: 0,
+            last_quit: String::new(),
         }
     }
 
@@ -132,6 +138,8 @@ impl Decoder {
     /// depend only on whether the client asked for `server-time`.
     pub fn shared_form(&self, event: &Event<'_>) -> Option<usize> {
         match event {
+            // A client's own join is followed by its topic numeric.
+            Event::Join { name, .. } if *name == self.nick => None,
             Event::Msg { .. }
             | Event::Broadcast { .. }
             | Event::Join { .. }
@@ -176,6 +184,12 @@ impl Decoder {
             Event::Join { room, name } if self.registered && name == self.nick => {
                 self.follow.push_back(Follow::Names(room.to_owned()));
                 observed.read = self.has_follow_up();
+            }
+            Event::Join { name, .. } if name == self.last_quit => self.last_quit.clear(),
+            Event::Leave { name, reason, .. } if reason != LeaveReason::Left => {
+                observed.skip = name == self.last_quit;
+                self.last_quit.clear();
+                self.last_quit.push_str(name);
             }
             Event::Nick { old, new } if old == self.nick => {
                 self.nick.clear();
@@ -439,7 +453,10 @@ impl Decoder {
                 None => self.numeric("461", "TOPIC :Not enough parameters"),
                 Some(range) if message.len() == 1 => {
                     let channel = as_str(line, range);
-                    self.numeric("331", &format!("{channel} :No topic is set"))
+                    self.set_context(Context::Topic, channel);
+                    Read::Input(room_input(channel, Verb::Users, |room| {
+                        Command::Users(UsersOf::Room(room))
+                    }))
                 }
                 Some(range) => {
                     let channel = as_str(line, range);
@@ -447,6 +464,17 @@ impl Decoder {
                 }
             },
             "MODE" => self.mode(line, &message),
+            // No operators: whoever kicks is not one (or the channel does not exist).
+            "KICK" => match message.param(0).filter(|_| message.len() >= 2) {
+                Some(range) => {
+                    let channel = as_str(line, range);
+                    self.set_context(Context::Kick, channel);
+                    Read::Input(room_input(channel, Verb::Users, |room| {
+                        Command::Users(UsersOf::Room(room))
+                    }))
+                }
+                None => self.numeric("461", "KICK :Not enough parameters"),
+            },
             "USERHOST" => self.numeric("302", ":"),
             _ => {
                 let word = as_str(line, message.command.clone());
@@ -545,9 +573,8 @@ impl Decoder {
     }
 
     fn authenticate<'a>(&mut self, line: &'a [u8], message: &Message) -> Read<'a> {
-        if !self.caps.has(Caps::SASL) {
-            return self.numeric("904", ":SASL authentication failed");
-        }
+        // A client may try SASL without requesting the capability, as long as it was
+        // offered (irctest and some bots do).
         if self.registered {
             return self.numeric("907", ":You have already authenticated using SASL");
         }
@@ -564,20 +591,15 @@ impl Decoder {
                 if !word.eq_ignore_ascii_case("PLAIN") {
                     let mut answer = Encoder::new();
                     let nick = if self.registered { &self.nick } else { "*" };
-                    let text = format!(
-                        "{}{}",
-                        String::from_utf8_lossy(&answer.numeric_line(
-                            nick,
-                            "908",
-                            "PLAIN :are available SASL mechanisms"
-                        )),
-                        String::from_utf8_lossy(&answer.numeric_line(
-                            nick,
-                            "904",
-                            ":SASL authentication failed"
-                        ))
-                    );
-                    return Read::Answer(Line::from_bytes(text.as_bytes()));
+                    let mut text = answer
+                        .numeric_line(nick, "904", ":SASL authentication failed")
+                        .to_vec();
+                    text.extend_from_slice(&answer.numeric_line(
+                        nick,
+                        "908",
+                        "PLAIN :are available SASL mechanisms",
+                    ));
+                    return Read::Answer(Line::from_bytes(&text));
                 }
                 self.sasl = Sasl::Payload(Zeroizing::new(String::new()));
                 Read::Answer(Line::from_bytes(b"AUTHENTICATE +\r\n"))
@@ -741,6 +763,7 @@ impl Decoder {
                 Command::Say {
                     room: room.into(),
                     text,
+                    notice,
                 },
             )
         } else if target.starts_with('$') {
@@ -751,6 +774,7 @@ impl Decoder {
                 Command::Msg {
                     to: target.into(),
                     text,
+                    notice,
                 },
             )
         } else {

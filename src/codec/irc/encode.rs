@@ -73,13 +73,23 @@ impl Encoder {
                     self.welcome(name, users);
                 }
             }
-            Event::Msg { room, from, text } => {
+            Event::Msg {
+                room,
+                from,
+                text,
+                notice,
+            } => {
                 self.tags(view.caps, None);
-                self.split(from, "PRIVMSG", Some('#'), room, text);
+                self.split(from, message_command(notice), Some('#'), room, text);
             }
-            Event::Private { from, to, text } => {
+            Event::Private {
+                from,
+                to,
+                text,
+                notice,
+            } => {
                 self.tags(view.caps, None);
-                self.split(from, "PRIVMSG", None, to, text);
+                self.split(from, message_command(notice), None, to, text);
             }
             Event::Broadcast { from, text } => {
                 self.tags(view.caps, None);
@@ -90,6 +100,10 @@ impl Encoder {
                 self.user_prefix(name);
                 let _ = write!(self.scratch, "JOIN #{room}");
                 self.end();
+                if name == me {
+                    // RFC 2812: a join is followed by the topic, or that there is none.
+                    self.numeric(me, "331", &format!("#{room} :No topic is set"));
+                }
             }
             Event::Leave {
                 room,
@@ -318,6 +332,10 @@ impl Encoder {
                 self.numeric(me, "318", &format!("{target} :End of /WHOIS list."));
             }
             Context::Lusers => self.lusers(me, count),
+            Context::Topic => self.numeric(me, "331", &format!("#{room} :No topic is set")),
+            Context::Kick => {
+                self.numeric(me, "482", &format!("#{room} :You're not channel operator"))
+            }
             _ => self.service_line(me, &Event::Users { room, count, names }),
         }
     }
@@ -523,6 +541,15 @@ fn pieces(text: &str, max: usize) -> impl Iterator<Item = &str> {
         rest = tail;
         Some(piece)
     })
+}
+
+/// The IRC command of a message: `NOTICE` for a notice, which no program answers.
+fn message_command(notice: bool) -> &'static str {
+    if notice {
+        "NOTICE"
+    } else {
+        "PRIVMSG"
+    }
 }
 
 fn bye_text(reason: ByeReason) -> &'static str {

@@ -97,6 +97,10 @@ pub enum Context {
     List,
     /// `LUSERS`.
     Lusers,
+    /// `TOPIC`, asking for a channel's topic.
+    Topic,
+    /// `KICK`, which nobody may (there are no operators).
+    Kick,
     /// A command for the service nick `parley`: answered by its notices.
     Service,
 }

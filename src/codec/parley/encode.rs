@@ -147,9 +147,9 @@ impl Encoder {
                 .field(name)
                 .text("you are in lobby; /help lists the commands")
                 .end(),
-            Event::Msg { room, from, text } => {
-                self.start("MSG").field(room).field(from).text(text).end()
-            }
+            Event::Msg {
+                room, from, text, ..
+            } => self.start("MSG").field(room).field(from).text(text).end(),
             Event::Private { from, text, .. } => self.start("PRIV").field(from).text(text).end(),
             Event::Broadcast { from, text } => self.start("BCAST").field(from).text(text).end(),
             Event::Join { room, name } => self.start("JOIN").field(room).field(name).end(),
@@ -322,6 +322,7 @@ mod tests {
             room: "lobby",
             from: "al",
             text: "a  b ",
+            notice: false,
         };
         assert_eq!(text(&mut enc, msg), "MSG lobby al a  b \n");
         let leave = |reason, text| Event::Leave {

@@ -199,6 +199,7 @@ fn parse_args<'a>(form: Form, args: &mut Args<'a>) -> Result<Command<'a>, ArgErr
         Verb::Msg => Command::Msg {
             to: args.word()?,
             text: args.text()?,
+            notice: false,
         },
         Verb::Broadcast => Command::Broadcast(args.text()?),
         Verb::Rooms => Command::Rooms,
@@ -208,6 +209,7 @@ fn parse_args<'a>(form: Form, args: &mut Args<'a>) -> Result<Command<'a>, ArgErr
         Verb::Say => Command::Say {
             room: room(args)?,
             text: args.text()?,
+            notice: false,
         },
         Verb::Post => Command::Post {
             room: room(args)?,
@@ -455,7 +457,8 @@ mod tests {
             ok("/MSG bob hi"),
             Command::Msg {
                 to: b("bob"),
-                text: "hi"
+                text: "hi",
+                notice: false,
             }
         );
         assert_eq!(ok("/Rooms"), Command::Rooms);
@@ -467,7 +470,8 @@ mod tests {
             ok("/msg   bob   two  spaces  "),
             Command::Msg {
                 to: b("bob"),
-                text: "two  spaces  "
+                text: "two  spaces  ",
+                notice: false,
             }
         );
         assert_eq!(ok("/quit"), Command::Quit(None));
@@ -587,7 +591,8 @@ mod tests {
             ok("/group_msg g hi all"),
             Command::Say {
                 room: b("g"),
-                text: "hi all"
+                text: "hi all",
+                notice: false,
             }
         );
     }
