@@ -708,36 +708,34 @@ fn tls_with_a_ca_that_did_not_sign_the_servers_certificate_fails_at_once() {
     );
 }
 
-#[test]
-fn a_server_that_is_not_running_is_said_in_the_first_line() {
-    // A port that was free a moment ago: nothing listens on it now.
+/// Runs `scenario` (its name and options) against a port that was free a moment ago (nothing
+/// listens on it now), expects it to stop at once with exit 2 and no report, and
+/// returns the port's address and the first line on stderr.
+fn run_against_nothing(scenario: &[&str]) -> (String, String) {
     let addr = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
-        .expect("a free port");
-    let out = loadgen(&[
-        "fanout",
-        "--addr",
-        &addr.to_string(),
-        "--clients",
-        "300",
-        "--quiet",
-    ]);
+        .expect("a free port")
+        .to_string();
+    let mut args = scenario.to_vec();
+    args.extend(["--addr", &addr, "--quiet"]);
+    let out = loadgen(&args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert_eq!(
-        stderr.lines().next(),
-        Some(
-            format!(
-                "error: cannot connect to {addr}: connection refused (is parley-server running?)"
-            )
-            .as_str()
-        ),
-        "{stderr}"
-    );
     assert!(
         out.stdout.is_empty(),
         "no report for a run that could not start: {}",
         String::from_utf8_lossy(&out.stdout)
+    );
+    let first = stderr.lines().next().unwrap_or_default().to_string();
+    (addr, first)
+}
+
+#[test]
+fn a_server_that_is_not_running_is_said_in_the_first_line() {
+    let (addr, first) = run_against_nothing(&["fanout", "--clients", "300"]);
+    assert_eq!(
+        first,
+        format!("error: cannot connect to {addr}: connection refused (is parley-server running?)")
     );
 }
 
@@ -1008,31 +1006,13 @@ fn irc_idle_and_join_storm_through_the_gateway() {
 
 #[test]
 fn an_irc_server_that_is_not_running_is_said_in_the_first_line() {
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .to_string();
-    let out = loadgen(&[
-        "join-storm",
-        "--protocol",
-        "irc",
-        "--addr",
-        &addr,
-        "--quiet",
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let (addr, first) = run_against_nothing(&["join-storm", "--protocol", "irc"]);
     assert_eq!(
-        stderr.lines().next(),
-        Some(
-            format!(
-                "error: cannot connect to {addr}: connection refused (is the IRC server running? parley-server serves IRC with --irc-listen)"
-            )
-            .as_str()
-        ),
-        "{stderr}"
+        first,
+        format!(
+            "error: cannot connect to {addr}: connection refused (is the IRC server running? parley-server serves IRC with --irc-listen)"
+        )
     );
-    assert!(out.stdout.is_empty());
 }
 
 #[test]
