@@ -662,6 +662,7 @@ mod tests {
             room: "lobby",
             from: "al",
             text: "hi",
+            notice: false,
         };
         table.send_each(ids.iter().copied(), &event);
         let queued: Vec<Line> = table
@@ -685,6 +686,7 @@ mod tests {
             room: "lobby",
             from: "al",
             text: "hi",
+            notice: false,
         };
         table.send_each(ids.iter().copied(), &event);
         let queued: Vec<Line> = table

@@ -1047,11 +1047,11 @@ mod tests {
                 "PRIVMSG #r :\x02hi\x02 \x0304,12there\x03\r\n"
             )
             .0,
-            r#"Command(Say, Ok(Say { room: "r", text: "hi there" }))"#
+            r#"Command(Say, Ok(Say { room: "r", text: "hi there", notice: false }))"#
         );
         assert_eq!(
             step(&mut decoder, "PRIVMSG bo :\x01ACTION waves\x01\r\n").0,
-            r#"Command(Msg, Ok(Msg { to: "bo", text: "* waves" }))"#
+            r#"Command(Msg, Ok(Msg { to: "bo", text: "* waves", notice: false }))"#
         );
         assert_eq!(
             step(&mut decoder, "PRIVMSG bo :\x01VERSION\x01\r\n").0,

@@ -618,6 +618,7 @@ mod tests {
             room: "rust",
             from: "bob",
             text: "hi there",
+            notice: false,
         };
         assert_eq!(
             text(&mut enc, msg, &view(Context::None)),
@@ -630,6 +631,7 @@ mod tests {
                 room: "rust",
                 from: "bob",
                 text: &long,
+                notice: false,
             },
             &view(Context::None),
         );
