@@ -149,6 +149,51 @@ fn encoding(c: &mut Criterion) {
             black_box(enc.encode(&event))
         })
     });
+    // The same message for IRC clients: the line every IRC member of the room shares.
+    let mut irc = parley::codec::irc::Encoder::new();
+    let recipient = registered_irc();
+    let view = recipient.view();
+    c.bench_function("encode IRC PRIVMSG 100 B", |b| {
+        b.iter(|| {
+            let event = Event::Msg {
+                room: "lobby",
+                from: "someone",
+                text: black_box(&text),
+                notice: false,
+            };
+            black_box(irc.encode(&event, &view))
+        })
+    });
+}
+
+/// An IRC connection's state after registration as `someone`.
+fn registered_irc() -> parley::codec::irc::Decoder {
+    let mut decoder = parley::codec::irc::Decoder::new(4096);
+    decoder.observe(&Event::Hello);
+    for line in ["NICK someone\r\n", "USER someone 0 * :s\r\n"] {
+        decoder.next(&mut line.as_bytes().to_vec());
+    }
+    decoder.next(&mut []);
+    decoder.observe(&Event::Welcome {
+        name: "someone",
+        users: 1,
+    });
+    decoder
+}
+
+fn irc_decoding(c: &mut Criterion) {
+    let line = format!("PRIVMSG #lobby :{}\r\n", "z".repeat(100));
+    let mut decoder = registered_irc();
+    let mut bytes = Vec::with_capacity(line.len());
+    c.bench_function("decode IRC PRIVMSG 100 B", |b| {
+        b.iter(|| {
+            // The decoder cleans text in place: each round decodes a fresh copy.
+            bytes.clear();
+            bytes.extend_from_slice(line.as_bytes());
+            let step = decoder.next(black_box(&mut bytes));
+            black_box(matches!(step, parley::codec::Step::Input(..)))
+        })
+    });
 }
 
 fn fanout(c: &mut Criterion) {
@@ -233,6 +278,7 @@ criterion_group!(
     framing,
     parsing,
     encoding,
+    irc_decoding,
     fanout,
     board_listing,
     queue_admission

@@ -22,11 +22,17 @@
 # on a port of its choosing, and the loadgen connects there with --tls --ca:
 #   PINNED_TLS=1 loadgen/pinned.sh -- join-storm --clients 10000
 #   PINNED_TLS=1 loadgen/pinned.sh -- idle --clients 5000
+#
+# PINNED_PROTOCOL=irc measures over the IRC gateway: the server gets an IRC listener
+# on a port of its choosing and the loadgen speaks IRC there; PINNED_PROTOCOL=mixed
+# puts every other client on it and the rest on the parley listener, in one room:
+#   PINNED_PROTOCOL=irc loadgen/pinned.sh -- fanout --clients 1000 --senders 10 --max
 set -euo pipefail
 server_cpus=${PINNED_SERVER_CPUS:-0}
 loadgen_cpus=${PINNED_LOADGEN_CPUS:-1}
 trusted=${PINNED_TRUSTED:-127.0.0.0/8}
 tls=${PINNED_TLS:-0}
+protocol=${PINNED_PROTOCOL:-parley}
 cd "$(dirname "$0")/.."
 server_flags=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do server_flags+=("$1"); shift; done
@@ -46,6 +52,7 @@ if [ "$tls" = 1 ]; then
   server_flags+=(--tls-listen 127.0.0.1:0 --tls-cert "$data/certs/cert.pem" --tls-key "$data/certs/key.pem")
   tls_flags=(--tls --ca "$data/certs/ca.pem")
 fi
+[ "$protocol" = parley ] || server_flags+=(--irc-listen 127.0.0.1:0)
 echo "pinned.sh: server on CPUs $server_cpus, loadgen on CPUs $loadgen_cpus" >&2
 taskset -c "$server_cpus" target/release/parley-server --listen 127.0.0.1:0 --trusted "$trusted" "${server_flags[@]}" 2>"$log" &
 server=$!
@@ -62,7 +69,15 @@ if [ "$tls" = 1 ]; then
   addr=$(sed -n 's/.*listening for TLS on \([0-9.:]*\).*/\1/p' "$log")
   [ -n "$addr" ] || { cat "$log" >&2; exit 1; }
 fi
+# The IRC listener is reported before the plain one too.
+irc=$(sed -n 's/.*listening for IRC on \([0-9.:]*\).*/\1/p' "$log")
+case $protocol in
+  parley) protocol_flags=(--addr "$addr") ;;
+  irc) protocol_flags=(--protocol irc --addr "$irc") ;;
+  mixed) protocol_flags=(--protocol mixed --addr "$addr" --irc-addr "$irc") ;;
+  *) echo "PINNED_PROTOCOL must be parley, irc or mixed" >&2; exit 2 ;;
+esac
 status=0
-taskset -c "$loadgen_cpus" target/release/parley-loadgen "$@" --addr "$addr" --server-pid "$server" "${tls_flags[@]}" || status=$?
+taskset -c "$loadgen_cpus" target/release/parley-loadgen "$@" "${protocol_flags[@]}" --server-pid "$server" "${tls_flags[@]}" || status=$?
 grep -E '^VmHWM' "/proc/$server/status" | sed 's/^/server peak RSS: /'
 exit $status

@@ -120,7 +120,7 @@ fn registration_without_cap_welcomes_and_joins_lobby() {
     irc.numeric("376");
     irc.expect(":alice!alice@parley JOIN #lobby");
     irc.expect(":irc.parley 331 alice #lobby :No topic is set");
-    irc.expect(":irc.parley 353 alice = #lobby :alice bob");
+    irc.expect(":irc.parley 353 alice = #lobby :bob alice");
     irc.expect(":irc.parley 366 alice #lobby :End of /NAMES list.");
     irc.barrier();
 }

@@ -143,6 +143,13 @@ pub enum UsersOf<'a> {
     Everyone,
     /// The named room.
     Room(Cow<'a, str>),
+    /// The named room's members in no particular order (IRC's `NAMES` and `WHO` have
+    /// none): with more than `--list-limit` members, any of them, which costs no
+    /// sorting of a big room at every join.
+    Members(Cow<'a, str>),
+    /// Whether the user of this name is online: a list of that user alone, or of
+    /// nobody (IRC's `WHOIS` and `WHO <nick>`).
+    One(Cow<'a, str>),
 }
 
 /// What help was asked for.

@@ -75,18 +75,32 @@ impl Hub {
                     },
                 );
             }
-            UsersOf::Current | UsersOf::Room(_) => {
-                let room = match which {
-                    UsersOf::Room(name) => self.find_room(&name)?,
-                    _ => self.current_room(me.id)?,
+            UsersOf::One(name) => {
+                let found = self.find_user(&name).ok().and_then(|c| sessions.name_of(c));
+                out.reply_line(
+                    me.id,
+                    &Event::Users {
+                        room: "*",
+                        count: self.names.len(),
+                        names: found.as_slice(),
+                    },
+                );
+            }
+            UsersOf::Current | UsersOf::Room(_) | UsersOf::Members(_) => {
+                let (room, ordered) = match which {
+                    UsersOf::Room(name) => (self.find_room(&name)?, true),
+                    UsersOf::Members(name) => (self.find_room(&name)?, false),
+                    _ => (self.current_room(me.id)?, true),
                 };
                 let room = &self.rooms[room];
-                let mut names: Vec<&str> = room
-                    .members
-                    .iter()
-                    .filter_map(|&c| sessions.name_of(c))
-                    .collect();
-                first_in_list_order(&mut names, limit);
+                let members = room.members.iter().filter_map(|&c| sessions.name_of(c));
+                let names: Vec<&str> = if ordered {
+                    let mut names = members.collect();
+                    first_in_list_order(&mut names, limit);
+                    names
+                } else {
+                    members.take(limit).collect()
+                };
                 out.reply_line(
                     me.id,
                     &Event::Users {

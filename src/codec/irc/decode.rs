@@ -298,7 +298,7 @@ impl Decoder {
                 self.set_context(Context::Names, &target);
                 Input::Command(
                     Verb::Users,
-                    Ok(Command::Users(UsersOf::Room(Cow::Owned(room)))),
+                    Ok(Command::Users(UsersOf::Members(Cow::Owned(room)))),
                 )
             }
         })
@@ -400,7 +400,7 @@ impl Decoder {
                     let target = first_target(as_str(line, range));
                     self.set_context(Context::Names, target);
                     Read::Input(room_input(target, Verb::Users, |room| {
-                        Command::Users(UsersOf::Room(room))
+                        Command::Users(UsersOf::Members(room))
                     }))
                 }
                 None => self.numeric("366", "* :End of /NAMES list."),
@@ -415,12 +415,12 @@ impl Decoder {
                     self.set_context(Context::Who, mask);
                     if mask.starts_with('#') {
                         Read::Input(room_input(mask, Verb::Users, |room| {
-                            Command::Users(UsersOf::Room(room))
+                            Command::Users(UsersOf::Members(room))
                         }))
                     } else {
                         Read::Input(command_input(
                             Verb::Users,
-                            Command::Users(UsersOf::Everyone),
+                            Command::Users(UsersOf::One(mask.into())),
                         ))
                     }
                 }
@@ -432,7 +432,7 @@ impl Decoder {
                     self.set_context(Context::Whois, nick);
                     Read::Input(command_input(
                         Verb::Users,
-                        Command::Users(UsersOf::Everyone),
+                        Command::Users(UsersOf::One(nick.into())),
                     ))
                 }
                 None => self.numeric("431", ":No nickname given"),
@@ -455,7 +455,7 @@ impl Decoder {
                     let channel = as_str(line, range);
                     self.set_context(Context::Topic, channel);
                     Read::Input(room_input(channel, Verb::Users, |room| {
-                        Command::Users(UsersOf::Room(room))
+                        Command::Users(UsersOf::Members(room))
                     }))
                 }
                 Some(range) => {
@@ -470,7 +470,7 @@ impl Decoder {
                     let channel = as_str(line, range);
                     self.set_context(Context::Kick, channel);
                     Read::Input(room_input(channel, Verb::Users, |room| {
-                        Command::Users(UsersOf::Room(room))
+                        Command::Users(UsersOf::Members(room))
                     }))
                 }
                 None => self.numeric("461", "KICK :Not enough parameters"),
@@ -718,10 +718,9 @@ impl Decoder {
                 self.numeric("411", ":No recipient given (PRIVMSG)")
             };
         };
-        let target_text = as_str(line, target.clone()).to_owned();
-        self.set_context(context, &target_text);
-        if target_text.contains(',') {
-            return self.numeric("407", &format!("{target_text} :Too many recipients"));
+        self.set_context(context, as_str(line, target.clone()));
+        if self.target.contains(',') {
+            return self.numeric("407", &format!("{} :Too many recipients", self.target));
         }
         let Some(text) = message.param(1).filter(|range| !range.is_empty()) else {
             return if notice {
@@ -730,7 +729,7 @@ impl Decoder {
                 self.numeric("412", ":No text to send")
             };
         };
-        if target_text.eq_ignore_ascii_case(SERVICE) {
+        if self.target.eq_ignore_ascii_case(SERVICE) {
             if notice {
                 return Read::Nothing;
             }
@@ -808,6 +807,10 @@ fn clean_text(line: &mut [u8], range: Range<usize>) -> Result<(&[u8], Range<usiz
         line[text_start - 2] = b'*';
         line[text_start - 1] = b' ';
         range = text_start - 2..range.start + 1 + inner_len;
+    }
+    if !line[range.clone()].iter().any(|&b| b < 0x20 || b == 0x7f) {
+        // Nearly always: nothing to strip and nothing to refuse.
+        return Ok((line, range));
     }
     let kept = strip_formatting(&mut line[range.clone()]);
     let range = range.start..range.start + kept;
@@ -995,7 +998,7 @@ mod tests {
         assert!(String::from_utf8_lossy(&line).starts_with(":irc.parley 001 al "));
         assert_eq!(
             follow(&mut decoder),
-            r#"Command(Users, Ok(Users(Room("lobby"))))"#
+            r#"Command(Users, Ok(Users(Members("lobby"))))"#
         );
     }
 
@@ -1026,7 +1029,7 @@ mod tests {
         });
         assert_eq!(
             follow(&mut decoder),
-            r#"Command(Users, Ok(Users(Room("a"))))"#
+            r#"Command(Users, Ok(Users(Members("a"))))"#
         );
         assert_eq!(
             step(&mut decoder, line),

@@ -478,21 +478,45 @@ impl Encoder {
         let _ = write!(self.scratch, ":{nick}!{nick}@{SERVICE_HOST} ");
     }
 
-    /// `:from PRIVMSG target :text`, in as many lines as the text needs.
+    /// `:from PRIVMSG target :text`, in as many lines as the text needs, each with the
+    /// tags already written for the first.
     fn split(&mut self, from: &str, command: &str, sigil: Option<char>, target: &str, text: &str) {
-        let tags_end = self.scratch.len();
-        let tags = self.scratch[..tags_end].to_owned();
-        self.scratch.truncate(tags_end);
-        let sigil = sigil.map(String::from).unwrap_or_default();
-        let head = format!(":{from}!{from}@{SERVICE_HOST} {command} {sigil}{target} :");
+        let line_start = self.scratch.rfind('\n').map_or(0, |n| n + 1);
+        let tags_len = self.scratch.len() - line_start;
+        let head_len = 2 * from.len()
+            + SERVICE_HOST.len()
+            + command.len()
+            + usize::from(sigil.is_some())
+            + target.len()
+            // The colons, the bang, the at sign and the spaces.
+            + 7;
         let text = if text.is_empty() { " " } else { text };
-        let mut first = true;
-        for piece in pieces(text, MAX_LINE - 2 - head.len()) {
-            if !first {
-                self.scratch.push_str(&tags);
+        let mut rest = text;
+        let mut tags: Option<String> = None;
+        while !rest.is_empty() {
+            if rest.len() < text.len() {
+                // A further piece: the first piece's tags again (rare: long lines).
+                let tags = tags.get_or_insert_with(|| {
+                    self.scratch[line_start..line_start + tags_len].to_owned()
+                });
+                self.scratch.push_str(tags);
             }
-            first = false;
-            self.scratch.push_str(&head);
+            let piece = first_piece(rest, MAX_LINE - 2 - head_len);
+            rest = &rest[piece.len()..];
+            self.scratch.push(':');
+            self.scratch.push_str(from);
+            self.scratch.push('!');
+            self.scratch.push_str(from);
+            self.scratch.push('@');
+            self.scratch.push_str(SERVICE_HOST);
+            self.scratch.push(' ');
+            self.scratch.push_str(command);
+            self.scratch.push(' ');
+            if let Some(sigil) = sigil {
+                self.scratch.push(sigil);
+            }
+            self.scratch.push_str(target);
+            self.scratch.push_str(" :");
             self.scratch.push_str(piece);
             self.end();
         }
@@ -523,6 +547,16 @@ impl Encoder {
     fn end(&mut self) {
         self.scratch.push_str("\r\n");
     }
+}
+
+/// The longest start of `text` of at most `max` bytes (at least 4, so that one
+/// character always fits) that ends at a character boundary.
+fn first_piece(text: &str, max: usize) -> &str {
+    let mut cut = text.len().min(max.max(4));
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &text[..cut]
 }
 
 /// `text` in pieces of at most `max` bytes, cut at character boundaries.

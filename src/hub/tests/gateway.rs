@@ -75,3 +75,37 @@ fn nobody_may_take_the_service_name() {
         ["ERR name-taken that name is in use"]
     );
 }
+
+fn users(which: UsersOf<'_>) -> Input<'_> {
+    Input::Command(Verb::Users, Ok(Command::Users(which)))
+}
+
+#[test]
+fn members_come_unsorted_and_one_user_is_found_by_name() {
+    let mut b = Bench::new(Limits {
+        list_limit: 2,
+        ..limits()
+    });
+    b.login(1, "zed");
+    b.login(2, "Amy");
+    b.login(3, "bob");
+    b.take(1);
+    // In join order, cut at the limit: no sorting of the room.
+    assert_eq!(
+        give(&mut b, 1, users(UsersOf::Members("lobby".into()))),
+        ["USERS lobby 3 zed Amy"]
+    );
+    assert_eq!(
+        give(&mut b, 1, users(UsersOf::Room("lobby".into()))),
+        ["USERS lobby 3 Amy bob"],
+        "parley's /users stays sorted"
+    );
+    assert_eq!(
+        give(&mut b, 1, users(UsersOf::One("BOB".into()))),
+        ["USERS * 3 bob"]
+    );
+    assert_eq!(
+        give(&mut b, 1, users(UsersOf::One("nobody".into()))),
+        ["USERS * 3"]
+    );
+}
