@@ -1030,6 +1030,7 @@ impl Server {
         } else {
             &mut carry
         };
+        let total = input.len();
         let mut used = 0;
         let mut go_on = true;
         let mut carried_password = false;
@@ -1083,7 +1084,7 @@ impl Server {
                     let conn = &mut self.table.slab[key];
                     if conn.lifecycle != Lifecycle::Open {
                         // Whatever else it sent is moot now.
-                        used = input.len();
+                        used = total;
                         go_on = false;
                         break;
                     }

@@ -127,6 +127,16 @@ impl std::fmt::Debug for Secret<'_> {
     }
 }
 
+/// A password a codec had to copy (IRC's `PASS` and SASL) is wiped when the command is
+/// done with; one borrowed from the input is wiped with the input's bytes by the loop.
+impl Drop for Secret<'_> {
+    fn drop(&mut self) {
+        if let Cow::Owned(password) = &mut self.0 {
+            zeroize::Zeroize::zeroize(password);
+        }
+    }
+}
+
 impl std::ops::Deref for Secret<'_> {
     type Target = str;
     fn deref(&self) -> &str {

@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::ops::Range;
 
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::encode::{Encoder, MAX_LINE};
 use super::message::Message;
@@ -352,7 +352,12 @@ impl Decoder {
         }
         match command {
             "CAP" => self.cap(line, &message),
-            "AUTHENTICATE" => self.authenticate(line, &message),
+            "AUTHENTICATE" => {
+                let read = self.authenticate(line, &message);
+                // A payload carries a password: kept as it must be, wiped from the input.
+                line.zeroize();
+                read
+            }
             "NICK" => self.nick(line, &message),
             "USER" => {
                 if self.registered {
@@ -374,6 +379,8 @@ impl Decoder {
                 };
                 let password = String::from_utf8_lossy(&line[range]).into_owned();
                 self.password = Some(Zeroizing::new(password));
+                // The password is kept above; the line that brought it is wiped now.
+                line.zeroize();
                 Read::Nothing
             }
             "PING" => match message.param(0) {
@@ -572,7 +579,7 @@ impl Decoder {
         }
     }
 
-    fn authenticate<'a>(&mut self, line: &'a [u8], message: &Message) -> Read<'a> {
+    fn authenticate(&mut self, line: &[u8], message: &Message) -> Read<'static> {
         // A client may try SASL without requesting the capability, as long as it was
         // offered (irctest and some bots do).
         if self.registered {
@@ -963,6 +970,23 @@ mod tests {
         assert_eq!(follow(&mut decoder), "Echo(true)");
         assert_eq!(step(&mut decoder, "CAP END\r\n").0, "Blank");
         assert_eq!(follow(&mut decoder), r#"Command(Name, Ok(Name("al")))"#);
+    }
+
+    #[test]
+    fn lines_that_carry_passwords_are_wiped_in_the_input() {
+        let mut decoder = admitted();
+        let mut bytes = b"PASS :s3cret pass\r\nNICK al\r\n".to_vec();
+        let Step::Input(Input::Blank, used) = decoder.next(&mut bytes) else {
+            panic!("PASS is kept for registration");
+        };
+        assert_eq!(used, 19);
+        assert!(bytes[..17].iter().all(|&b| b == 0), "{bytes:?}");
+        assert_eq!(&bytes[19..], b"NICK al\r\n", "the next line is untouched");
+        step(&mut decoder, "CAP REQ :sasl\r\n");
+        step(&mut decoder, "AUTHENTICATE PLAIN\r\n");
+        let mut payload = b"AUTHENTICATE AGFsAHNlY3JldDE=\r\n".to_vec();
+        decoder.next(&mut payload);
+        assert!(payload[..29].iter().all(|&b| b == 0), "{payload:?}");
     }
 
     #[test]

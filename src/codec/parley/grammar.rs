@@ -250,14 +250,15 @@ fn parse_args<'a>(form: Form, args: &mut Args<'a>) -> Result<Command<'a>, ArgErr
             password: args.password()?,
         },
         Verb::Register => {
-            let first = args.password()?;
+            let mut first = args.password()?;
             match args.optional_word()? {
                 None => Command::Register {
                     name: None,
                     password: first,
                 },
                 Some(password) => Command::Register {
-                    name: Some(first.0),
+                    // The first word was a name after all.
+                    name: Some(std::mem::take(&mut first.0)),
                     password: checked_password(password)?,
                 },
             }
