@@ -7,6 +7,7 @@
 //! | module | job |
 //! | --- | --- |
 //! | [`timers`] | deadlines that yield the poll timeout |
+//! | [`calendar`] | dates from Unix time, for IRC's `server-time` and the client |
 //! | [`hub`] | the sans-IO, protocol-free core: users, rooms, boards, the queue, protocol timers; typed commands in, typed events and effects out |
 //! | [`codec`] | wire protocols: bytes to the core's input, events to shared bytes ([`codec::parley`] is parley's line protocol) |
 //! | [`flow`] | sans-IO flow control: output limits and the pacing of senders |
@@ -30,6 +31,7 @@
 //! effects. That keeps the chat testable without sockets, makes every protocol a codec
 //! and every kind of socket a transport, and keeps the loop free of chat logic.
 
+pub mod calendar;
 pub mod codec;
 pub mod config;
 pub mod conn;

@@ -277,34 +277,7 @@ fn a_tls_client_that_never_reads_is_dropped_with_sendq_and_the_room_goes_on() {
     // Named over TLS, then never read again: what the server holds for it, in its
     // queue and inside its session, must reach --max-sendq.
     let _stuck = tls_login(&pki, &server, "stuck");
-    let mut reader = server.login("reader");
-    let mut sender = server.login("sender");
-    reader.expect_line("JOIN lobby sender");
-    let filler = "x".repeat(1000);
-    let sending = std::thread::spawn({
-        let filler = filler.clone();
-        move || {
-            for seq in 0..8000 {
-                sender.send(&format!("{seq} {filler}"));
-            }
-            sender
-        }
-    });
-    let mut dropped = false;
-    for seq in 0..8000 {
-        let mut line = reader.next_line();
-        if line == "LEAVE lobby stuck sendq" {
-            dropped = true;
-            line = reader.next_line();
-        }
-        assert_eq!(line, format!("MSG lobby sender {seq} {filler}"));
-    }
-    let mut sender = sending.join().expect("sender thread");
-    if !dropped {
-        reader.expect_line("LEAVE lobby stuck sendq");
-    }
-    sender.skip_until("LEAVE lobby stuck sendq");
-    reader.expect_nothing_pending();
+    common::flood_past_a_stuck_member(&server, "stuck");
 }
 
 #[test]

@@ -624,3 +624,38 @@ pub fn quit(mut client: TestClient) {
     client.send("/quit");
     client.expect_bye("quit");
 }
+
+/// Floods `lobby` with 8,000 lines of 1 KB from a new user while another reads every
+/// one: the member `stuck`, who never reads, must be dropped with `sendq` (seen by
+/// both), and the reader must get every line, in order, and nothing else.
+pub fn flood_past_a_stuck_member(server: &TestServer, stuck: &str) {
+    let mut reader = server.login("reader");
+    let mut sender = server.login("sender");
+    reader.expect_line("JOIN lobby sender");
+    let filler = "x".repeat(1000);
+    let sending = thread::spawn({
+        let filler = filler.clone();
+        move || {
+            for seq in 0..8000 {
+                sender.send(&format!("{seq} {filler}"));
+            }
+            sender
+        }
+    });
+    let dropped_line = format!("LEAVE lobby {stuck} sendq");
+    let mut dropped = false;
+    for seq in 0..8000 {
+        let mut line = reader.next_line();
+        if line == dropped_line {
+            dropped = true;
+            line = reader.next_line();
+        }
+        assert_eq!(line, format!("MSG lobby sender {seq} {filler}"));
+    }
+    let mut sender = sending.join().expect("sender thread");
+    if !dropped {
+        reader.expect_line(&dropped_line);
+    }
+    sender.skip_until(&dropped_line);
+    reader.expect_nothing_pending();
+}
