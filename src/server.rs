@@ -57,7 +57,8 @@ use crate::flushq::Lane;
 use crate::handshakes::Handshakes;
 use crate::hashing::carry_out;
 use crate::hub::{
-    ByeReason, ClientId, Completion, Departure, Event, HashJob, Hub, Input, Request, Trusted, LOBBY,
+    ByeReason, ClientId, Completion, Departure, Event, HashJob, Hub, Input, Link, Request, Trusted,
+    LOBBY,
 };
 use crate::limits::MAX_LINGERING;
 use crate::pacing::FloodLimits;
@@ -224,6 +225,9 @@ pub struct Server {
     local_addr: SocketAddr,
     /// An IRC listener exists: the encoders need the wall-clock time each turn.
     speaks_irc: bool,
+    /// The protocols served over TLS: only their plain doors refuse passwords from
+    /// afar (`tls-required`).
+    tls_doors: Vec<Codec>,
     signals: Option<ControlSignals>,
     waker: Arc<Waker>,
     stop_requested: Arc<AtomicBool>,
@@ -395,6 +399,10 @@ impl Server {
         load_accounts(config, &store, &mut hub)?;
         if tls.is_none() {
             warn!("passwords (/login, /register, /passwd, /unregister) travel in clear: no TLS");
+        } else if config.irc_listen.is_some() && config.irc_tls_listen.is_none() {
+            warn!("IRC passwords (PASS, SASL) travel in clear: no --irc-tls-listen");
+        } else if config.tls_listen.is_none() {
+            warn!("parley passwords travel in clear: no --tls-listen");
         } else if config.allow_plaintext_login {
             warn!("--allow-plaintext-login: passwords may travel in clear on {local_addr}");
         }
@@ -436,11 +444,17 @@ impl Server {
             now,
         );
         let speaks_irc = listeners.iter().any(|l| l.codec == Codec::Irc);
+        let tls_doors: Vec<Codec> = listeners
+            .iter()
+            .filter(|l| l.transport == TransportKind::Tls)
+            .map(|l| l.codec)
+            .collect();
         Ok(Server {
             poll,
             listeners,
             local_addr,
             speaks_irc,
+            tls_doors,
             signals: None,
             waker,
             stop_requested: Arc::new(AtomicBool::new(false)),
@@ -754,7 +768,11 @@ impl Server {
             if std::mem::take(&mut conn.handshaking) {
                 self.handshakes.finish(conn.peer);
             }
-            let (id, serial, peer, link) = (conn.id, conn.serial, conn.peer, conn.transport.link());
+            let link = match conn.transport.link() {
+                Link::Clear if !self.tls_doors.contains(&conn.codec) => Link::ClearOnly,
+                link => link,
+            };
+            let (id, serial, peer) = (conn.id, conn.serial, conn.peer);
             self.hub
                 .connect(id, serial, peer, link, now, &mut self.table);
         }

@@ -567,6 +567,13 @@ fn formatting_is_stripped_and_actions_become_text() {
     bob.expect_line("MSG lobby alice bold red italic end");
     irc.send("PRIVMSG #lobby :\x01ACTION waves\x01");
     bob.expect_line("MSG lobby alice * waves");
+    // Commands to the service are cleaned too: they carry text into rooms and boards.
+    irc.send("PRIVMSG parley :say lobby \x02through\x02 the service");
+    bob.expect_line("MSG lobby alice through the service");
+    irc.send("PRIVMSG parley :msg bob \x01VERSION\x01");
+    irc.expect(
+        ":parley!parley@parley NOTICE alice :ERR bad-text lines must be UTF-8 text without control characters",
+    );
     // A CTCP request parley cannot answer is dropped, not passed on as text.
     irc.send("PRIVMSG bob :\x01VERSION\x01");
     irc.send("PRIVMSG #lobby :\x07bell");

@@ -516,7 +516,9 @@ impl Hub {
             return;
         };
         let key = Folded::new(&account.name).expect("accounts have valid names");
-        if self.names.contains_key(key.as_str()) {
+        // An account of the service's name (from a users file, or stored before the
+        // name was reserved) cannot be used: it would speak as the service.
+        if self.names.contains_key(key.as_str()) || key.as_str() == names::SERVICE {
             out.send(client, &Event::Error(ErrorCode::NameTaken.into()));
             return;
         }

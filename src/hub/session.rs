@@ -12,8 +12,11 @@ use super::rooms::RoomId;
 /// of transports, for the password commands' `tls-required`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Link {
-    /// Anyone on the path can read them.
+    /// Anyone on the path can read them, and the same protocol is served over TLS too.
     Clear,
+    /// Anyone on the path can read them, and this protocol has no TLS door: passwords
+    /// must come this way or not at all, so `tls-required` does not apply.
+    ClearOnly,
     /// They travel inside a TLS session.
     Encrypted,
 }

@@ -51,6 +51,15 @@ enum Follow {
     Names(String),
 }
 
+/// A password, or a payload that holds one: wiped when dropped, never printed.
+struct Hidden(Zeroizing<String>);
+
+impl std::fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
 /// Where SASL stands.
 #[derive(Debug, Default)]
 enum Sasl {
@@ -58,7 +67,7 @@ enum Sasl {
     #[default]
     Idle,
     /// `AUTHENTICATE PLAIN` came; the payload is being collected.
-    Payload(Zeroizing<String>),
+    Payload(Hidden),
     /// A login waits for the client to be admitted.
     Ready(sasl::Plain),
 }
@@ -71,7 +80,7 @@ pub struct Decoder {
     /// The nick given, and once registered the name the core knows.
     nick: String,
     user_given: bool,
-    password: Option<Zeroizing<String>>,
+    password: Option<Hidden>,
     sasl: Sasl,
     negotiating: bool,
     caps: Caps,
@@ -123,10 +132,19 @@ impl Decoder {
         }
     }
 
+    /// The client's nick as numerics name it: `*` before registration.
+    fn shown_nick(&self) -> &str {
+        if self.registered {
+            &self.nick
+        } else {
+            "*"
+        }
+    }
+
     /// What the encoder needs to know of this client.
     pub fn view(&self) -> View<'_> {
         View {
-            nick: if self.registered { &self.nick } else { "*" },
+            nick: self.shown_nick(),
             caps: self.caps,
             context: self.context,
             target: &self.target,
@@ -161,12 +179,12 @@ impl Decoder {
         match *event {
             Event::Hello => {
                 self.admitted = true;
-                if let Sasl::Ready(_) = self.sasl {
-                    if let Sasl::Ready(login) = std::mem::take(&mut self.sasl) {
-                        self.follow.push_back(Follow::Login(login));
+                match std::mem::take(&mut self.sasl) {
+                    Sasl::Ready(login) => self.follow.push_back(Follow::Login(login)),
+                    other => {
+                        self.sasl = other;
+                        self.try_register();
                     }
-                } else {
-                    self.try_register();
                 }
                 observed.read = self.has_follow_up();
             }
@@ -185,11 +203,14 @@ impl Decoder {
                 self.follow.push_back(Follow::Names(room.to_owned()));
                 observed.read = self.has_follow_up();
             }
-            Event::Join { name, .. } if name == self.last_quit => self.last_quit.clear(),
             Event::Leave { name, reason, .. } if reason != LeaveReason::Left => {
+                // A user who quits leaves its rooms one after another, with nothing
+                // else in between: the second of two such leaves in a row is the same
+                // departure.
                 observed.skip = name == self.last_quit;
                 self.last_quit.clear();
                 self.last_quit.push_str(name);
+                return observed;
             }
             Event::Nick { old, new } if old == self.nick => {
                 self.nick.clear();
@@ -198,9 +219,16 @@ impl Decoder {
             Event::Error(_) if matches!(self.context, Context::Register | Context::Sasl) => {
                 // Refused: the client may try again with another nick or password.
                 self.submitted = false;
+                if self.context == Context::Sasl {
+                    // A failed SASL login leaves the guest registration it may also
+                    // have asked for.
+                    self.try_register();
+                    observed.read = self.has_follow_up();
+                }
             }
             _ => {}
         }
+        self.last_quit.clear();
         observed
     }
 
@@ -268,18 +296,16 @@ impl Decoder {
                 self.submitted = true;
                 let name = Cow::Owned(self.nick.clone());
                 self.set_context(Context::Register, &name);
-                let command = match self.password.take() {
-                    Some(password) => Command::Login {
-                        name,
-                        password: Secret(Cow::Owned(password.to_string())),
-                    },
-                    None => Command::Name(name),
-                };
-                let verb = match command {
-                    Command::Login { .. } => Verb::Login,
-                    _ => Verb::Name,
-                };
-                Input::Command(verb, Ok(command))
+                match self.password.take() {
+                    Some(password) => Input::Command(
+                        Verb::Login,
+                        Ok(Command::Login {
+                            name,
+                            password: Secret(Cow::Owned(password.0.to_string())),
+                        }),
+                    ),
+                    None => Input::Command(Verb::Name, Ok(Command::Name(name))),
+                }
             }
             Follow::Login(login) => {
                 self.submitted = true;
@@ -325,8 +351,7 @@ impl Decoder {
     }
 
     fn numeric(&self, number: &str, rest: &str) -> Read<'static> {
-        let nick = if self.registered { &self.nick } else { "*" };
-        Read::Answer(Encoder::new().numeric_line(nick, number, rest))
+        Read::Answer(Encoder::new().numeric_line(self.shown_nick(), number, rest))
     }
 
     /// One line, without its line ending.
@@ -334,30 +359,61 @@ impl Decoder {
         let Some(message) = Message::parse(line) else {
             return Read::Nothing;
         };
-        if line.len() - message.tags.len() > MAX_LINE - 2 {
-            return self.numeric("417", ":Input line was too long");
-        }
         let mut command = [0u8; 16];
         let word = &line[message.command.clone()];
         let n = word.len().min(command.len());
         command[..n].copy_from_slice(&word[..n]);
         command[..n].make_ascii_uppercase();
         let command = std::str::from_utf8(&command[..n]).unwrap_or("");
+        if !matches!(command, "JOIN" | "PART") {
+            // Only a channel list is read more than once.
+            self.cursor = 0;
+        }
+        if matches!(command, "PASS" | "AUTHENTICATE") {
+            // What a password line is worth is taken now; its bytes go, whatever the
+            // answer.
+            let read = self.password_line(command, line, &message);
+            line.zeroize();
+            return read;
+        }
+        self.command(command, line, &message)
+    }
+
+    /// `PASS` and `AUTHENTICATE`, whose lines carry passwords.
+    fn password_line(&mut self, command: &str, line: &[u8], message: &Message) -> Read<'static> {
+        if line.len() - message.tags.len() > MAX_LINE - 2 {
+            return self.numeric("417", ":Input line was too long");
+        }
+        if command == "AUTHENTICATE" {
+            return self.authenticate(line, message);
+        }
+        if self.registered {
+            return self.numeric("462", ":You may not reregister");
+        }
+        let Some(range) = message.param(0) else {
+            return self.numeric("461", "PASS :Not enough parameters");
+        };
+        let password = String::from_utf8_lossy(&line[range]).into_owned();
+        self.password = Some(Hidden(Zeroizing::new(password)));
+        Read::Nothing
+    }
+
+    /// One command, its word in capitals.
+    fn command<'a>(&mut self, command: &str, line: &'a mut [u8], message: &Message) -> Read<'a> {
+        let message = message.clone();
+        if line.len() - message.tags.len() > MAX_LINE - 2 {
+            return self.numeric("417", ":Input line was too long");
+        }
         let before = matches!(
             command,
             "CAP" | "NICK" | "USER" | "PASS" | "AUTHENTICATE" | "PING" | "PONG" | "QUIT"
         );
-        if !self.registered && !before {
+        // A SASL login's welcome waits for CAP END, and so does everything else.
+        if (!self.registered || self.welcome_held.is_some()) && !before {
             return self.numeric("451", ":You have not registered");
         }
         match command {
             "CAP" => self.cap(line, &message),
-            "AUTHENTICATE" => {
-                let read = self.authenticate(line, &message);
-                // A payload carries a password: kept as it must be, wiped from the input.
-                line.zeroize();
-                read
-            }
             "NICK" => self.nick(line, &message),
             "USER" => {
                 if self.registered {
@@ -368,19 +424,6 @@ impl Decoder {
                 }
                 self.user_given = true;
                 self.try_register();
-                Read::Nothing
-            }
-            "PASS" => {
-                if self.registered {
-                    return self.numeric("462", ":You may not reregister");
-                }
-                let Some(range) = message.param(0) else {
-                    return self.numeric("461", "PASS :Not enough parameters");
-                };
-                let password = String::from_utf8_lossy(&line[range]).into_owned();
-                self.password = Some(Zeroizing::new(password));
-                // The password is kept above; the line that brought it is wiped now.
-                line.zeroize();
                 Read::Nothing
             }
             "PING" => match message.param(0) {
@@ -406,9 +449,7 @@ impl Decoder {
                 Some(range) => {
                     let target = first_target(as_str(line, range));
                     self.set_context(Context::Names, target);
-                    Read::Input(room_input(target, Verb::Users, |room| {
-                        Command::Users(UsersOf::Members(room))
-                    }))
+                    Read::Input(members_of(target))
                 }
                 None => self.numeric("366", "* :End of /NAMES list."),
             },
@@ -421,9 +462,7 @@ impl Decoder {
                     let mask = as_str(line, range);
                     self.set_context(Context::Who, mask);
                     if mask.starts_with('#') {
-                        Read::Input(room_input(mask, Verb::Users, |room| {
-                            Command::Users(UsersOf::Members(room))
-                        }))
+                        Read::Input(members_of(mask))
                     } else {
                         Read::Input(command_input(
                             Verb::Users,
@@ -461,9 +500,7 @@ impl Decoder {
                 Some(range) if message.len() == 1 => {
                     let channel = as_str(line, range);
                     self.set_context(Context::Topic, channel);
-                    Read::Input(room_input(channel, Verb::Users, |room| {
-                        Command::Users(UsersOf::Members(room))
-                    }))
+                    Read::Input(members_of(channel))
                 }
                 Some(range) => {
                     let channel = as_str(line, range);
@@ -476,9 +513,7 @@ impl Decoder {
                 Some(range) => {
                     let channel = as_str(line, range);
                     self.set_context(Context::Kick, channel);
-                    Read::Input(room_input(channel, Verb::Users, |room| {
-                        Command::Users(UsersOf::Members(room))
-                    }))
+                    Read::Input(members_of(channel))
                 }
                 None => self.numeric("461", "KICK :Not enough parameters"),
             },
@@ -539,6 +574,11 @@ impl Decoder {
                     self.negotiating = true;
                 }
                 let asked = message.param(1).map_or("", |range| as_str(line, range));
+                if asked.len() > 400 {
+                    // Too long to repeat in a reply: refused, as IRC refuses a request
+                    // with any capability it cannot grant.
+                    return self.numeric("410", "REQ :Too many capabilities requested");
+                }
                 let mut caps = self.caps;
                 for word in asked.split(' ').filter(|w| !w.is_empty()) {
                     let (off, name) = match word.strip_prefix('-') {
@@ -559,6 +599,8 @@ impl Decoder {
                 }
                 let echo = caps.has(Caps::ECHO_MESSAGE);
                 if echo != self.caps.has(Caps::ECHO_MESSAGE) {
+                    // One echo setting waits at most: the last.
+                    self.follow.retain(|f| !matches!(f, Follow::Echo(_)));
                     self.follow.push_back(Follow::Echo(echo));
                 }
                 self.caps = caps;
@@ -597,7 +639,7 @@ impl Decoder {
             Sasl::Idle | Sasl::Ready(_) => {
                 if !word.eq_ignore_ascii_case("PLAIN") {
                     let mut answer = Encoder::new();
-                    let nick = if self.registered { &self.nick } else { "*" };
+                    let nick = self.shown_nick();
                     let mut text = answer
                         .numeric_line(nick, "904", ":SASL authentication failed")
                         .to_vec();
@@ -608,22 +650,28 @@ impl Decoder {
                     ));
                     return Read::Answer(Line::from_bytes(&text));
                 }
-                self.sasl = Sasl::Payload(Zeroizing::new(String::new()));
+                // Room for the largest payload at once: growing would leave copies
+                // of the password behind, unwiped.
+                let room = String::with_capacity(MAX_PAYLOAD + sasl::CHUNK);
+                self.sasl = Sasl::Payload(Hidden(Zeroizing::new(room)));
                 Read::Answer(Line::from_bytes(b"AUTHENTICATE +\r\n"))
             }
             Sasl::Payload(payload) => {
-                if word != "+" {
-                    payload.push_str(word);
+                if word != "+" && payload.0.len() + word.len() <= MAX_PAYLOAD {
+                    payload.0.push_str(word);
+                } else if word != "+" {
+                    self.sasl = Sasl::Idle;
+                    return self.numeric("905", ":SASL message too long");
                 }
-                if payload.len() > MAX_PAYLOAD {
+                if payload.0.len() > MAX_PAYLOAD {
                     self.sasl = Sasl::Idle;
                     return self.numeric("905", ":SASL message too long");
                 }
                 // A chunk of 400 bytes means more follows.
-                if word.len() == 400 {
+                if word.len() == sasl::CHUNK {
                     return Read::Nothing;
                 }
-                let result = sasl::plain(payload);
+                let result = sasl::plain(&payload.0);
                 self.sasl = Sasl::Idle;
                 match result {
                     Ok(login) if self.admitted => {
@@ -741,6 +789,12 @@ impl Decoder {
                 return Read::Nothing;
             }
             self.set_context(Context::Service, "");
+            // Commands to the service carry text into rooms and boards: cleaned as any.
+            let kept = strip_formatting(&mut line[text.clone()]);
+            let text = text.start..text.start + kept;
+            if has_controls(&line[text.clone()]) {
+                return Read::Input(Input::BadText);
+            }
             return service(line, text);
         }
         let (line, text) = match clean_text(line, text) {
@@ -821,13 +875,16 @@ fn clean_text(line: &mut [u8], range: Range<usize>) -> Result<(&[u8], Range<usiz
     }
     let kept = strip_formatting(&mut line[range.clone()]);
     let range = range.start..range.start + kept;
-    if line[range.clone()]
-        .iter()
-        .any(|&b| b < 0x20 && b != b'\t' || b == 0x7f)
-    {
+    if has_controls(&line[range.clone()]) {
         return Err(Clean::BadText);
     }
     Ok((line, range))
+}
+
+/// Control characters that are left once formatting codes are gone: CTCP's `\x01`
+/// where it has no place, and anything else parley text may not hold.
+fn has_controls(text: &[u8]) -> bool {
+    text.iter().any(|&b| b < 0x20 && b != b'\t' || b == 0x7f)
 }
 
 /// Removes IRC's formatting codes (bold, colours and their arguments, italics, ...)
@@ -874,6 +931,9 @@ fn strip_formatting(text: &mut [u8]) -> usize {
 
 /// A message to the service nick: a parley command, with or without its slash.
 fn service(line: &mut [u8], text: Range<usize>) -> Read<'_> {
+    if text.is_empty() {
+        return Read::Input(Input::Blank);
+    }
     let start = if line[text.start] == b'/' {
         text.start
     } else {
@@ -899,6 +959,14 @@ fn as_str(line: &[u8], range: Range<usize>) -> &str {
 
 fn command_input(verb: Verb, command: Command<'_>) -> Input<'_> {
     Input::Command(verb, Ok(command))
+}
+
+/// The members of `channel`'s room, in no order (`NAMES`, `WHO`; and `TOPIC` and
+/// `KICK`, whose answers say whether the room exists).
+fn members_of(channel: &str) -> Input<'_> {
+    room_input(channel, Verb::Users, |room| {
+        Command::Users(UsersOf::Members(room))
+    })
 }
 
 /// A command on the channel `channel`: its room, or `bad-room-name` for what cannot be
@@ -970,6 +1038,126 @@ mod tests {
         assert_eq!(follow(&mut decoder), "Echo(true)");
         assert_eq!(step(&mut decoder, "CAP END\r\n").0, "Blank");
         assert_eq!(follow(&mut decoder), r#"Command(Name, Ok(Name("al")))"#);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+        /// Any bytes, registered or not: the decoder never panics, and every step
+        /// either uses bytes, hands out a follow-up (at most a few in a row), or waits
+        /// for more.
+        #[test]
+        fn any_input_is_decoded_without_panics_or_stalls(
+            registered_first in proptest::bool::ANY,
+            chunks in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::collection::vec(proptest::num::u8::ANY, 0..80),
+                    proptest::sample::select(vec![
+                        b"JOIN #a,,#b,#c\r\n".to_vec(),
+                        b"PRIVMSG parley :\x01ACTION x\r\n".to_vec(),
+                        b"PRIVMSG #r :\x01\x01\r\n".to_vec(),
+                        b"PRIVMSG parley \r\n".to_vec(),
+                        b"AUTHENTICATE PLAIN\r\nAUTHENTICATE =\r\n".to_vec(),
+                        b"CAP REQ :sasl -echo-message\r\nCAP END\r\n".to_vec(),
+                        b"@a :b c\r\n:only-prefix\r\n@tags-only\r\n".to_vec(),
+                    ]),
+                ],
+                1..12,
+            ),
+        ) {
+            let mut decoder = if registered_first { registered() } else { admitted() };
+            let mut held: Vec<u8> = Vec::new();
+            for chunk in chunks {
+                held.extend_from_slice(&chunk);
+                let mut idle_steps = 0;
+                loop {
+                    let (used, more) = match decoder.next(&mut held) {
+                        Step::NeedMore { used } => (used, false),
+                        Step::Input(_, used) | Step::Answer { used, .. } => (used, true),
+                    };
+                    held.drain(..used);
+                    if !more {
+                        break;
+                    }
+                    idle_steps = if used == 0 { idle_steps + 1 } else { 0 };
+                    proptest::prop_assert!(idle_steps < 16, "no progress");
+                }
+            }
+        }
+    }
+
+    fn quit(name: &str) -> Event<'_> {
+        Event::Leave {
+            room: "r",
+            name,
+            reason: LeaveReason::Quit,
+            text: "",
+        }
+    }
+
+    #[test]
+    fn one_quit_per_departure_and_every_departure_told() {
+        let mut decoder = registered();
+        assert!(!decoder.observe(&quit("bo")).skip);
+        assert!(decoder.observe(&quit("bo")).skip, "bo's second room");
+        // Someone else takes the name and quits in turn: that is news.
+        decoder.observe(&Event::Nick {
+            old: "cy",
+            new: "bo",
+        });
+        assert!(!decoder.observe(&quit("bo")).skip);
+    }
+
+    #[test]
+    fn a_failed_sasl_login_falls_back_to_registering_as_a_guest() {
+        // Everything sent at once while waiting in the queue.
+        let mut decoder = Decoder::new(4096);
+        for line in [
+            "CAP REQ :sasl\r\n",
+            "AUTHENTICATE PLAIN\r\n",
+            "AUTHENTICATE AGFsAHNlY3JldDE=\r\n",
+            "NICK al\r\n",
+            "USER al 0 * :Al\r\n",
+            "CAP END\r\n",
+        ] {
+            step(&mut decoder, line);
+        }
+        assert!(decoder.observe(&Event::Hello).read);
+        assert!(follow(&mut decoder).starts_with("Command(Login"));
+        let refused = decoder.observe(&Event::Error(crate::hub::ErrorCode::BadLogin.into()));
+        assert!(refused.read);
+        assert_eq!(follow(&mut decoder), r#"Command(Name, Ok(Name("al")))"#);
+    }
+
+    #[test]
+    fn nothing_but_registration_while_a_welcome_is_held() {
+        let mut decoder = admitted();
+        step(&mut decoder, "CAP REQ :sasl\r\n");
+        step(&mut decoder, "AUTHENTICATE PLAIN\r\n");
+        step(&mut decoder, "AUTHENTICATE AGFsAHNlY3JldDE=\r\n");
+        follow(&mut decoder);
+        decoder.observe(&Event::Welcome {
+            name: "al",
+            users: 1,
+        });
+        assert_eq!(
+            step(&mut decoder, "PRIVMSG parley :help\r\n").0,
+            ":irc.parley 451 al :You have not registered\r\n"
+        );
+        // Lines read while nothing is handed out (as when the client is held): the
+        // echo settings do not pile up.
+        for _ in 0..10 {
+            for line in ["CAP REQ :echo-message", "CAP REQ :-echo-message"] {
+                decoder.line(&mut line.as_bytes().to_vec());
+            }
+        }
+        assert!(
+            matches!(
+                decoder.follow.iter().collect::<Vec<_>>()[..],
+                [Follow::Echo(false)]
+            ),
+            "one echo setting waits, the last: {:?}",
+            decoder.follow
+        );
     }
 
     #[test]

@@ -274,7 +274,7 @@ impl Encoder {
     fn users(&mut self, view: &View<'_>, room: &str, count: usize, names: &[&str]) {
         let me = view.nick;
         match view.context {
-            Context::Names | Context::Join => {
+            Context::Names => {
                 let mut line = String::new();
                 for name in names {
                     // `353`'s head and its CRLF, the nick and the room: the rest is names.
@@ -375,7 +375,10 @@ impl Encoder {
             (_, ErrorCode::BadArgs) if view.context == Context::Privmsg => {
                 ("412", ":No text to send".to_owned())
             }
-            (_, ErrorCode::BadArgs) => ("461", format!("{target} :Not enough parameters")),
+            (_, ErrorCode::BadArgs) => (
+                "461",
+                format!("{} :Not enough parameters", view.context.command()),
+            ),
             (_, ErrorCode::NotNamed) | (_, ErrorCode::Queued) => {
                 ("451", ":You have not registered".to_owned())
             }
@@ -390,15 +393,19 @@ impl Encoder {
                 "433",
                 format!("{target} :Nickname is a registered account; log in with SASL or PASS"),
             ),
-            (Context::Nick, ErrorCode::AlreadyRegistered) => (
-                "400",
-                format!("{target} NICK :An account's name cannot change"),
-            ),
+            (Context::Nick, ErrorCode::AlreadyRegistered) => {
+                ("400", "NICK :An account's name cannot change".to_owned())
+            }
             (Context::Register, ErrorCode::LoginRequired) => (
                 "464",
                 ":This server is for accounts only; log in with SASL or PASS".to_owned(),
             ),
             (Context::Register, ErrorCode::BadLogin) => ("464", ":Password incorrect".to_owned()),
+            // Whatever else refuses a registration must still end it, or the client
+            // waits for a welcome that never comes.
+            (Context::Register, other) => {
+                ("464", format!(":{}", parley::encode::error_text(other)))
+            }
             (Context::Sasl, _) => {
                 if code != ErrorCode::BadLogin {
                     self.service_line(me, event);
@@ -412,6 +419,9 @@ impl Encoder {
                 Context::Privmsg,
                 ErrorCode::NoSuchUser | ErrorCode::NoSuchRoom | ErrorCode::BadName,
             ) => ("401", format!("{target} :No such nick/channel")),
+            // A list of a channel that is not there is an empty list.
+            (Context::Who, _) => ("315", format!("{target} :End of /WHO list.")),
+            (Context::Names, _) => ("366", format!("{target} :End of /NAMES list.")),
             (_, ErrorCode::BadRoomName | ErrorCode::NoSuchRoom) => {
                 ("403", format!("{target} :No such channel"))
             }
@@ -420,8 +430,6 @@ impl Encoder {
                 "405",
                 format!("{target} :You have joined too many channels"),
             ),
-            (Context::Who, _) => ("315", format!("{target} :End of /WHO list.")),
-            (Context::Names, _) => ("366", format!("{target} :End of /NAMES list.")),
             _ => return self.service_line(me, event),
         };
         let (number, rest) = numeric;

@@ -105,6 +105,29 @@ pub enum Context {
     Service,
 }
 
+impl Context {
+    /// The IRC command the context stands for, as numerics name it.
+    pub fn command(self) -> &'static str {
+        match self {
+            Context::None | Context::Service => "*",
+            Context::Register => "USER",
+            Context::Sasl => "AUTHENTICATE",
+            Context::Nick => "NICK",
+            Context::Join => "JOIN",
+            Context::Part => "PART",
+            Context::Privmsg => "PRIVMSG",
+            Context::Notice => "NOTICE",
+            Context::Names => "NAMES",
+            Context::Who => "WHO",
+            Context::Whois => "WHOIS",
+            Context::List => "LIST",
+            Context::Lusers => "LUSERS",
+            Context::Topic => "TOPIC",
+            Context::Kick => "KICK",
+        }
+    }
+}
+
 /// What the encoder needs to know of a recipient.
 #[derive(Debug, Clone, Copy)]
 pub struct View<'a> {

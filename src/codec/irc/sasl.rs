@@ -7,6 +7,9 @@ use zeroize::Zeroizing;
 /// largest sizes fit several times over.
 pub const MAX_PAYLOAD: usize = 4096;
 
+/// The size of a full `AUTHENTICATE` chunk: one this long means more follows.
+pub const CHUNK: usize = 400;
+
 /// Why a payload was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlainError {
@@ -19,12 +22,20 @@ pub enum PlainError {
 }
 
 /// A login from a PLAIN payload.
-#[derive(Debug)]
 pub struct Plain {
     /// The account.
     pub name: String,
     /// Its password, wiped when dropped.
     pub password: Zeroizing<String>,
+}
+
+/// The account only: the password is never printed.
+impl std::fmt::Debug for Plain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plain")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Reads a whole base64 PLAIN payload.

@@ -43,7 +43,7 @@ pub fn error_word(code: ErrorCode) -> &'static str {
 }
 
 /// A short explanation of an error code for people.
-fn error_text(code: ErrorCode) -> &'static str {
+pub fn error_text(code: ErrorCode) -> &'static str {
     match code {
         ErrorCode::UnknownCommand => "no such command; try /help",
         ErrorCode::BadArgs => "wrong arguments; try /help <command>",

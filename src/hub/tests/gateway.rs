@@ -109,3 +109,30 @@ fn members_come_unsorted_and_one_user_is_found_by_name() {
         ["USERS * 3"]
     );
 }
+
+#[test]
+fn an_account_of_the_service_name_cannot_log_in() {
+    let mut b = Bench::new(limits());
+    let password = |text: &str| Credential::Clear(crate::password::Password::new(text.to_owned()));
+    b.hub
+        .set_file_accounts([("parley".to_owned(), password("long enough"))], |_| 0);
+    b.connect(1);
+    assert_eq!(
+        b.ask(1, "/login parley \"long enough\""),
+        ["ERR name-taken that name is in use"]
+    );
+}
+
+#[test]
+fn a_protocol_without_a_tls_door_takes_passwords_in_clear() {
+    let mut b = Bench::new(Limits {
+        passwords_need_tls: true,
+        ..limits()
+    });
+    let afar = IpAddr::from([192, 0, 2, 7]);
+    b.connect_over(1, afar, Link::Clear);
+    assert_eq!(b.codes(1, "/register al correct-horse"), "ERR tls-required");
+    b.connect_over(2, afar, Link::ClearOnly);
+    let got = b.ask(2, "/register al correct-horse");
+    assert_eq!(got.last().map(String::as_str), Some("REGISTERED al"));
+}
