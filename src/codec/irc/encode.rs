@@ -569,19 +569,11 @@ fn first_piece(text: &str, max: usize) -> &str {
 
 /// `text` in pieces of at most `max` bytes, cut at character boundaries.
 fn pieces(text: &str, max: usize) -> impl Iterator<Item = &str> {
-    let max = max.max(4);
     let mut rest = text;
     std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        let mut cut = rest.len().min(max);
-        while !rest.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let (piece, tail) = rest.split_at(cut);
-        rest = tail;
-        Some(piece)
+        let piece = first_piece(rest, max);
+        rest = &rest[piece.len()..];
+        (!piece.is_empty()).then_some(piece)
     })
 }
 
