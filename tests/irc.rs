@@ -219,6 +219,9 @@ fn sasl_plain_logs_in_to_an_account_and_a_wrong_password_fails() {
         ":irc.parley 900 alice alice!alice@parley alice :You are now logged in as alice"
     );
     irc.numeric("903");
+    // A client may still send NICK and USER (irssi does): the account's name stays.
+    irc.send("NICK somebody_else");
+    irc.send("USER x 0 * :x");
     // The welcome and the join wait for CAP END.
     irc.send("CAP END");
     assert!(irc.numeric("001").starts_with(":irc.parley 001 alice "));
@@ -628,4 +631,30 @@ fn irc_over_tls_shares_the_certificate() {
     irc.expect(":bob!bob@parley PRIVMSG #lobby :hello");
     irc.send("PRIVMSG #lobby :hi over TLS");
     bob.expect_line("MSG lobby secure hi over TLS");
+}
+
+#[test]
+fn sasl_in_irssis_order_registers_after_cap_end_nick_and_user() {
+    let server = irc_server(&["--hash-memory", "64", "--hash-passes", "1"]);
+    account(&server, "alice", "correct-horse");
+    let mut irc = Irc::connect(irc_addr(&server));
+    irc.send("CAP LS 302");
+    irc.skip_to("CAP");
+    irc.send("CAP REQ :sasl");
+    irc.skip_to("CAP");
+    irc.send("AUTHENTICATE PLAIN");
+    irc.expect("AUTHENTICATE +");
+    irc.send(&format!("AUTHENTICATE {}", plain("alice", "correct-horse")));
+    irc.numeric("900");
+    irc.numeric("903");
+    // The welcome waits for NICK and USER too (the decoder's unit tests show that
+    // nothing comes before them; here everything the server says is held meanwhile,
+    // a PONG included).
+    irc.send("CAP END");
+    irc.send("NICK root");
+    irc.send("USER root 0 * :r");
+    assert!(irc.numeric("001").starts_with(":irc.parley 001 alice "));
+    irc.skip_to("366");
+    // Nothing refused the late NICK and USER.
+    irc.barrier();
 }

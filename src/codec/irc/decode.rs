@@ -79,6 +79,8 @@ pub struct Decoder {
     max_line: usize,
     /// The nick given, and once registered the name the core knows.
     nick: String,
+    /// The client sent `NICK` before registration was over.
+    nick_given: bool,
     user_given: bool,
     password: Option<Hidden>,
     sasl: Sasl,
@@ -115,6 +117,7 @@ impl Decoder {
             framer: LineFramer::irc(max_line),
             max_line,
             nick: String::new(),
+            nick_given: false,
             user_given: false,
             password: None,
             sasl: Sasl::Idle,
@@ -264,9 +267,14 @@ impl Decoder {
                 used,
                 release: false,
             },
-            Read::Nothing if self.welcome_held.is_some() && !self.negotiating => {
-                // `CAP END` after a SASL login: the welcome goes out now, ahead of what
-                // was held behind it.
+            Read::Nothing
+                if self.welcome_held.is_some()
+                    && !self.negotiating
+                    && self.nick_given
+                    && self.user_given =>
+            {
+                // `CAP END`, `NICK` and `USER` after a SASL login: the welcome goes out
+                // now, ahead of what was held behind it.
                 let users = self.welcome_held.take().unwrap_or(0);
                 Step::Answer {
                     line: Encoder::new().welcome_line(&self.nick, users),
@@ -411,6 +419,17 @@ impl Decoder {
         // A SASL login's welcome waits for CAP END, and so does everything else.
         if (!self.registered || self.welcome_held.is_some()) && !before {
             return self.numeric("451", ":You have not registered");
+        }
+        if self.welcome_held.is_some() && matches!(command, "NICK" | "USER") {
+            // Registration as the client sees it is not over (irssi sends NICK and USER
+            // after CAP END): the welcome waits for both, and the account's name is the
+            // nick it brings, whatever the client asks for now.
+            if command == "NICK" {
+                self.nick_given = true;
+            } else {
+                self.user_given = true;
+            }
+            return Read::Nothing;
         }
         match command {
             "CAP" => self.cap(line, &message),
@@ -705,6 +724,7 @@ impl Decoder {
         }
         self.nick.clear();
         self.nick.push_str(nick);
+        self.nick_given = true;
         self.try_register();
         Read::Nothing
     }
@@ -1143,6 +1163,9 @@ mod tests {
             step(&mut decoder, "PRIVMSG parley :help\r\n").0,
             ":irc.parley 451 al :You have not registered\r\n"
         );
+        // A client may still send its NICK and USER (irssi does, after 903).
+        assert_eq!(step(&mut decoder, "NICK root\r\n").0, "Blank");
+        assert_eq!(step(&mut decoder, "USER root 0 * :r\r\n").0, "Blank");
         // Lines read while nothing is handed out (as when the client is held): the
         // echo settings do not pile up.
         for _ in 0..10 {
@@ -1202,9 +1225,12 @@ mod tests {
             name: "al",
         });
         assert!(!decoder.has_follow_up(), "the names wait for the welcome");
-        let mut bytes = b"CAP END\r\n".to_vec();
+        // The client ends negotiation and only then registers (irssi's order).
+        assert_eq!(step(&mut decoder, "CAP END\r\n").0, "Blank");
+        assert_eq!(step(&mut decoder, "NICK al\r\n").0, "Blank");
+        let mut bytes = b"USER al 0 * :Al\r\n".to_vec();
         let Step::Answer { line, release, .. } = decoder.next(&mut bytes) else {
-            panic!("CAP END answers with the welcome");
+            panic!("registration's end answers with the welcome");
         };
         assert!(release);
         assert!(String::from_utf8_lossy(&line).starts_with(":irc.parley 001 al "));
