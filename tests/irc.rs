@@ -375,7 +375,7 @@ fn an_irc_user_and_a_parley_user_talk_both_ways() {
     irc.send("PART #rust");
     irc.expect(":alicia!alicia@parley PART #rust");
     irc.send("QUIT :see you");
-    irc.expect("ERROR :Closing link: Quit");
+    irc.expect("ERROR :Closing link (quit)");
     irc.expect_closed();
     bob.expect_line("LEAVE lobby alicia quit see you");
 }

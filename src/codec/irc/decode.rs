@@ -1184,6 +1184,23 @@ mod tests {
     }
 
     #[test]
+    fn sasl_payloads_and_cap_requests_are_bounded() {
+        let mut decoder = admitted();
+        step(&mut decoder, "AUTHENTICATE PLAIN\r\n");
+        let chunk = format!("AUTHENTICATE {}\r\n", "A".repeat(sasl::CHUNK));
+        let mut answer = String::new();
+        for _ in 0..=MAX_PAYLOAD / sasl::CHUNK {
+            answer = step(&mut decoder, &chunk).0;
+        }
+        assert_eq!(answer, ":irc.parley 905 * :SASL message too long\r\n");
+        let long = format!("CAP REQ :{}\r\n", "sasl ".repeat(100));
+        assert_eq!(
+            step(&mut decoder, &long).0,
+            ":irc.parley 410 * REQ :Too many capabilities requested\r\n"
+        );
+    }
+
+    #[test]
     fn lines_that_carry_passwords_are_wiped_in_the_input() {
         let mut decoder = admitted();
         let mut bytes = b"PASS :s3cret pass\r\nNICK al\r\n".to_vec();

@@ -9,10 +9,11 @@
 use std::fmt::Write as _;
 
 use super::{Caps, Context, View, SERVER_NAME, SERVICE_HOST};
+use crate::codec::parley::encode::bye_word;
 use crate::codec::parley::{self, help};
 use crate::codec::Line;
 use crate::hub::names::SERVICE;
-use crate::hub::{ByeReason, ErrorCode, Event, LeaveReason, PostHeader, Verb};
+use crate::hub::{ErrorCode, Event, LeaveReason, PostHeader, Verb};
 
 /// The longest IRC line, its `\r\n` included, tags not counted (RFC 1459).
 pub const MAX_LINE: usize = 512;
@@ -173,7 +174,8 @@ impl Encoder {
             Event::Help(topic) => self.help(me, topic),
             Event::Error(error) => self.error(view, error.code, event),
             Event::Bye(reason) => {
-                let _ = write!(self.scratch, "ERROR :Closing link: {}", bye_text(reason));
+                // The contract's form: the reason in parley's words, in parentheses.
+                let _ = write!(self.scratch, "ERROR :Closing link ({})", bye_word(reason));
                 self.end();
             }
             Event::Posted { .. }
@@ -586,17 +588,6 @@ fn message_command(notice: bool) -> &'static str {
     }
 }
 
-fn bye_text(reason: ByeReason) -> &'static str {
-    match reason {
-        ByeReason::Quit => "Quit",
-        ByeReason::Timeout => "Ping timeout",
-        ByeReason::Sendq => "Max SendQ exceeded",
-        ByeReason::ServerFull => "Server and its queue are full; try again later",
-        ByeReason::AddressLimit => "Too many connections from your address",
-        ByeReason::Shutdown => "Server shutting down",
-    }
-}
-
 /// `2026-12-06T07:00:00.000Z` for a time in milliseconds since the epoch.
 pub fn iso_time(unix_millis: u64) -> String {
     let secs = unix_millis / 1000;
@@ -720,6 +711,28 @@ mod tests {
             &view(Context::Service),
         );
         assert!(service.starts_with(":parley!parley@parley NOTICE al :ERR no-such-post"));
+    }
+
+    #[test]
+    fn every_close_says_why_in_parleys_words() {
+        let mut enc = Encoder::new();
+        let bye = |reason| Event::Bye(reason);
+        assert_eq!(
+            text(
+                &mut enc,
+                bye(crate::hub::ByeReason::Sendq),
+                &view(Context::None)
+            ),
+            "ERROR :Closing link (sendq)\r\n"
+        );
+        assert_eq!(
+            text(
+                &mut enc,
+                bye(crate::hub::ByeReason::ServerFull),
+                &view(Context::None)
+            ),
+            "ERROR :Closing link (server-full)\r\n"
+        );
     }
 
     #[test]
