@@ -424,10 +424,10 @@ impl ConnTable {
                     line.clone()
                 }
                 Handing::Events(reply) => match reply.next_event() {
-                    Some(event) => {
-                        self.encoders
-                            .encode_for(&conn.decoder, &event, &mut Shared::default())
-                    }
+                    Some(event) => self
+                        .encoders
+                        .encode_for(&conn.decoder, &event, &mut Shared::default())
+                        .clone(),
                     None => break,
                 },
             };
@@ -493,7 +493,7 @@ impl ConnTable {
         if !observed.skip {
             let line = self.encoders.encode_for(&conn.decoder, event, shared);
             if !line.is_empty() {
-                conn.out.push(&line);
+                conn.out.push(line);
             }
         }
         if observed.hold {
@@ -568,7 +568,8 @@ impl Effects for ConnTable {
         };
         let line = self
             .encoders
-            .encode_for(&conn.decoder, event, &mut Shared::default());
+            .encode_for(&conn.decoder, event, &mut Shared::default())
+            .clone();
         if conn.handout.is_none() && conn.pending() + line.len() <= room {
             // Nearly always: room for it now, so it needs no hand-out.
             conn.out.push_reply(&line);
@@ -655,21 +656,28 @@ mod tests {
         (table, ids, peers)
     }
 
-    #[test]
-    fn a_fan_out_is_encoded_once_and_shared() {
-        let (mut table, ids, _peers) = table(3);
-        let event = Event::Msg {
-            room: "lobby",
-            from: "al",
-            text: "hi",
-            notice: false,
-        };
-        table.send_each(ids.iter().copied(), &event);
-        let queued: Vec<Line> = table
+    /// The first line queued for each connection, in slab order.
+    fn first_lines(table: &mut ConnTable) -> Vec<Line> {
+        table
             .slab
             .iter_mut()
             .map(|(_, conn)| conn.out.discard_all().remove(0))
-            .collect();
+            .collect()
+    }
+
+    /// A room message from `al` to lobby.
+    const HI: Event<'static> = Event::Msg {
+        room: "lobby",
+        from: "al",
+        text: "hi",
+        notice: false,
+    };
+
+    #[test]
+    fn a_fan_out_is_encoded_once_and_shared() {
+        let (mut table, ids, _peers) = table(3);
+        table.send_each(ids.iter().copied(), &HI);
+        let queued = first_lines(&mut table);
         assert_eq!(&queued[0][..], b"MSG lobby al hi\n");
         assert!(queued.windows(2).all(|w| w[0].shares_bytes_with(&w[1])));
     }
@@ -682,18 +690,8 @@ mod tests {
         let mut cap = b"CAP REQ :server-time\r\n".to_vec();
         table.slab[4].decoder.next(&mut cap);
         table.set_time(0);
-        let event = Event::Msg {
-            room: "lobby",
-            from: "al",
-            text: "hi",
-            notice: false,
-        };
-        table.send_each(ids.iter().copied(), &event);
-        let queued: Vec<Line> = table
-            .slab
-            .iter_mut()
-            .map(|(_, conn)| conn.out.discard_all().remove(0))
-            .collect();
+        table.send_each(ids.iter().copied(), &HI);
+        let queued = first_lines(&mut table);
         assert_eq!(&queued[0][..], b"MSG lobby al hi\n");
         assert_eq!(&queued[1][..], b":al!al@parley PRIVMSG #lobby :hi\r\n");
         assert_eq!(

@@ -586,18 +586,7 @@ fn formatting_is_stripped_and_actions_become_text() {
 
 #[test]
 fn a_slow_irc_reader_is_dropped_by_sendq_without_slowing_anyone() {
-    let server = irc_server(&[
-        "--flood-rate",
-        "0",
-        "--max-sendq",
-        "256KiB",
-        "--soft-sendq",
-        "32KiB",
-        "--stall-limit",
-        "100ms",
-        "--send-buffer",
-        "16KiB",
-    ]);
+    let server = irc_server(&common::STUCK_MEMBER_ARGS);
     // Registered over IRC, then never read again.
     let mut stuck = Irc {
         client: TestClient::over(Box::new(connect_with_recv_buffer(irc_addr(&server), 4096))),

@@ -259,21 +259,7 @@ fn passwords_in_clear_from_afar_need_tls_unless_allowed() {
 #[test]
 fn a_tls_client_that_never_reads_is_dropped_with_sendq_and_the_room_goes_on() {
     let pki = Pki::new();
-    let server = tls_server(
-        &pki,
-        &[
-            "--flood-rate",
-            "0",
-            "--max-sendq",
-            "256KiB",
-            "--soft-sendq",
-            "32KiB",
-            "--stall-limit",
-            "100ms",
-            "--send-buffer",
-            "16KiB",
-        ],
-    );
+    let server = tls_server(&pki, &common::STUCK_MEMBER_ARGS);
     // Named over TLS, then never read again: what the server holds for it, in its
     // queue and inside its session, must reach --max-sendq.
     let _stuck = tls_login(&pki, &server, "stuck");

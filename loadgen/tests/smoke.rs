@@ -598,19 +598,10 @@ fn tls_fanout_delivers_everything_exactly_once_in_order() {
         "fanout",
         &addr,
         &[
-            "--clients",
-            "200",
-            "--senders",
-            "10",
-            "--rate",
-            "400",
-            "--warmup",
-            "300ms",
-            "--duration",
-            "2s",
-            "--drain",
-            "10s",
-        ],
+            ["--clients", "200", "--senders", "10"].as_slice(),
+            &RATE_400,
+        ]
+        .concat(),
     );
     assert!(
         json.contains(r#""transport":"tls (server name localhost)""#),

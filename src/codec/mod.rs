@@ -149,12 +149,25 @@ impl Decoder {
 
     /// Watches an event sent to this connection (IRC follows its client's nick and
     /// admission); says what the connection must do about it.
-    pub fn observe(&mut self, event: &Event<'_>) -> irc::decode::Observed {
+    pub fn observe(&mut self, event: &Event<'_>) -> Observed {
         match self {
-            Decoder::Parley(_) => irc::decode::Observed::default(),
+            Decoder::Parley(_) => Observed::default(),
             Decoder::Irc(decoder) => decoder.observe(event),
         }
     }
+}
+
+/// What watching an event asks of the connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// The decoder has input to hand out: read the connection.
+    pub read: bool,
+    /// Hold the output that follows until the decoder's next answer releases it (the
+    /// welcome of a SASL login waits for `CAP END`).
+    pub hold: bool,
+    /// Send this client nothing for the event: it said so already (a user who quits
+    /// leaves every room, and IRC's `QUIT` covers them all).
+    pub skip: bool,
 }
 
 /// The encodings of one event made so far in a fan-out, for its other recipients.
@@ -163,6 +176,8 @@ pub struct Shared {
     parley: Option<Line>,
     /// By [`irc::Decoder::shared_form`].
     irc: [Option<Line>; 2],
+    /// The last encoding made for one recipient alone.
+    own: Option<Line>,
 }
 
 /// One encoder per codec, shared by every connection.
@@ -187,34 +202,30 @@ impl Encoders {
     pub fn encode(&mut self, codec: Codec, event: &Event<'_>) -> Line {
         match codec {
             Codec::Parley => self.parley.encode(event),
-            Codec::Irc => {
-                let view = irc::View {
-                    nick: "*",
-                    caps: irc::Caps::default(),
-                    context: irc::Context::None,
-                    target: "",
-                    welcome_held: false,
-                };
-                self.irc.encode(event, &view)
-            }
+            Codec::Irc => self.irc.encode(event, &irc::View::ANYONE),
         }
     }
 
     /// `event` for the connection in `state`, shared with the other recipients of a
-    /// fan-out through `shared` where the protocol allows.
-    pub fn encode_for(&mut self, state: &Decoder, event: &Event<'_>, shared: &mut Shared) -> Line {
+    /// fan-out through `shared` where the protocol allows. The line is lent: a queue
+    /// takes its own reference, so a fan-out costs one per recipient.
+    pub fn encode_for<'s>(
+        &mut self,
+        state: &Decoder,
+        event: &Event<'_>,
+        shared: &'s mut Shared,
+    ) -> &'s Line {
         match state {
             Decoder::Parley(_) => shared
                 .parley
-                .get_or_insert_with(|| self.parley.encode(event))
-                .clone(),
+                .get_or_insert_with(|| self.parley.encode(event)),
             Decoder::Irc(decoder) => {
                 let view = decoder.view();
                 match decoder.shared_form(event) {
-                    Some(form) => shared.irc[form]
-                        .get_or_insert_with(|| self.irc.encode(event, &view))
-                        .clone(),
-                    None => self.irc.encode(event, &view),
+                    Some(form) => {
+                        shared.irc[form].get_or_insert_with(|| self.irc.encode(event, &view))
+                    }
+                    None => shared.own.insert(self.irc.encode(event, &view)),
                 }
             }
         }

@@ -625,6 +625,22 @@ pub fn quit(mut client: TestClient) {
     client.expect_bye("quit");
 }
 
+/// Server flags for [`flood_past_a_stuck_member`]: flood control lifted (the sender
+/// floods on purpose) and output limits small enough for a reader that stopped to be
+/// dropped within the flood.
+pub const STUCK_MEMBER_ARGS: [&str; 10] = [
+    "--flood-rate",
+    "0",
+    "--max-sendq",
+    "256KiB",
+    "--soft-sendq",
+    "32KiB",
+    "--stall-limit",
+    "100ms",
+    "--send-buffer",
+    "16KiB",
+];
+
 /// Floods `lobby` with 8,000 lines of 1 KB from a new user while another reads every
 /// one: the member `stuck`, who never reads, must be dropped with `sendq` (seen by
 /// both), and the reader must get every line, in order, and nothing else.

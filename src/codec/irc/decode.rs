@@ -21,22 +21,13 @@ use super::sasl::{self, MAX_PAYLOAD};
 use super::{Caps, Context, View};
 use crate::codec::parley::framer::{self, Frame, LineFramer};
 use crate::codec::parley::grammar;
-use crate::codec::{Line, Step};
+use crate::codec::{Line, Observed, Step};
 use crate::hub::names::{is_valid_name, SERVICE};
 use crate::hub::{Command, Event, Input, LeaveReason, Secret, UsersOf, Verb};
 
-/// What watching an event asks of the connection.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Observed {
-    /// The decoder has input to hand out: read the connection.
-    pub read: bool,
-    /// Hold the output that follows until the decoder's next answer releases it (the
-    /// welcome of a SASL login waits for `CAP END`).
-    pub hold: bool,
-    /// Send this client nothing for the event: it said so already (a user who quits
-    /// leaves every room, and IRC's `QUIT` covers them all).
-    pub skip: bool,
-}
+/// The longest `CAP REQ` list granted, in bytes: the `ACK` repeats it, and must fit in
+/// one IRC line with its head.
+const MAX_CAP_REQUEST: usize = 400;
 
 /// Input that follows from a line already read, or from an event.
 #[derive(Debug)]
@@ -170,11 +161,6 @@ impl Decoder {
         }
     }
 
-    /// True when input waits to be handed out without more bytes.
-    pub fn has_follow_up(&self) -> bool {
-        self.next_follow_ready()
-    }
-
     /// Watches an event sent to this client: its name, its admission and its joins
     /// change what the decoder does next.
     pub fn observe(&mut self, event: &Event<'_>) -> Observed {
@@ -286,7 +272,8 @@ impl Decoder {
         }
     }
 
-    fn next_follow_ready(&self) -> bool {
+    /// True when input waits to be handed out without more bytes.
+    pub fn has_follow_up(&self) -> bool {
         match self.follow.front() {
             None => false,
             // The names of a channel wait for a held welcome.
@@ -296,7 +283,7 @@ impl Decoder {
     }
 
     fn next_follow(&mut self) -> Option<Input<'static>> {
-        if !self.next_follow_ready() {
+        if !self.has_follow_up() {
             return None;
         }
         Some(match self.follow.pop_front()? {
@@ -408,7 +395,6 @@ impl Decoder {
 
     /// One command, its word in capitals.
     fn command<'a>(&mut self, command: &str, line: &'a mut [u8], message: &Message) -> Read<'a> {
-        let message = message.clone();
         if line.len() - message.tags.len() > MAX_LINE - 2 {
             return self.numeric("417", ":Input line was too long");
         }
@@ -432,8 +418,8 @@ impl Decoder {
             return Read::Nothing;
         }
         match command {
-            "CAP" => self.cap(line, &message),
-            "NICK" => self.nick(line, &message),
+            "CAP" => self.cap(line, message),
+            "NICK" => self.nick(line, message),
             "USER" => {
                 if self.registered {
                     return self.numeric("462", ":You may not reregister");
@@ -462,8 +448,8 @@ impl Decoder {
                 };
                 Read::Input(command_input(Verb::Quit, Command::Quit(text)))
             }
-            "JOIN" | "PART" => self.channels(command, line, &message),
-            "PRIVMSG" | "NOTICE" => self.message(command, line, &message),
+            "JOIN" | "PART" => self.channels(command, line, message),
+            "PRIVMSG" | "NOTICE" => self.message(command, line, message),
             "NAMES" => match message.param(0) {
                 Some(range) => {
                     let target = first_target(as_str(line, range));
@@ -526,7 +512,7 @@ impl Decoder {
                     self.numeric("482", &format!("{channel} :Topics are not supported here"))
                 }
             },
-            "MODE" => self.mode(line, &message),
+            "MODE" => self.mode(line, message),
             // No operators: whoever kicks is not one (or the channel does not exist).
             "KICK" => match message.param(0).filter(|_| message.len() >= 2) {
                 Some(range) => {
@@ -593,7 +579,7 @@ impl Decoder {
                     self.negotiating = true;
                 }
                 let asked = message.param(1).map_or("", |range| as_str(line, range));
-                if asked.len() > 400 {
+                if asked.len() > MAX_CAP_REQUEST {
                     // Too long to repeat in a reply: refused, as IRC refuses a request
                     // with any capability it cannot grant.
                     return self.numeric("410", "REQ :Too many capabilities requested");

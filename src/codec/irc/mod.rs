@@ -142,3 +142,15 @@ pub struct View<'a> {
     /// The welcome waits for `CAP END` (after a SASL login).
     pub welcome_held: bool,
 }
+
+impl View<'static> {
+    /// Any recipient: no nick yet, no capabilities, no command answered (the loop's
+    /// goodbyes, which go to every client alike).
+    pub const ANYONE: View<'static> = View {
+        nick: "*",
+        caps: Caps(0),
+        context: Context::None,
+        target: "",
+        welcome_held: false,
+    };
+}
