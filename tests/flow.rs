@@ -122,7 +122,11 @@ fn a_slow_reader_is_paced_not_dropped_and_loses_nothing() {
 
 #[test]
 fn a_stuck_reader_stops_pacing_after_the_stall_limit_and_is_dropped() {
-    let server = paced_server("100ms");
+    // The stall limit is what the reader, the test's own thread, may fall behind for
+    // without losing its place: under a loaded CI machine it can be descheduled for
+    // longer than 100 ms and be dropped itself. One second keeps it safe, and the stuck
+    // member is still dropped once it has paced the sender that long.
+    let server = paced_server("1s");
     // A small kernel buffer makes the server, not the kernel, hold the backlog.
     let _stuck = server.login_with_recv_buffer("stuck", 4096);
     let mut reader = server.login("reader");
