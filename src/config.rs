@@ -12,7 +12,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::hub::{Limits, Network, Trusted};
-use crate::pacing::FloodLimits;
+use crate::pacing::RateLimit;
 use crate::password::{HashParams, MAX_HASH_MEMORY_KIB, MAX_HASH_PASSES};
 use crate::tls::TlsFiles;
 
@@ -205,6 +205,13 @@ pub struct Config {
     #[arg(long, env = "PARLEY_FLOOD_BURST", default_value_t = 20)]
     pub flood_burst: u32,
 
+    /// Small writes per second (under 256 bytes) to the members of fan-outs of more
+    /// than 64 recipients, such as a big room or lobby; beyond it their lines wait to
+    /// go out a few in a write, which bounds the packets a busy big room costs the
+    /// machine (0: no limit).
+    #[arg(long, env = "PARLEY_FANOUT_WRITE_RATE", default_value_t = 16_000)]
+    pub fanout_write_rate: u32,
+
     /// Rooms that still exist one account (from any address) or one guest address
     /// may have created; one more `/create` gets `limit-reached` (0: no limit).
     #[arg(long, env = "PARLEY_MAX_CREATED", default_value_t = 20)]
@@ -382,8 +389,8 @@ impl Config {
     }
 
     /// Flood control's settings.
-    pub fn flood_limits(&self) -> FloodLimits {
-        FloodLimits {
+    pub fn flood_limits(&self) -> RateLimit {
+        RateLimit {
             rate: self.flood_rate,
             burst: self.flood_burst,
         }

@@ -11,7 +11,7 @@ use crate::flow::{FlowControl, FlowState, FlowTable, Queued, SendqLimits};
 use crate::flushq::{FlushMark, FlushQueue, Lane, PROMPT_FANOUT};
 use crate::hub::{ClientId, Effects, Event, Reply, Request, Write};
 use crate::outq::OutQueue;
-use crate::pacing::{FloodLimits, Pace};
+use crate::pacing::{Pace, RateLimit};
 use crate::transport::Transport;
 
 /// Where a connection is in its life, as the loop sees it.
@@ -87,7 +87,7 @@ pub const REPLY_CHUNK: usize = 32 * 1024;
 #[derive(Debug, Clone, Copy)]
 pub struct ReplyCost {
     /// Flood control's limits (`--flood-rate`, `--flood-burst`).
-    pub flood: FloodLimits,
+    pub flood: RateLimit,
     /// Bytes of reply that cost one line (`--max-line`).
     pub line_bytes: usize,
 }
@@ -627,7 +627,7 @@ mod tests {
             stall: Duration::from_secs(1),
         };
         let cost = ReplyCost {
-            flood: FloodLimits { rate: 0, burst: 0 },
+            flood: RateLimit { rate: 0, burst: 0 },
             line_bytes: 4096,
         };
         let mut table = ConnTable::new(limits, cost, Instant::now());

@@ -9,7 +9,8 @@
 //! - [`Lane::Prompt`]: replies, private messages, notices and lines to rooms of at
 //!   most [`PROMPT_FANOUT`] recipients, work that one turn finishes;
 //! - [`Lane::Bulk`]: the recipients of bigger fan-outs, and connections continuing a
-//!   backlog (a socket that was full, a write budget used up).
+//!   backlog (a socket that was full, a write budget used up). Its small writes are
+//!   paced by `--fanout-write-rate` (see [`crate::server::SMALL_WRITE`]).
 //!
 //! Each lane keeps arrival order, so nobody in it is overtaken by later output of the
 //! same kind, and serving both every turn means neither can starve the other.
@@ -45,6 +46,11 @@ pub struct FlushMark {
 }
 
 impl FlushMark {
+    /// Output waits to be written to the connection: its entries are not stale.
+    pub fn is_listed(&self) -> bool {
+        self.listed
+    }
+
     /// The connection's entry in `lane` came up: true if it is to be written to now
     /// (it was not, since it was listed, through its other entry).
     pub fn take_turn(&mut self, lane: Lane) -> bool {
@@ -84,6 +90,14 @@ impl FlushQueue {
     /// The next key in `lane`; check it with [`FlushMark::take_turn`].
     pub fn pop(&mut self, lane: Lane) -> Option<usize> {
         self.lane(lane).pop_front()
+    }
+
+    /// The key whose entry in `lane` comes up next, left in place.
+    pub fn front(&self, lane: Lane) -> Option<usize> {
+        match lane {
+            Lane::Prompt => self.prompt.front().copied(),
+            Lane::Bulk => self.bulk.front().copied(),
+        }
     }
 
     /// Entries in `lane`, some perhaps passed over when they come up.
@@ -146,7 +160,12 @@ mod tests {
             queue.list(key, mark, Lane::Bulk);
         }
         queue.list(2, &mut marks[2], Lane::Prompt);
+        assert_eq!(queue.front(Lane::Prompt), Some(2));
+        assert_eq!(queue.front(Lane::Bulk), Some(0), "front leaves the entry");
+        assert_eq!(queue.front(Lane::Bulk), Some(0));
         assert_eq!(served(&mut queue, &mut marks, Lane::Prompt), [2]);
+        assert!(!marks[2].is_listed(), "served through the prompt lane");
+        assert!(marks[0].is_listed());
         // Its bulk entry finds nothing left, and is passed over.
         assert_eq!(served(&mut queue, &mut marks, Lane::Bulk), [0, 1]);
     }

@@ -80,6 +80,11 @@ impl OutQueue {
         self.pending
     }
 
+    /// Bytes still to write, held lines included (no bookkeeping).
+    pub fn bytes(&self) -> usize {
+        self.pending - (self.lines.len() + self.held.len()) * LINE_BOOKKEEPING
+    }
+
     /// True when nothing is ready to write (lines may be held behind a reply that is
     /// still to come).
     pub fn is_empty(&self) -> bool {
@@ -186,12 +191,14 @@ mod tests {
             q.push(&line);
         }
         assert_eq!(q.pending(), expected.len() + 300 * LINE_BOOKKEEPING);
+        assert_eq!(q.bytes(), expected.len());
         let mut sink = Trickle {
             got: Vec::new(),
             limit: 7,
         };
         while !q.is_empty() {
             q.write_to(&mut sink).unwrap();
+            assert_eq!(q.bytes(), expected.len() - sink.got.len(), "mid-line too");
         }
         assert_eq!(sink.got, expected);
     }
@@ -226,6 +233,7 @@ mod tests {
         q.push_reply(&line(&mut enc, "reply2"));
         let bytes = "PONG before\nPONG after\nPONG reply1\nPONG reply2\n".len();
         assert_eq!(q.pending(), bytes + 4 * LINE_BOOKKEEPING);
+        assert_eq!(q.bytes(), bytes, "held lines are still to write");
         q.release();
         let mut sink = Trickle {
             got: Vec::new(),

@@ -1,25 +1,29 @@
-//! Flood control, sans-IO: each connection may send `--flood-burst` lines at once and
-//! `--flood-rate` lines per second after that. A line beyond it is not dropped: the
-//! loop stops reading the connection until [`Pace::take`] says when it may go on, so
-//! the flooder's lines wait, in order, in its own socket, and it slows only itself.
+//! Rate limits, sans-IO, for two users:
 //!
-//! The rule is the generic cell rate algorithm: one instant per connection (when the
-//! connection would be "caught up"), no counters to refill and no timer while it
-//! keeps within its rate.
+//! - flood control: each connection may send `--flood-burst` lines at once and
+//!   `--flood-rate` lines per second after that. A line beyond it is not dropped: the
+//!   loop stops reading the connection until [`Pace::take`] says when it may go on, so
+//!   the flooder's lines wait, in order, in its own socket, and it slows only itself;
+//! - the loop's small writes to the members of big fan-outs (`--fanout-write-rate`):
+//!   beyond it those members' lines wait, in order, to go out together.
+//!
+//! The rule is the generic cell rate algorithm: one instant per paced thing (when it
+//! would be "caught up"), no counters to refill and no timer while it keeps within
+//! its rate.
 
 use std::time::{Duration, Instant};
 
-/// `--flood-rate` and `--flood-burst`.
+/// A rate and a burst: `--flood-rate` and `--flood-burst` for flood control.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FloodLimits {
-    /// Lines per second after the burst (0: flood control off).
+pub struct RateLimit {
+    /// Lines (or writes) per second after the burst (0: no limit).
     pub rate: u32,
     /// Lines that may come at once.
     pub burst: u32,
 }
 
-impl FloodLimits {
-    /// Whether flood control is on.
+impl RateLimit {
+    /// Whether the limit applies.
     pub fn is_on(&self) -> bool {
         self.rate > 0
     }
@@ -36,7 +40,7 @@ impl FloodLimits {
     }
 }
 
-/// One connection's flood-control state.
+/// One paced thing's state: a connection's for flood control.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Pace {
     /// When the connection's lines so far would have been spent at the full rate
@@ -47,7 +51,7 @@ pub struct Pace {
 impl Pace {
     /// Counts one line at `now` if `limits` allow it; otherwise returns when the next
     /// line may be taken (the line waits and does not count).
-    pub fn take(&mut self, limits: FloodLimits, now: Instant) -> Result<(), Instant> {
+    pub fn take(&mut self, limits: RateLimit, now: Instant) -> Result<(), Instant> {
         if !limits.is_on() {
             return Ok(());
         }
@@ -64,7 +68,7 @@ impl Pace {
 
     /// Counts `lines` more at `now` whatever the limits allow: the next line waits
     /// until they are paid for.
-    pub fn charge(&mut self, lines: u32, limits: FloodLimits, now: Instant) {
+    pub fn charge(&mut self, lines: u32, limits: RateLimit, now: Instant) {
         if !limits.is_on() || lines == 0 {
             return;
         }
@@ -77,13 +81,13 @@ impl Pace {
 mod tests {
     use super::*;
 
-    const TEN_A_SECOND: FloodLimits = FloodLimits {
+    const TEN_A_SECOND: RateLimit = RateLimit {
         rate: 10,
         burst: 20,
     };
 
     /// Lines taken at `now` until the first refusal; returns them and the refusal.
-    fn drain(pace: &mut Pace, limits: FloodLimits, now: Instant) -> (usize, Instant) {
+    fn drain(pace: &mut Pace, limits: RateLimit, now: Instant) -> (usize, Instant) {
         let mut taken = 0;
         loop {
             match pace.take(limits, now) {
@@ -130,7 +134,7 @@ mod tests {
 
     #[test]
     fn rate_zero_is_off() {
-        let off = FloodLimits { rate: 0, burst: 1 };
+        let off = RateLimit { rate: 0, burst: 1 };
         let mut pace = Pace::default();
         let now = Instant::now();
         for _ in 0..10_000 {
@@ -140,7 +144,7 @@ mod tests {
 
     #[test]
     fn a_burst_of_one_paces_every_line() {
-        let one = FloodLimits { rate: 4, burst: 1 };
+        let one = RateLimit { rate: 4, burst: 1 };
         let start = Instant::now();
         let mut pace = Pace::default();
         let (taken, next) = drain(&mut pace, one, start);
@@ -157,7 +161,7 @@ mod tests {
         let at = pace.take(TEN_A_SECOND, now).unwrap_err();
         assert_eq!(at, now + Duration::from_secs(2));
         assert_eq!(pace.take(TEN_A_SECOND, at), Ok(()));
-        let off = FloodLimits { rate: 0, burst: 0 };
+        let off = RateLimit { rate: 0, burst: 0 };
         pace.charge(1000, off, now);
         assert_eq!(pace.take(off, now), Ok(()), "no flood control, no charge");
     }
