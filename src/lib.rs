@@ -12,6 +12,7 @@
 //! | [`codec`] | wire protocols: bytes to the core's input, events to shared bytes ([`codec::parley`] is parley's line protocol) |
 //! | [`flow`] | sans-IO flow control: output limits and the pacing of senders |
 //! | [`flushq`] | the connections with output to write, in a prompt and a bulk lane |
+//! | [`pacing`] | sans-IO rate limits: flood control, and the pace of small writes to big fan-outs |
 //! | [`outq`] | a connection's pending output, flushed with vectored writes |
 //! | [`tls`] | the TLS listener's certificate and key, read at start and on SIGHUP |
 //! | [`transport`] | what carries a connection's bytes (plain TCP or a TLS session) |
