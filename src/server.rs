@@ -27,9 +27,8 @@
 //!    then big fan-outs and backlogs, these for at most [`BULK_FLUSH_TIME_PER_TURN`]
 //!    and with their small writes paced by `--fanout-write-rate`, see [`SMALL_WRITE`]),
 //!    each lane in the order its connections were listed; writable interest follows
-//!    from the connection's
-//!    state: watched only while a write has blocked with output or transport bytes
-//!    waiting;
+//!    from the connection's state: watched only while a write has blocked with output
+//!    or transport bytes waiting;
 //! 8. **expire** connections that were closing but could not flush in time.
 //!
 //! Readiness is edge-triggered, so the loop keeps its own lists of connections with
@@ -1287,14 +1286,18 @@ impl Server {
 
     /// Whether the bulk lane's next connection may be written to now. A small write
     /// (see [`SMALL_WRITE`]) waits for `--fanout-write-rate`, and the lane waits with
-    /// it, in order; a stale entry or a bigger write goes at once.
+    /// it, in order; a stale entry, a bigger write or a socket that is full (which
+    /// will not be written to) goes at once.
     fn may_write_bulk_front(&mut self, now: Instant) -> bool {
         if !self.fanout_writes.is_on() {
             return true;
         }
         let small = self.table.flush.front(Lane::Bulk).is_some_and(|key| {
             self.table.slab.get(key).is_some_and(|conn| {
-                conn.flush_mark.is_listed() && !conn.is_dropped() && conn.out.bytes() < SMALL_WRITE
+                conn.flush_mark.is_listed()
+                    && conn.writable
+                    && !conn.is_dropped()
+                    && conn.out.bytes() < SMALL_WRITE
             })
         });
         if !small {
