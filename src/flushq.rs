@@ -10,7 +10,7 @@
 //!   most [`PROMPT_FANOUT`] recipients, work that one turn finishes;
 //! - [`Lane::Bulk`]: the recipients of bigger fan-outs, and connections continuing a
 //!   backlog (a socket that was full, a write budget used up). Its small writes are
-//!   paced by `--fanout-write-rate` (see [`crate::server::SMALL_WRITE`]).
+//!   paced by `--fanout-write-rate` ([`BulkPace`]).
 //!
 //! Each lane keeps arrival order, so nobody in it is overtaken by later output of the
 //! same kind, and serving both every turn means neither can starve the other.
@@ -20,10 +20,25 @@
 //! finds nothing left and is passed over.
 
 use std::collections::VecDeque;
+use std::time::Instant;
+
+use crate::pacing::{Pace, RateLimit};
 
 /// Fan-outs to at most this many recipients go to the prompt lane: one turn's flush
 /// slice serves them whole.
 pub const PROMPT_FANOUT: usize = 64;
+
+/// A write to a bulk-lane connection with fewer bytes than this waiting is small, and
+/// waits for `--fanout-write-rate`. A line to a big room is one small write and one
+/// packet per member, each costing the machine about the same whatever it carries;
+/// paced, a member's lines gather until a write is allowed or this many bytes wait,
+/// so the packets of a busy big room are bounded by the rate plus its bytes over this.
+pub const SMALL_WRITE: usize = 256;
+
+/// Small writes to big fan-outs that may go at once before `--fanout-write-rate`
+/// paces them: two milliseconds' worth at the default rate, so that a turn after the
+/// poll's one-millisecond sleep can use what accrued meanwhile.
+pub const FANOUT_WRITE_BURST: u32 = 32;
 
 /// Which of the two lanes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,18 +109,12 @@ impl FlushQueue {
 
     /// The key whose entry in `lane` comes up next, left in place.
     pub fn front(&self, lane: Lane) -> Option<usize> {
-        match lane {
-            Lane::Prompt => self.prompt.front().copied(),
-            Lane::Bulk => self.bulk.front().copied(),
-        }
+        self.lane_ref(lane).front().copied()
     }
 
     /// Entries in `lane`, some perhaps passed over when they come up.
     pub fn len(&self, lane: Lane) -> usize {
-        match lane {
-            Lane::Prompt => self.prompt.len(),
-            Lane::Bulk => self.bulk.len(),
-        }
+        self.lane_ref(lane).len()
     }
 
     /// True when neither lane has an entry.
@@ -118,6 +127,63 @@ impl FlushQueue {
             Lane::Prompt => &mut self.prompt,
             Lane::Bulk => &mut self.bulk,
         }
+    }
+
+    fn lane_ref(&self, lane: Lane) -> &VecDeque<usize> {
+        match lane {
+            Lane::Prompt => &self.prompt,
+            Lane::Bulk => &self.bulk,
+        }
+    }
+}
+
+/// The pace of the bulk lane's small writes (`--fanout-write-rate`). When the next
+/// write must wait, the lane waits with it, in order, and the loop sleeps until
+/// [`BulkPace::waiting_until`].
+#[derive(Debug)]
+pub struct BulkPace {
+    limit: RateLimit,
+    pace: Pace,
+    /// When the small write last refused may go.
+    resume_at: Option<Instant>,
+}
+
+impl BulkPace {
+    /// A pace of `rate` small writes a second after [`FANOUT_WRITE_BURST`] (0: none).
+    pub fn new(rate: u32) -> BulkPace {
+        BulkPace {
+            limit: RateLimit {
+                rate,
+                burst: FANOUT_WRITE_BURST,
+            },
+            pace: Pace::default(),
+            resume_at: None,
+        }
+    }
+
+    /// Whether small writes are paced at all.
+    pub fn is_on(&self) -> bool {
+        self.limit.is_on()
+    }
+
+    /// Whether a write with `bytes` waiting may go at `now`: at once if it is not
+    /// small, otherwise if the rate allows (and then it counts).
+    pub fn allows(&mut self, bytes: usize, now: Instant) -> bool {
+        if bytes >= SMALL_WRITE {
+            return true;
+        }
+        match self.pace.take(self.limit, now) {
+            Ok(()) => true,
+            Err(at) => {
+                self.resume_at = Some(at);
+                false
+            }
+        }
+    }
+
+    /// When the lane may go on, if at `now` it is still waiting.
+    pub fn waiting_until(&self, now: Instant) -> Option<Instant> {
+        self.resume_at.filter(|&at| at > now)
     }
 }
 
@@ -168,6 +234,37 @@ mod tests {
         assert!(marks[0].is_listed());
         // Its bulk entry finds nothing left, and is passed over.
         assert_eq!(served(&mut queue, &mut marks, Lane::Bulk), [0, 1]);
+    }
+
+    #[test]
+    fn small_writes_go_in_a_burst_then_at_the_rate_and_big_ones_never_wait() {
+        let start = Instant::now();
+        let mut pace = BulkPace::new(1000);
+        let small = SMALL_WRITE - 1;
+        for _ in 0..FANOUT_WRITE_BURST {
+            assert!(pace.allows(small, start));
+        }
+        assert!(!pace.allows(small, start));
+        let resume = pace.waiting_until(start).expect("the lane waits");
+        assert_eq!(resume, start + std::time::Duration::from_millis(1));
+        assert!(pace.allows(SMALL_WRITE, start), "a full write goes at once");
+        assert_eq!(
+            pace.waiting_until(start),
+            Some(resume),
+            "and spends nothing"
+        );
+        assert_eq!(pace.waiting_until(resume), None, "the wait is over");
+        assert!(pace.allows(small, resume));
+        assert!(!pace.allows(small, resume), "one a millisecond");
+    }
+
+    #[test]
+    fn rate_zero_never_waits() {
+        let now = Instant::now();
+        let mut pace = BulkPace::new(0);
+        assert!(!pace.is_on());
+        assert!((0..10_000).all(|_| pace.allows(1, now)));
+        assert_eq!(pace.waiting_until(now), None);
     }
 
     #[test]

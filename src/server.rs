@@ -25,7 +25,7 @@
 //!    [`WRITE_BUDGET`] bytes each, for at most [`FLUSHES_PER_TURN`] connections of
 //!    each of the two lanes of [`crate::flushq`] (replies and small fan-outs first,
 //!    then big fan-outs and backlogs, these for at most [`BULK_FLUSH_TIME_PER_TURN`]
-//!    and with their small writes paced by `--fanout-write-rate`, see [`SMALL_WRITE`]),
+//!    and with their small writes paced by `--fanout-write-rate`, see [`BulkPace`]),
 //!    each lane in the order its connections were listed; writable interest follows
 //!    from the connection's state: watched only while a write has blocked with output
 //!    or transport bytes waiting;
@@ -53,7 +53,7 @@ use crate::config::Config;
 use crate::config::SyncMode;
 use crate::conn::{Conn, ConnTable, Lifecycle, ReplyCost};
 use crate::flow::SendqLimits;
-use crate::flushq::Lane;
+use crate::flushq::{BulkPace, Lane};
 use crate::handshakes::Handshakes;
 use crate::hashing::carry_out;
 use crate::hub::{
@@ -61,7 +61,7 @@ use crate::hub::{
     LOBBY,
 };
 use crate::limits::MAX_LINGERING;
-use crate::pacing::{Pace, RateLimit};
+use crate::pacing::RateLimit;
 use crate::password::{Credential, HashError, Hasher};
 use crate::signal::{ControlSignals, Signal};
 use crate::store::{Store, StoreError, Sync};
@@ -123,16 +123,6 @@ pub const FLUSHES_PER_TURN: usize = 64;
 /// hold a line to a small room for a millisecond; cut by time, the slice stays short
 /// whatever a write costs, and a pass over a big room takes more turns, not longer.
 pub const BULK_FLUSH_TIME_PER_TURN: Duration = Duration::from_micros(100);
-/// A write to a bulk-lane connection with fewer bytes than this waiting is small, and
-/// waits for `--fanout-write-rate`. A line to a big room is one small write and one
-/// packet per member, each costing the machine about the same whatever it carries;
-/// paced, a member's lines gather until a write is allowed or this many bytes wait,
-/// so the packets of a busy big room are bounded by the rate plus its bytes over this.
-pub const SMALL_WRITE: usize = 256;
-/// Small writes to big fan-outs that may go at once before `--fanout-write-rate`
-/// paces them: two milliseconds' worth at the default rate, so that a turn after the
-/// poll's one-millisecond sleep can use what accrued meanwhile.
-pub const FANOUT_WRITE_BURST: u32 = 32;
 /// Connections accepted per turn.
 pub const ACCEPTS_PER_TURN: usize = 256;
 /// Connections the kernel may hold completed but not yet accepted (it caps this at
@@ -277,10 +267,7 @@ pub struct Server {
     next_serial: u64,
     accept_resume_at: Option<Instant>,
     /// `--fanout-write-rate`: the pace of small writes to the bulk lane.
-    fanout_writes: RateLimit,
-    fanout_pace: Pace,
-    /// The bulk lane's next write waits for `fanout_pace` until then.
-    bulk_resume_at: Option<Instant>,
+    bulk_pace: BulkPace,
     /// Set once shutdown has begun: when the loop gives up flushing.
     stop_deadline: Option<Instant>,
     byes: Byes,
@@ -501,12 +488,7 @@ impl Server {
             lingering_count: 0,
             next_serial: 1,
             accept_resume_at: None,
-            fanout_writes: RateLimit {
-                rate: config.fanout_write_rate,
-                burst: FANOUT_WRITE_BURST,
-            },
-            fanout_pace: Pace::default(),
-            bulk_resume_at: None,
+            bulk_pace: BulkPace::new(config.fanout_write_rate),
             stop_deadline: None,
         })
     }
@@ -603,8 +585,9 @@ impl Server {
         let drop_now = !self.table.overflowed.is_empty();
         // A bulk lane waiting for --fanout-write-rate is no work until then.
         let bulk_resume_at = self
-            .bulk_resume_at
-            .filter(|&at| at > now && self.table.flush.len(Lane::Bulk) > 0);
+            .bulk_pace
+            .waiting_until(now)
+            .filter(|_| self.table.flush.len(Lane::Bulk) > 0);
         let flush_now = self.table.flush.len(Lane::Prompt) > 0
             || (self.table.flush.len(Lane::Bulk) > 0 && bulk_resume_at.is_none());
         if accept_now || read_now || drop_now || flush_now {
@@ -1284,35 +1267,19 @@ impl Server {
         }
     }
 
-    /// Whether the bulk lane's next connection may be written to now. A small write
-    /// (see [`SMALL_WRITE`]) waits for `--fanout-write-rate`, and the lane waits with
-    /// it, in order; a stale entry, a bigger write or a socket that is full (which
-    /// will not be written to) goes at once.
+    /// Whether the bulk lane's next connection may be written to now (see
+    /// [`BulkPace`]); a stale entry or a socket that is full (which will not be written
+    /// to) goes at once.
     fn may_write_bulk_front(&mut self, now: Instant) -> bool {
-        if !self.fanout_writes.is_on() {
+        if !self.bulk_pace.is_on() {
             return true;
         }
-        let small = self.table.flush.front(Lane::Bulk).is_some_and(|key| {
-            self.table.slab.get(key).is_some_and(|conn| {
-                conn.flush_mark.is_listed()
-                    && conn.writable
-                    && !conn.is_dropped()
-                    && conn.out.bytes() < SMALL_WRITE
-            })
+        let waiting = self.table.flush.front(Lane::Bulk).and_then(|key| {
+            let conn = self.table.slab.get(key)?;
+            let written = conn.flush_mark.is_listed() && conn.writable && !conn.is_dropped();
+            written.then(|| conn.out.bytes())
         });
-        if !small {
-            return true;
-        }
-        match self.fanout_pace.take(self.fanout_writes, now) {
-            Ok(()) => {
-                self.bulk_resume_at = None;
-                true
-            }
-            Err(at) => {
-                self.bulk_resume_at = Some(at);
-                false
-            }
-        }
+        waiting.is_none_or(|bytes| self.bulk_pace.allows(bytes, now))
     }
 
     /// Watches the socket for writability from the moment a write blocks until there
