@@ -152,6 +152,8 @@ pub struct Conn {
     pub handout: Option<Box<Handout>>,
     /// Its TLS handshake is in progress and counted among the loop's handshakes.
     pub handshaking: bool,
+    /// When it was accepted: the read phase serves newcomers after everyone else.
+    pub opened: Instant,
 }
 
 impl Conn {
@@ -163,9 +165,11 @@ impl Conn {
         transport: Transport,
         codec: Codec,
         max_line: usize,
+        opened: Instant,
     ) -> Conn {
         Conn {
             id,
+            opened,
             serial,
             peer,
             transport,
@@ -648,6 +652,7 @@ mod tests {
                 transport,
                 codec,
                 4096,
+                Instant::now(),
             );
             conn.lifecycle = Lifecycle::Open;
             entry.insert(conn);

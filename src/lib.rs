@@ -23,6 +23,7 @@
 //! | [`password`] | Argon2id hashing and checking of account passwords, run by hashing workers |
 //! | [`users_file`] | the seed programs' users file (`--accounts-file`) |
 //! | [`config`] | settings: every limit as a flag with a `PARLEY_*` variable |
+//! | [`turns`] | how long the loop's turns take, logged when it stops |
 //! | [`server`] | the poll loop: listeners, accept, read, hand input to the core, flush, timers |
 //! | [`signal`] | SIGINT and SIGTERM as an event of the loop |
 //! | [`limits`] | the process's open-file limit and the capacity it allows |
@@ -51,5 +52,6 @@ pub mod store;
 pub mod timers;
 pub mod tls;
 pub mod transport;
+pub mod turns;
 pub mod users_file;
 pub mod work;

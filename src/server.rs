@@ -7,7 +7,8 @@
 //! 2. **note readiness**: readable connections go on the read list, writable ones on
 //!    the flush list; nothing is read or written yet;
 //! 3. **accept** at most [`ACCEPTS_PER_TURN`] new connections from each listener
-//!    (each with its codec and transport); the core hears of a connection once its
+//!    (each with its codec and transport), and while clients already in are active
+//!    for at most [`ACCEPT_TIME_PER_TURN`]; the core hears of a connection once its
 //!    transport is ready;
 //! 4. **read**: the read list is worked from a pseudo-randomly chosen place each
 //!    turn, so no connection is always first; each listed connection reads at most
@@ -16,7 +17,10 @@
 //!    [`PACED_READ_BUDGET`]); a connection with more input waits for the next turn,
 //!    so one flooding client cannot starve the others, and once the turn has done
 //!    [`TURN_READ_BUDGET`] of work the connections not read yet keep their place for
-//!    the next, so many flooding clients together cannot either;
+//!    the next, so many flooding clients together cannot either; newcomers (connected
+//!    less than [`NEWCOMER_AGE`] ago) are read after the others, and while those are
+//!    active for at most [`NEWCOMER_READ_TIME_PER_TURN`], so that a connect storm does
+//!    not hold up the clients already in;
 //! 5. **timers** of the chat core (login, ping, queue positions), then the requests
 //!    the core made this turn go to their workers (whose results wake the loop);
 //! 6. **stalls and drops**: congested recipients past `--stall-limit` release the
@@ -68,6 +72,7 @@ use crate::store::{Store, StoreError, Sync};
 use crate::timers::Deadlines;
 use crate::tls::{TlsError, TlsFiles};
 use crate::transport::{Transport, TransportKind};
+use crate::turns::TurnStats;
 use crate::users_file::{self, UsersFile, UsersFileError};
 use crate::work::{Priority, Results, SubmitError, Worker};
 
@@ -96,6 +101,17 @@ pub const CARRY_SLACK: usize = 1024;
 /// their place, so that timers, writes and the other connections' turn come soon
 /// whatever many clients send at once.
 pub const TURN_READ_BUDGET: usize = 512 * 1024;
+/// Connections accepted less than this long ago are newcomers: the read phase reads
+/// them after everyone else, for at most [`NEWCOMER_READ_TIME_PER_TURN`].
+pub const NEWCOMER_AGE: Duration = Duration::from_secs(1);
+/// Time after which the read phase reads no more newcomers in this turn while clients
+/// already in are active (at least one is read); the rest keep their place. The read
+/// budgets count bytes and lines, and a newcomer's first lines cost far more than
+/// their bytes (a name; joining lobby, whose members are told and whose names it is
+/// sent): in a connect storm a turn's worth of them held everyone else for
+/// milliseconds. Read after the others and for a bounded time, the storm's newcomers
+/// wait a little longer to get in, and the clients already in are served every turn.
+pub const NEWCOMER_READ_TIME_PER_TURN: Duration = Duration::from_micros(100);
 /// Work done for one connection per turn while flow control is holding senders
 /// back, and for [`PACED_READ_MEMORY`] after. Senders released together then share
 /// their recipients' room below `--soft-sendq`: with the full budget the first one read
@@ -125,6 +141,11 @@ pub const FLUSHES_PER_TURN: usize = 64;
 pub const BULK_FLUSH_TIME_PER_TURN: Duration = Duration::from_micros(100);
 /// Connections accepted per turn.
 pub const ACCEPTS_PER_TURN: usize = 256;
+/// Time after which a turn accepts no more connections while clients already in are
+/// active (at least one is accepted; the rest wait in the listen backlog). An accept
+/// with its registration costs 2 to 5 µs, so [`ACCEPTS_PER_TURN`] of them could hold
+/// everyone else for a millisecond.
+pub const ACCEPT_TIME_PER_TURN: Duration = Duration::from_micros(100);
 /// Connections the kernel may hold completed but not yet accepted (it caps this at
 /// `net.core.somaxconn`). The default of 128 drops SYNs in a join storm.
 pub const LISTEN_BACKLOG: i32 = 4096;
@@ -257,6 +278,13 @@ pub struct Server {
     read_start_seed: u64,
     /// The last read phase ran out of budget before the end of the read list.
     read_cut: bool,
+    /// Newcomers the read phase found listed, read after the others (kept for its
+    /// memory).
+    newcomers: Vec<usize>,
+    /// When the read phase last read a connection that is not a newcomer.
+    established_read_at: Option<Instant>,
+    /// How long the turns took, logged at shutdown.
+    turn_stats: TurnStats,
     /// Connections closing after a flush, by deadline, and how many there are.
     lingering: Deadlines<ClientId>,
     lingering_count: usize,
@@ -484,6 +512,9 @@ impl Server {
             reading: Vec::new(),
             read_start_seed: 0x9e37_79b9_7f4a_7c15,
             read_cut: false,
+            newcomers: Vec::new(),
+            established_read_at: None,
+            turn_stats: TurnStats::default(),
             lingering: Deadlines::new(),
             lingering_count: 0,
             next_serial: 1,
@@ -565,11 +596,13 @@ impl Server {
             self.drop_overflowed(now);
             self.flush_listed(now);
             self.expire_lingering(now);
+            self.turn_stats.record(now.elapsed());
             if let Some(deadline) = self.stop_deadline {
                 if self.table.slab.is_empty() || now >= deadline {
                     info!(
-                        "shutdown complete ({} connections not fully flushed)",
-                        self.table.slab.len()
+                        "shutdown complete ({} connections not fully flushed); {}",
+                        self.table.slab.len(),
+                        self.turn_stats
                     );
                     return Ok(());
                 }
@@ -672,8 +705,11 @@ impl Server {
                 listener.ready = true;
             }
         }
+        let stop_at = self
+            .others_active(now)
+            .then(|| Instant::now() + ACCEPT_TIME_PER_TURN);
         for index in 0..self.listeners.len() {
-            self.accept_from(index, now);
+            self.accept_from(index, stop_at, now);
         }
     }
 
@@ -685,10 +721,14 @@ impl Server {
             && !(listener.transport == TransportKind::Tls && self.handshakes.is_full())
     }
 
-    /// Accepts at most [`ACCEPTS_PER_TURN`] connections from one listener.
-    fn accept_from(&mut self, index: usize, now: Instant) {
-        for _ in 0..ACCEPTS_PER_TURN {
+    /// Accepts at most [`ACCEPTS_PER_TURN`] connections from one listener, and none
+    /// after `stop_at` but the first.
+    fn accept_from(&mut self, index: usize, stop_at: Option<Instant>, now: Instant) {
+        for attempt in 0..ACCEPTS_PER_TURN {
             if !self.may_accept(&self.listeners[index]) {
+                return;
+            }
+            if attempt > 0 && stop_at.is_some_and(|at| Instant::now() >= at) {
                 return;
             }
             let listener = &mut self.listeners[index];
@@ -762,6 +802,7 @@ impl Server {
                 transport,
                 codec,
                 self.limits.max_line,
+                now,
             );
             conn.paced = self.limits.flood.is_on() && !self.trusted.contains(peer.ip());
             conn.handshaking = handshaking;
@@ -941,27 +982,46 @@ impl Server {
             if !conn.read_listed {
                 continue;
             }
-            if conn.handshaking && handshake_time >= HANDSHAKE_TIME_PER_TURN {
-                // Still listed: read in a later turn.
-                self.table.read.push(key);
+            if now.saturating_duration_since(conn.opened) < NEWCOMER_AGE {
+                self.newcomers.push(key);
                 continue;
             }
-            conn.read_listed = false;
-            let started = conn.handshaking.then(Instant::now);
+            self.established_read_at = Some(now);
             let mut budget = share;
-            self.read_conn(key, &mut budget, now);
+            self.read_one(key, &mut budget, &mut handshake_time, now);
             turn_budget = turn_budget.saturating_sub(share - budget);
-            if let Some(started) = started {
-                handshake_time += started.elapsed();
+        }
+        // Newcomers' first lines (a name, joining lobby with its notices and names)
+        // cost far more than their bytes: in a connect storm they get what is left of
+        // the turn, for at most NEWCOMER_READ_TIME_PER_TURN.
+        let stop_at = self
+            .others_active(now)
+            .then(|| Instant::now() + NEWCOMER_READ_TIME_PER_TURN);
+        let mut newcomers = std::mem::take(&mut self.newcomers);
+        let mut newcomers_read = 0;
+        if cut_at.is_none() {
+            for (n, &key) in newcomers.iter().enumerate() {
+                let late = stop_at.is_some_and(|at| n > 0 && Instant::now() >= at);
+                if turn_budget == 0 || late {
+                    break;
+                }
+                newcomers_read = n + 1;
+                let mut budget = share;
+                self.read_one(key, &mut budget, &mut handshake_time, now);
+                turn_budget = turn_budget.saturating_sub(share - budget);
             }
         }
-        if let Some(cut) = cut_at {
-            // Those not read keep their place (they are still listed), ahead of those
-            // listed during this turn.
-            self.read_cut = true;
+        // Those not read keep their place (they are still listed), ahead of those
+        // listed during this turn.
+        let not_read = cut_at.map_or(0..0, |cut| cut..count);
+        let newcomers_left = newcomers.len() - newcomers_read;
+        if !not_read.is_empty() || newcomers_left > 0 {
+            self.read_cut = cut_at.is_some();
             let listed_meanwhile = std::mem::take(&mut self.table.read);
-            for i in cut..count {
-                let key = self.reading[(start + i) % count];
+            let kept = not_read
+                .map(|i| self.reading[(start + i) % count])
+                .chain(newcomers[newcomers_read..].iter().copied());
+            for key in kept {
                 if self
                     .table
                     .slab
@@ -973,7 +1033,41 @@ impl Server {
             }
             self.table.read.extend(listed_meanwhile);
         }
+        newcomers.clear();
+        self.newcomers = newcomers;
         self.reading.clear();
+    }
+
+    /// Whether clients other than newcomers sent input within [`NEWCOMER_AGE`]: only
+    /// then is newcomers' work cut into slices ([`ACCEPT_TIME_PER_TURN`],
+    /// [`NEWCOMER_READ_TIME_PER_TURN`]). With nobody else to serve, slicing would only
+    /// slow the storm down.
+    fn others_active(&self, now: Instant) -> bool {
+        self.established_read_at
+            .is_some_and(|at| now.saturating_duration_since(at) < NEWCOMER_AGE)
+    }
+
+    /// Reads one listed connection with `budget`, unless its TLS handshake would take
+    /// the turn past [`HANDSHAKE_TIME_PER_TURN`] (then it stays listed).
+    fn read_one(
+        &mut self,
+        key: usize,
+        budget: &mut usize,
+        handshake_time: &mut Duration,
+        now: Instant,
+    ) {
+        let conn = &mut self.table.slab[key];
+        if conn.handshaking && *handshake_time >= HANDSHAKE_TIME_PER_TURN {
+            // Still listed: read in a later turn.
+            self.table.read.push(key);
+            return;
+        }
+        conn.read_listed = false;
+        let started = conn.handshaking.then(Instant::now);
+        self.read_conn(key, budget, now);
+        if let Some(started) = started {
+            *handshake_time += started.elapsed();
+        }
     }
 
     /// Reads and handles input of one connection, spending at most `budget` of work. A

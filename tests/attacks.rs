@@ -269,6 +269,87 @@ fn a_newline_flood_from_many_connections_leaves_pings_fast() {
     );
 }
 
+/// A plain connection from `source` to `addr`, for threads that stage an attack.
+fn stream_from(source: Ipv4Addr, addr: std::net::SocketAddr) -> std::io::Result<TcpStream> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    socket.bind(&std::net::SocketAddr::from((source, 0)).into())?;
+    socket.connect(&addr.into())?;
+    Ok(socket.into())
+}
+
+/// A connect storm: 900 clients connect and log in at once, each joining lobby,
+/// whose members all hear of it. The clients already in are read ahead of the
+/// newcomers, whose work is cut into short slices while others are active, so a
+/// bystander's pings are answered within 50 ms throughout the storm.
+#[test]
+fn a_connect_storm_leaves_the_clients_already_in_fast() {
+    const NEWCOMERS: usize = 900;
+    // The bystander pings faster than flood control allows, and the newcomers come
+    // from one address: both limits lifted for the bystander and the attacker alike.
+    let server = TestServer::start(&["--trusted", "127.0.0.1/32", "--max-per-address", "0"]);
+    let mut bystander = login_from(&server, HOME, "alice");
+    let logged_in = Instant::now();
+    // Out of lobby, the bystander measures the loop, not the notices of the storm.
+    bystander.send("/leave lobby");
+    bystander.expect_line("LEAVE lobby alice left");
+    let mut watcher = login_from(&server, HOME, "bob");
+    // The bystander is a newcomer itself for its first second (the server's
+    // NEWCOMER_AGE); it chats through it before the storm.
+    while logged_in.elapsed() < Duration::from_millis(1200) {
+        ping_times(&mut bystander, 1);
+    }
+    let addr = server.addr;
+    let storm = std::thread::spawn(move || {
+        (0..NEWCOMERS)
+            .map(|n| {
+                let mut stream = stream_from(ATTACKER, addr)?;
+                stream.write_all(format!("/name storm{n}\n").as_bytes())?;
+                Ok(stream)
+            })
+            .collect::<std::io::Result<Vec<TcpStream>>>()
+    });
+    // Bob, in lobby, tells when the storm is over.
+    let joined = std::thread::spawn(move || {
+        for _ in 0..NEWCOMERS {
+            watcher.skip_until("JOIN lobby storm");
+        }
+    });
+    let mut times = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !joined.is_finished() {
+        let tag = format!("t{}", times.len());
+        let start = Instant::now();
+        bystander.send(&format!("/ping {tag}"));
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match bystander.poll_line(left) {
+                Next::Line(line) if line == format!("PONG {tag}") => break,
+                Next::Line(_) => {}
+                Next::Closed => panic!("the bystander was dropped\n{}", server.log()),
+                Next::TimedOut => panic!("no PONG {tag} by the deadline"),
+            }
+        }
+        times.push(start.elapsed());
+    }
+    joined.join().expect("not every newcomer joined lobby");
+    let newcomers = storm.join().unwrap().expect("a newcomer could not connect");
+    assert_eq!(newcomers.len(), NEWCOMERS);
+    assert!(
+        times.len() >= 20,
+        "the storm was too short to test anything: {} pings",
+        times.len()
+    );
+    times.sort();
+    let longest = *times.last().unwrap();
+    assert!(
+        longest < Duration::from_millis(50),
+        "longest of {} pings {longest:?}, p99 {:?}",
+        times.len(),
+        p99(&times)
+    );
+}
+
 /// Row 5: members of a room that never read, fed short lines. `--max-sendq` counts
 /// each line's bookkeeping, so the server holds no more than the limit for each.
 #[test]

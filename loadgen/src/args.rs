@@ -345,6 +345,12 @@ pub struct AbuseArgs {
     /// --source) must be trusted by the server above this rate (0: no witness).
     #[arg(long, default_value_t = 1000.0)]
     witness_rate: f64,
+    /// Where the witness connects (default: --addr, the server under attack). A second
+    /// server that nobody attacks, on the same CPUs, makes the witness a control: what
+    /// the attack costs the machine (the kernel's work for the attackers' sockets, the
+    /// CPUs they share) rather than what it costs the server attacked.
+    #[arg(long, value_name = "HOST:PORT")]
+    witness_addr: Option<SocketAddr>,
 }
 
 /// Options of every scenario: the server, the clients and their setup, the report.
@@ -528,6 +534,7 @@ struct AbuseParts {
     ping_interval: Duration,
     bystanders_room: bool,
     witness_rate: f64,
+    witness_addr: Option<SocketAddr>,
 }
 
 impl Parts {
@@ -617,6 +624,7 @@ impl Parts {
                     ping_interval: a.ping_interval,
                     bystanders_room: a.bystanders_room,
                     witness_rate: a.witness_rate,
+                    witness_addr: a.witness_addr,
                 }),
                 ..Parts::new(Kind::Abuse, a.common, a.bystanders.traffic())
             },
@@ -800,6 +808,8 @@ pub struct AbuseConfig {
     pub bystanders_room: bool,
     /// Lines per second of the witness (0: none).
     pub witness_rate: f64,
+    /// Where the witness connects, if not to the server under attack.
+    pub witness_addr: Option<SocketAddr>,
 }
 
 impl Config {
@@ -993,6 +1003,7 @@ fn abuse_config(a: AbuseParts, attackers: usize) -> Result<AbuseConfig, Error> {
         ping_interval: a.ping_interval,
         bystanders_room: a.bystanders_room,
         witness_rate: a.witness_rate,
+        witness_addr: a.witness_addr,
     })
 }
 
@@ -1349,6 +1360,7 @@ mod tests {
             "ping-interval",
             "bystanders-room",
             "witness-rate",
+            "witness-addr",
         ];
         let proto = ["protocol", "irc-addr", "nick-len"];
         let abuse_common: Vec<&str> = common
@@ -1641,6 +1653,15 @@ mod tests {
             .unwrap();
         assert_eq!(a.sources, vec![Ipv4Addr::new(127, 0, 0, 2)], "one abuser");
         assert_eq!((a.rate, a.line_bytes), (1000.0, Some(100)));
+        assert_eq!(a.witness_addr, None, "the witness talks to --addr");
+        let a = parse(&["--attack", "flood", "--witness-addr", "127.0.0.1:7000"])
+            .unwrap()
+            .abuse
+            .unwrap();
+        assert_eq!(
+            a.witness_addr,
+            Some(SocketAddr::from(([127, 0, 0, 1], 7000)))
+        );
         let cfg = parse(&[
             "--attack",
             "big-list",

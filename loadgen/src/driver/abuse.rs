@@ -518,7 +518,7 @@ impl Driver {
             return;
         }
         let plan = WitnessPlan {
-            addr: self.cfg.addr,
+            addr: at.cfg.witness_addr.unwrap_or(self.cfg.addr),
             source: self.cfg.sources.first().copied(),
             tls: self.conns.tls.clone(),
             prefix: self.cfg.prefix.clone(),

@@ -142,6 +142,11 @@ fn witness(o: &Outcome, ab: &AbuseRun, w: &WitnessReport) -> Obj {
     m.num("witness_rate", rate)
         .int("witness_lines_sent", w.sent)
         .int("witness_lines_missing", w.missing);
+    // A witness elsewhere is a control: what the attack costs the machine.
+    let control = o.cfg.abuse.as_ref().and_then(|a| a.witness_addr);
+    if let Some(addr) = control {
+        m.text("witness_control_server", addr.to_string());
+    }
     if let Some(e) = &w.error {
         m.text("witness_error", e.as_str());
     }
