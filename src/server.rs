@@ -18,9 +18,9 @@
 //!    so one flooding client cannot starve the others, and once the turn has done
 //!    [`TURN_READ_BUDGET`] of work the connections not read yet keep their place for
 //!    the next, so many flooding clients together cannot either; newcomers (connected
-//!    less than [`NEWCOMER_AGE`] ago) are read after the others, and while those are
-//!    active for at most [`NEWCOMER_READ_TIME_PER_TURN`], so that a connect storm does
-//!    not hold up the clients already in;
+//!    less than [`NEWCOMER_AGE`] ago) are read after the others and, while the others
+//!    are active, for at most [`NEWCOMER_READ_TIME_PER_TURN`], so that a connect storm
+//!    does not hold up the clients already in;
 //! 5. **timers** of the chat core (login, ping, queue positions), then the requests
 //!    the core made this turn go to their workers (whose results wake the loop);
 //! 6. **stalls and drops**: congested recipients past `--stall-limit` release the
