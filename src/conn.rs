@@ -154,6 +154,18 @@ pub struct Conn {
     pub handshaking: bool,
     /// When it was accepted: the read phase serves newcomers after everyone else.
     pub opened: Instant,
+    /// Its input ended or its socket failed: it is read no more, and leaves the core
+    /// in the loop's departures phase.
+    pub leaving: Option<Leaving>,
+}
+
+/// How a client is going, between the loop noticing and the core being told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leaving {
+    /// Its input ended: what is queued for it is flushed, then the connection closes.
+    Ended,
+    /// Its socket failed: nothing more is written, and the connection is removed.
+    Lost,
 }
 
 impl Conn {
@@ -189,6 +201,7 @@ impl Conn {
             flood_held: false,
             handout: None,
             handshaking: false,
+            leaving: None,
         }
     }
 
@@ -208,6 +221,7 @@ impl Conn {
     /// True when the loop may read this client's input now.
     pub fn may_read(&self) -> bool {
         matches!(self.lifecycle, Lifecycle::Opening | Lifecycle::Open)
+            && self.leaving.is_none()
             && self.awaiting == 0
             && !self.flood_held
             && self.handout.is_none()

@@ -20,7 +20,10 @@
 //!    the next, so many flooding clients together cannot either; newcomers (connected
 //!    less than [`NEWCOMER_AGE`] ago) are read after the others and, while the others
 //!    are active, for at most [`NEWCOMER_READ_TIME_PER_TURN`], so that a connect storm
-//!    does not hold up the clients already in;
+//!    does not hold up the clients already in; between the two, clients whose input
+//!    ended or whose socket failed leave the core, oldest first and, while others are
+//!    active, for at most [`DEPARTURE_TIME_PER_TURN`], so that a crowd leaving at once
+//!    does not hold them up either;
 //! 5. **timers** of the chat core (login, ping, queue positions), then the requests
 //!    the core made this turn go to their workers (whose results wake the loop);
 //! 6. **stalls and drops**: congested recipients past `--stall-limit` release the
@@ -38,6 +41,7 @@
 //! Readiness is edge-triggered, so the loop keeps its own lists of connections with
 //! input or output left instead of waiting for events that will not come again.
 
+use std::collections::VecDeque;
 use std::io::{self, ErrorKind, IoSlice, Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -55,7 +59,7 @@ use zeroize::Zeroize;
 use crate::codec::{Codec, Line, Step};
 use crate::config::Config;
 use crate::config::SyncMode;
-use crate::conn::{Conn, ConnTable, Lifecycle, ReplyCost};
+use crate::conn::{Conn, ConnTable, Leaving, Lifecycle, ReplyCost};
 use crate::flow::SendqLimits;
 use crate::flushq::{BulkPace, Lane};
 use crate::handshakes::Handshakes;
@@ -112,6 +116,12 @@ pub const NEWCOMER_AGE: Duration = Duration::from_secs(1);
 /// milliseconds. Read after the others and for a bounded time, the storm's newcomers
 /// wait a little longer to get in, and the clients already in are served every turn.
 pub const NEWCOMER_READ_TIME_PER_TURN: Duration = Duration::from_micros(100);
+/// Time after which a turn lets no more clients whose input ended leave the core
+/// while others are active (at least one leaves); the rest leave in later turns, in
+/// order. A departure costs nothing to read (an end of input) and much to handle: each
+/// of the client's rooms is told, and 2,000 clients leaving lobby at once cost the turn
+/// that read them 10 to 30 ms. Their replies wait for them meanwhile; nobody else does.
+pub const DEPARTURE_TIME_PER_TURN: Duration = Duration::from_micros(100);
 /// Work done for one connection per turn while flow control is holding senders
 /// back, and for [`PACED_READ_MEMORY`] after. Senders released together then share
 /// their recipients' room below `--soft-sendq`: with the full budget the first one read
@@ -281,6 +291,9 @@ pub struct Server {
     /// Newcomers the read phase found listed, read after the others (kept for its
     /// memory).
     newcomers: Vec<usize>,
+    /// Clients whose input ended, waiting to leave the core (see
+    /// [`DEPARTURE_TIME_PER_TURN`]).
+    departures: VecDeque<ClientId>,
     /// When the read phase last read a connection that is not a newcomer.
     established_read_at: Option<Instant>,
     /// How long the turns took, logged at shutdown.
@@ -513,6 +526,7 @@ impl Server {
             read_start_seed: 0x9e37_79b9_7f4a_7c15,
             read_cut: false,
             newcomers: Vec::new(),
+            departures: VecDeque::new(),
             established_read_at: None,
             turn_stats: TurnStats::default(),
             lingering: Deadlines::new(),
@@ -614,7 +628,7 @@ impl Server {
         let stopping = self.stop_deadline.is_some();
         let accept_now = self.listeners.iter().any(|l| self.may_accept(l));
         // Nothing is read once shutdown has begun, so the read list is no work then.
-        let read_now = !stopping && !self.table.read.is_empty();
+        let read_now = !stopping && (!self.table.read.is_empty() || !self.departures.is_empty());
         let drop_now = !self.table.overflowed.is_empty();
         // A bulk lane waiting for --fanout-write-rate is no work until then.
         let bulk_resume_at = self
@@ -991,6 +1005,9 @@ impl Server {
             self.read_one(key, &mut budget, &mut handshake_time, now);
             turn_budget = turn_budget.saturating_sub(share - budget);
         }
+        // Before any newcomer's name is read, so that a client who leaves and comes
+        // back at once finds its name free.
+        self.leave_departed(now);
         // Newcomers' first lines (a name, joining lobby with its notices and names)
         // cost far more than their bytes: in a connect storm they get what is left of
         // the turn, for at most NEWCOMER_READ_TIME_PER_TURN.
@@ -1006,6 +1023,15 @@ impl Server {
                     break;
                 }
                 newcomers_read = n + 1;
+                // A newcomer whose socket failed left in the departures phase.
+                let listed = self
+                    .table
+                    .slab
+                    .get(key)
+                    .is_some_and(|conn| conn.read_listed);
+                if !listed {
+                    continue;
+                }
                 let mut budget = share;
                 self.read_one(key, &mut budget, &mut handshake_time, now);
                 turn_budget = turn_budget.saturating_sub(share - budget);
@@ -1113,7 +1139,7 @@ impl Server {
                 self.open_if_ready(key, now);
             }
             match read {
-                Ok(0) => return self.end_of_input(key, now),
+                Ok(0) => return self.end_of_input(key),
                 Ok(n) => {
                     *budget = budget.saturating_sub(n);
                     if !self.feed(key, n, budget, now) {
@@ -1124,8 +1150,7 @@ impl Server {
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => {
                     debug!("#{} read failed: {e}", self.table.slab[key].serial);
-                    self.leave_hub(key, Departure::Disconnected, now);
-                    return self.remove(key, "connection lost");
+                    return self.depart(key, Leaving::Lost);
                 }
             }
         }
@@ -1243,13 +1268,56 @@ impl Server {
     }
 
     /// The peer closed its sending half: what it sent in full was handled; it leaves.
-    fn end_of_input(&mut self, key: usize, now: Instant) {
+    fn end_of_input(&mut self, key: usize) {
+        debug!("#{} closed its side", self.table.slab[key].serial);
+        self.depart(key, Leaving::Ended);
+    }
+
+    /// The client goes `how`: it is read no more, and leaves the core in the
+    /// departures phase ([`Server::leave_departed`]).
+    fn depart(&mut self, key: usize, how: Leaving) {
+        if self.stop_deadline.is_some() && how == Leaving::Lost {
+            // The core is done and the departures phase does not run while stopping.
+            return self.remove(key, "connection lost");
+        }
         let conn = &mut self.table.slab[key];
         conn.carry = Vec::new();
-        debug!("#{} closed its side", conn.serial);
-        self.leave_hub(key, Departure::Disconnected, now);
-        // Replies still queued go out before the close (see the flush phase).
-        self.table.list_for_flush(key, Lane::Prompt);
+        if conn.leaving.is_none() {
+            self.departures.push_back(conn.id);
+        }
+        // A failed socket overrides an end of input: nothing more can be written.
+        if conn.leaving != Some(Leaving::Lost) {
+            conn.leaving = Some(how);
+        }
+    }
+
+    /// Lets the clients whose input ended leave the core, oldest first, and while
+    /// others are active for at most [`DEPARTURE_TIME_PER_TURN`] (at least one).
+    fn leave_departed(&mut self, now: Instant) {
+        let stop_at = self
+            .others_active(now)
+            .then(|| Instant::now() + DEPARTURE_TIME_PER_TURN);
+        let mut done = 0;
+        while let Some(&id) = self.departures.front() {
+            if done > 0 && stop_at.is_some_and(|at| Instant::now() >= at) {
+                break;
+            }
+            self.departures.pop_front();
+            done += 1;
+            let Some(conn) = self.table.get_mut(id) else {
+                // Gone meanwhile (dropped for its output, or at shutdown).
+                continue;
+            };
+            let how = conn.leaving;
+            let key = id.slot();
+            self.leave_hub(key, Departure::Disconnected, now);
+            if how == Some(Leaving::Lost) {
+                self.remove(key, "connection lost");
+            } else {
+                // Replies still queued go out before the close (see the flush phase).
+                self.table.list_for_flush(key, Lane::Prompt);
+            }
+        }
     }
 
     /// The one way a connection leaves the core when the loop notices first: the core
@@ -1321,7 +1389,8 @@ impl Server {
             let Some(conn) = self.table.slab.get_mut(key) else {
                 continue;
             };
-            if !conn.flush_mark.take_turn(lane) || conn.is_dropped() {
+            let lost = conn.leaving == Some(Leaving::Lost);
+            if !conn.flush_mark.take_turn(lane) || conn.is_dropped() || lost {
                 continue;
             }
             flushes += 1;
@@ -1337,8 +1406,7 @@ impl Server {
                 }
                 Flushed::Budget => self.table.list_for_flush(key, Lane::Bulk),
                 Flushed::Failed => {
-                    self.leave_hub(key, Departure::Disconnected, now);
-                    self.remove(key, "write failed");
+                    self.depart(key, Leaving::Lost);
                     continue;
                 }
             }
@@ -1439,6 +1507,11 @@ impl Server {
         let keys: Vec<usize> = self.table.slab.iter().map(|(key, _)| key).collect();
         for key in keys {
             let conn = &mut self.table.slab[key];
+            if conn.leaving == Some(Leaving::Lost) {
+                // The departures phase does not run while stopping.
+                self.remove(key, "connection lost");
+                continue;
+            }
             let lifecycle = conn.lifecycle;
             // The core stops with the loop: nobody is told of departures now.
             conn.lifecycle = lifecycle.left_hub();
