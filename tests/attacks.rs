@@ -17,8 +17,9 @@ use common::{Next, TestClient, TestServer};
 const HOME: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
 const ATTACKER: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
 
-/// Held by the tests that time a bystander while many clients load the server at
-/// once: run together on two cores, each one's load would be timed by the others.
+/// Held by every test here, so that they run one at a time: each loads the machine
+/// with an attack, and on two cores the tests that time a bystander would time the
+/// other tests' attacks too.
 static TIMED_LOAD: Mutex<()> = Mutex::new(());
 
 /// Takes [`TIMED_LOAD`], whether or not a test that held it failed.
@@ -88,6 +89,7 @@ fn tally(client: &mut TestClient, answers: usize, done: &str, refused: &str) -> 
 /// share, so the server's memory stays put, and others still post.
 #[test]
 fn a_post_flood_is_throttled_and_memory_stays_put() {
+    let _alone = timed_load();
     let server = TestServer::start(&["--flood-rate", "0"]); // the posts come at once
     let mut attacker = login_from(&server, ATTACKER, "mallory");
     let before = status_field(&server, "VmRSS");
@@ -110,6 +112,7 @@ fn a_post_flood_is_throttled_and_memory_stays_put() {
 /// leaves, over and over. `--max-created` stops it; others still create rooms.
 #[test]
 fn room_churn_stops_at_max_created_and_others_still_create() {
+    let _alone = timed_load();
     // The loop runs at once, and posts keep each room: both limits lifted but rooms.
     let server = TestServer::start(&["--flood-rate", "0", "--post-rate", "0"]);
     let mut attacker = login_from(&server, ATTACKER, "mallory");
@@ -171,6 +174,7 @@ fn plant_posts(
 /// `/list`, far larger than `--max-sendq`, and nothing else comes between its lines.
 #[test]
 fn a_listing_larger_than_max_sendq_reaches_a_member_who_reads() {
+    let _alone = timed_load();
     let server = planting_server(&["--max-sendq", "256KiB"]);
     let mut reader = login_from(&server, HOME, "reader");
     let mut talker = login_from(&server, HOME, "talker");
@@ -202,6 +206,7 @@ fn a_listing_larger_than_max_sendq_reaches_a_member_who_reads() {
 /// flood control a line per `--max-line` bytes, so the next one waits.
 #[test]
 fn pipelined_listings_cost_flood_control_by_their_size() {
+    let _alone = timed_load();
     let server = planting_server(&[]);
     let mut attacker = login_from(&server, ATTACKER, "mallory");
     // 100 posts of 1.5 KB: each listing is about 150 KB, 37 lines' worth at 4 KB.
@@ -370,8 +375,8 @@ fn assert_pings_fast(times: &[Duration]) {
 /// are answered within 50 ms throughout the storm.
 #[test]
 fn a_connect_storm_leaves_the_clients_already_in_fast() {
-    const NEWCOMERS: usize = 900;
     let _alone = timed_load();
+    const NEWCOMERS: usize = 900;
     // The bystander pings faster than flood control allows, and the newcomers come
     // from one address: both limits lifted for the bystander and the attacker alike.
     let server = TestServer::start(&["--trusted", "127.0.0.1/32", "--max-per-address", "0"]);
@@ -390,8 +395,8 @@ fn a_connect_storm_leaves_the_clients_already_in_fast() {
 /// answered within 50 ms meanwhile.
 #[test]
 fn a_departure_storm_leaves_the_clients_still_in_fast() {
-    const LEAVING: usize = 900;
     let _alone = timed_load();
+    const LEAVING: usize = 900;
     let server = TestServer::start(&["--trusted", "127.0.0.1/32", "--max-per-address", "0"]);
     let (mut bystander, watcher) = storm_witnesses(&server);
     let joined = watch_for(watcher, "JOIN lobby storm", LEAVING);
@@ -414,6 +419,7 @@ fn a_departure_storm_leaves_the_clients_still_in_fast() {
 /// each line's bookkeeping, so the server holds no more than the limit for each.
 #[test]
 fn short_lines_to_non_readers_hold_no_more_than_max_sendq_each() {
+    let _alone = timed_load();
     // 300,000 bytes is 16,666 lines of 18 bytes: just past a power of two, where a
     // queue that counted bytes alone held twice the limit in slots.
     let max_sendq: u64 = 300_000;
@@ -458,6 +464,7 @@ fn short_lines_to_non_readers_hold_no_more_than_max_sendq_each() {
 /// wait for that pass to finish (it goes in the flush's prompt lane).
 #[test]
 fn a_line_to_a_small_room_overtakes_a_pass_over_a_big_one() {
+    let _alone = timed_load();
     // A thousand members from one address: the per-address limit is lifted.
     let server = TestServer::start(&["--max-per-address", "0"]);
     let mut alice = login_from(&server, HOME, "alice");
@@ -524,6 +531,7 @@ fn read_available(client: &TestClient, seen: &mut Vec<u8>, needle: &[u8]) -> boo
 /// every client) for several milliseconds at 256, 512, 1024, ... connections.
 #[test]
 fn the_descriptor_table_is_grown_before_a_connect_storm() {
+    let _alone = timed_load();
     let server = TestServer::start(&["--max-clients", "3000", "--max-queue", "1000"]);
     // Logged before the address, so it is in the log already.
     let log = server.log();
@@ -549,6 +557,7 @@ fn the_descriptor_table_is_grown_before_a_connect_storm() {
 /// alive. The write timeout drops it all the same, and its kernel buffers go with it.
 #[test]
 fn a_reader_that_stopped_reading_is_dropped_though_it_pings() {
+    let _alone = timed_load();
     let server = TestServer::start(&["--write-timeout", "1s", "--send-buffer", "4KiB"]);
     let [mut alice, mut bob] = server.login_all(["alice", "bob"]);
     let keeper = server.login_with_recv_buffer("keeper", 4096);
@@ -582,6 +591,7 @@ fn a_reader_that_stopped_reading_is_dropped_though_it_pings() {
 /// `--max-per-address` of the slots: a user from elsewhere still gets in.
 #[test]
 fn silent_connections_from_one_address_leave_room_for_others() {
+    let _alone = timed_load();
     let server = TestServer::start(&["--max-clients", "60", "--max-queue", "10"]);
     let mut held = Vec::new();
     for _ in 0..100 {
@@ -619,6 +629,7 @@ fn unread_by_server(server: &TestServer) -> usize {
 /// `--max-line` plus a small constant each, and idle ones well under 1 KiB.
 #[test]
 fn unfinished_lines_cost_at_most_max_line_each() {
+    let _alone = timed_load();
     // 1,000 connections come from one address: the per-address limit is lifted.
     let server = TestServer::start(&["--max-per-address", "0"]);
     let mut bystander = login_from(&server, HOME, "alice");
