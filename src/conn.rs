@@ -181,7 +181,6 @@ impl Conn {
     ) -> Conn {
         Conn {
             id,
-            opened,
             serial,
             peer,
             transport,
@@ -201,6 +200,7 @@ impl Conn {
             flood_held: false,
             handout: None,
             handshaking: false,
+            opened,
             leaving: None,
         }
     }

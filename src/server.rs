@@ -719,9 +719,7 @@ impl Server {
                 listener.ready = true;
             }
         }
-        let stop_at = self
-            .others_active(now)
-            .then(|| Instant::now() + ACCEPT_TIME_PER_TURN);
+        let stop_at = self.slice_end(ACCEPT_TIME_PER_TURN, now);
         for index in 0..self.listeners.len() {
             self.accept_from(index, stop_at, now);
         }
@@ -742,7 +740,7 @@ impl Server {
             if !self.may_accept(&self.listeners[index]) {
                 return;
             }
-            if attempt > 0 && stop_at.is_some_and(|at| Instant::now() >= at) {
+            if attempt > 0 && past(stop_at) {
                 return;
             }
             let listener = &mut self.listeners[index];
@@ -1011,27 +1009,26 @@ impl Server {
         // Newcomers' first lines (a name, joining lobby with its notices and names)
         // cost far more than their bytes: in a connect storm they get what is left of
         // the turn, for at most NEWCOMER_READ_TIME_PER_TURN.
-        let stop_at = self
-            .others_active(now)
-            .then(|| Instant::now() + NEWCOMER_READ_TIME_PER_TURN);
+        let stop_at = self.slice_end(NEWCOMER_READ_TIME_PER_TURN, now);
         let mut newcomers = std::mem::take(&mut self.newcomers);
         let mut newcomers_read = 0;
+        let mut read_any = false;
         if cut_at.is_none() {
             for (n, &key) in newcomers.iter().enumerate() {
-                let late = stop_at.is_some_and(|at| n > 0 && Instant::now() >= at);
-                if turn_budget == 0 || late {
-                    break;
-                }
-                newcomers_read = n + 1;
                 // A newcomer whose socket failed left in the departures phase.
                 let listed = self
                     .table
                     .slab
                     .get(key)
                     .is_some_and(|conn| conn.read_listed);
+                if listed && (turn_budget == 0 || (read_any && past(stop_at))) {
+                    break;
+                }
+                newcomers_read = n + 1;
                 if !listed {
                     continue;
                 }
+                read_any = true;
                 let mut budget = share;
                 self.read_one(key, &mut budget, &mut handshake_time, now);
                 turn_budget = turn_budget.saturating_sub(share - budget);
@@ -1071,6 +1068,12 @@ impl Server {
     fn others_active(&self, now: Instant) -> bool {
         self.established_read_at
             .is_some_and(|at| now.saturating_duration_since(at) < NEWCOMER_AGE)
+    }
+
+    /// When a slice of `limit` of this turn's newcomers' or departures' work ends, if
+    /// it has an end ([`Server::others_active`]).
+    fn slice_end(&self, limit: Duration, now: Instant) -> Option<Instant> {
+        self.others_active(now).then(|| Instant::now() + limit)
     }
 
     /// Reads one listed connection with `budget`, unless its TLS handshake would take
@@ -1294,12 +1297,10 @@ impl Server {
     /// Lets the clients whose input ended leave the core, oldest first, and while
     /// others are active for at most [`DEPARTURE_TIME_PER_TURN`] (at least one).
     fn leave_departed(&mut self, now: Instant) {
-        let stop_at = self
-            .others_active(now)
-            .then(|| Instant::now() + DEPARTURE_TIME_PER_TURN);
+        let stop_at = self.slice_end(DEPARTURE_TIME_PER_TURN, now);
         let mut done = 0;
         while let Some(&id) = self.departures.front() {
-            if done > 0 && stop_at.is_some_and(|at| Instant::now() >= at) {
+            if done > 0 && past(stop_at) {
                 break;
             }
             self.departures.pop_front();
@@ -1588,6 +1589,11 @@ fn warn_clear_text(file: &UsersFile) {
             file.clear_text
         );
     }
+}
+
+/// Whether the clock is past `end`, if there is one (see [`Server::slice_end`]).
+fn past(end: Option<Instant>) -> bool {
+    end.is_some_and(|at| Instant::now() >= at)
 }
 
 /// One step of Marsaglia's xorshift64: cheap, and with no period a loop could fall into
