@@ -164,7 +164,8 @@ pub struct Conn {
 pub enum Leaving {
     /// Its input ended: what is queued for it is flushed, then the connection closes.
     Ended,
-    /// Its socket failed: nothing more is written, and the connection is removed.
+    /// Its socket failed: nothing more is queued or written, and the connection is
+    /// removed.
     Lost,
 }
 
@@ -216,6 +217,13 @@ impl Conn {
     /// True once the connection is being dropped for its output.
     pub fn is_dropped(&self) -> bool {
         matches!(self.lifecycle, Lifecycle::Dropped { .. })
+    }
+
+    /// True while output for this client is worth queueing: not once it is being
+    /// dropped, nor once its socket failed (it may wait a few turns to leave the core,
+    /// and what it collected meanwhile would count against flow control for nothing).
+    pub fn takes_output(&self) -> bool {
+        !self.is_dropped() && self.leaving != Some(Leaving::Lost)
     }
 
     /// True when the loop may read this client's input now.
@@ -488,7 +496,7 @@ impl ConnTable {
 
     /// Starts handing out `handing` to `id`: lines from elsewhere wait behind it.
     fn begin_reply(&mut self, id: ClientId, handing: Handing) {
-        let Some(conn) = conn_mut(&mut self.slab, id).filter(|conn| !conn.is_dropped()) else {
+        let Some(conn) = conn_mut(&mut self.slab, id).filter(|conn| conn.takes_output()) else {
             return;
         };
         conn.abandon_reply();
@@ -506,7 +514,7 @@ impl ConnTable {
     /// being dropped gets nothing; otherwise its key is returned, to be listed for a
     /// flush.
     fn push(&mut self, id: ClientId, event: &Event<'_>, shared: &mut Shared) -> Option<usize> {
-        let conn = conn_mut(&mut self.slab, id).filter(|conn| !conn.is_dropped())?;
+        let conn = conn_mut(&mut self.slab, id).filter(|conn| conn.takes_output())?;
         let observed = conn.decoder.observe(event);
         if !observed.skip {
             let line = self.encoders.encode_for(&conn.decoder, event, shared);
@@ -581,7 +589,7 @@ impl Effects for ConnTable {
 
     fn reply_line(&mut self, to: ClientId, event: &Event<'_>) {
         let room = self.reply_room();
-        let Some(conn) = conn_mut(&mut self.slab, to).filter(|conn| !conn.is_dropped()) else {
+        let Some(conn) = conn_mut(&mut self.slab, to).filter(|conn| conn.takes_output()) else {
             return;
         };
         let line = self

@@ -116,11 +116,12 @@ pub const NEWCOMER_AGE: Duration = Duration::from_secs(1);
 /// milliseconds. Read after the others and for a bounded time, the storm's newcomers
 /// wait a little longer to get in, and the clients already in are served every turn.
 pub const NEWCOMER_READ_TIME_PER_TURN: Duration = Duration::from_micros(100);
-/// Time after which a turn lets no more clients whose input ended leave the core
-/// while others are active (at least one leaves); the rest leave in later turns, in
-/// order. A departure costs nothing to read (an end of input) and much to handle: each
-/// of the client's rooms is told, and 2,000 clients leaving lobby at once cost the turn
-/// that read them 10 to 30 ms. Their replies wait for them meanwhile; nobody else does.
+/// Time after which a turn lets no more clients whose input ended or whose socket
+/// failed leave the core while others are active (at least one leaves); the rest leave
+/// in later turns, in order. A departure costs nothing to read (an end of input) and
+/// much to handle: each of the client's rooms is told, and 2,000 clients leaving lobby
+/// at once cost the turn that read them 10 to 30 ms. Those waiting keep their names
+/// and their rooms' notices until their turn; the clients still in are not held.
 pub const DEPARTURE_TIME_PER_TURN: Duration = Duration::from_micros(100);
 /// Work done for one connection per turn while flow control is holding senders
 /// back, and for [`PACED_READ_MEMORY`] after. Senders released together then share
@@ -291,8 +292,8 @@ pub struct Server {
     /// Newcomers the read phase found listed, read after the others (kept for its
     /// memory).
     newcomers: Vec<usize>,
-    /// Clients whose input ended, waiting to leave the core (see
-    /// [`DEPARTURE_TIME_PER_TURN`]).
+    /// Clients whose input ended or whose socket failed, waiting to leave the core
+    /// (see [`DEPARTURE_TIME_PER_TURN`]).
     departures: VecDeque<ClientId>,
     /// When the read phase last read a connection that is not a newcomer.
     established_read_at: Option<Instant>,
@@ -1004,7 +1005,8 @@ impl Server {
             turn_budget = turn_budget.saturating_sub(share - budget);
         }
         // Before any newcomer's name is read, so that a client who leaves and comes
-        // back at once finds its name free.
+        // back at once finds its name free (unless a backlog of departures holds its
+        // own for later turns).
         self.leave_departed(now);
         // Newcomers' first lines (a name, joining lobby with its notices and names)
         // cost far more than their bytes: in a connect storm they get what is left of
@@ -1107,7 +1109,7 @@ impl Server {
         if let Some(conn) = self.table.slab.get(key) {
             // A socket that is full is watched for writability already, and its event
             // lists the connection.
-            if conn.transport.wants_write() && conn.writable && !conn.is_dropped() {
+            if conn.transport.wants_write() && conn.writable && conn.takes_output() {
                 self.table.list_for_flush(key, Lane::Prompt);
             }
         }
@@ -1279,11 +1281,12 @@ impl Server {
     /// The client goes `how`: it is read no more, and leaves the core in the
     /// departures phase ([`Server::leave_departed`]).
     fn depart(&mut self, key: usize, how: Leaving) {
-        if self.stop_deadline.is_some() && how == Leaving::Lost {
-            // The core is done and the departures phase does not run while stopping.
+        let conn = &mut self.table.slab[key];
+        if how == Leaving::Lost && matches!(conn.lifecycle, Lifecycle::Closing { .. }) {
+            // The core is done with it already (its departure was handled, or the
+            // server is stopping) and only the socket is left.
             return self.remove(key, "connection lost");
         }
-        let conn = &mut self.table.slab[key];
         conn.carry = Vec::new();
         if conn.leaving.is_none() {
             self.departures.push_back(conn.id);
@@ -1294,8 +1297,9 @@ impl Server {
         }
     }
 
-    /// Lets the clients whose input ended leave the core, oldest first, and while
-    /// others are active for at most [`DEPARTURE_TIME_PER_TURN`] (at least one).
+    /// Lets the clients whose input ended or whose socket failed leave the core,
+    /// oldest first, and while others are active for at most
+    /// [`DEPARTURE_TIME_PER_TURN`] (at least one).
     fn leave_departed(&mut self, now: Instant) {
         let stop_at = self.slice_end(DEPARTURE_TIME_PER_TURN, now);
         let mut done = 0;
@@ -1304,11 +1308,12 @@ impl Server {
                 break;
             }
             self.departures.pop_front();
-            done += 1;
             let Some(conn) = self.table.get_mut(id) else {
-                // Gone meanwhile (dropped for its output, or at shutdown).
+                // Gone meanwhile: dropped for its output, or its socket failed after
+                // the core was done with it.
                 continue;
             };
+            done += 1;
             let how = conn.leaving;
             let key = id.slot();
             self.leave_hub(key, Departure::Disconnected, now);
@@ -1390,8 +1395,7 @@ impl Server {
             let Some(conn) = self.table.slab.get_mut(key) else {
                 continue;
             };
-            let lost = conn.leaving == Some(Leaving::Lost);
-            if !conn.flush_mark.take_turn(lane) || conn.is_dropped() || lost {
+            if !conn.flush_mark.take_turn(lane) || !conn.takes_output() {
                 continue;
             }
             flushes += 1;
@@ -1439,7 +1443,7 @@ impl Server {
         }
         let waiting = self.table.flush.front(Lane::Bulk).and_then(|key| {
             let conn = self.table.slab.get(key)?;
-            let written = conn.flush_mark.is_listed() && conn.writable && !conn.is_dropped();
+            let written = conn.flush_mark.is_listed() && conn.writable && conn.takes_output();
             written.then(|| conn.out.bytes())
         });
         waiting.is_none_or(|bytes| self.bulk_pace.allows(bytes, now))
@@ -1508,14 +1512,14 @@ impl Server {
         let keys: Vec<usize> = self.table.slab.iter().map(|(key, _)| key).collect();
         for key in keys {
             let conn = &mut self.table.slab[key];
+            let lifecycle = conn.lifecycle;
+            // The core stops with the loop: nobody is told of departures now.
+            conn.lifecycle = lifecycle.left_hub();
             if conn.leaving == Some(Leaving::Lost) {
                 // The departures phase does not run while stopping.
                 self.remove(key, "connection lost");
                 continue;
             }
-            let lifecycle = conn.lifecycle;
-            // The core stops with the loop: nobody is told of departures now.
-            conn.lifecycle = lifecycle.left_hub();
             match lifecycle {
                 Lifecycle::Dropped { .. } => self.remove(key, "sendq"),
                 // A connection already closing has had its own BYE.

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{Next, TestClient, TestServer};
+use common::{reset_on_close, Next, TestClient, TestServer};
 
 const HOME: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
 const ATTACKER: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
@@ -417,6 +417,33 @@ fn a_departure_storm_leaves_the_clients_still_in_fast() {
 
 /// Row 5: members of a room that never read, fed short lines. `--max-sendq` counts
 /// each line's bookkeeping, so the server holds no more than the limit for each.
+#[test]
+fn a_shutdown_during_a_backlog_of_lost_clients_is_clean() {
+    let _alone = timed_load();
+    const LOST: usize = 600;
+    let mut server = TestServer::start(&["--trusted", "127.0.0.1/32", "--max-per-address", "0"]);
+    let (mut bystander, watcher) = storm_witnesses(&server);
+    let joined = watch_for(watcher, "JOIN lobby storm", LOST);
+    let streams = connect_storm(&server, LOST).join().unwrap();
+    let _watcher = joined.join().expect("not every client joined lobby");
+    // Stopped, the server finds every reset at once, with a line of the bystander's:
+    // others are active, so the lost clients leave the core a few a turn.
+    server.pause();
+    for stream in &streams {
+        reset_on_close(stream);
+    }
+    drop(streams);
+    bystander.send("/ping resumed");
+    server.resume();
+    bystander.skip_until("PONG resumed");
+    // The stop comes while most of them still wait to leave.
+    server.signal(libc::SIGTERM);
+    let status = server.wait_exit();
+    assert!(status.success(), "{status}: {}", server.log());
+    server.expect_log("shutdown complete");
+    bystander.skip_until("BYE shutdown");
+}
+
 #[test]
 fn short_lines_to_non_readers_hold_no_more_than_max_sendq_each() {
     let _alone = timed_load();

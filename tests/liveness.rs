@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TestClient, TestServer};
+use common::{reset_on_close, TestClient, TestServer};
 
 /// Ping settings short enough to keep the file fast: a `PING` after 400 ms of
 /// silence, `BYE timeout` 400 ms after that.
@@ -209,5 +209,47 @@ fn waiting_client_login_timer_starts_at_its_hello() {
     assert!(
         waited >= AT_LEAST,
         "BYE timeout only {waited:?} after HELLO"
+    );
+}
+
+/// Descriptors the server process holds open.
+fn open_descriptors(server: &TestServer) -> usize {
+    std::fs::read_dir(format!("/proc/{}/fd", server.pid()))
+        .expect("the server's /proc/PID/fd")
+        .count()
+}
+
+#[test]
+fn a_client_that_closes_and_crashes_at_once_leaves_no_socket_behind() {
+    // Trusted: the pings below would run into flood control otherwise.
+    let server = TestServer::start(&["--trusted", "127.0.0.1/32"]);
+    let mut bob = server.login("bob");
+    let before = open_descriptors(&server);
+    let mut carol = server.login("carol");
+    let logged_in = Instant::now();
+    bob.expect_line("JOIN lobby carol");
+    // Past the server's NEWCOMER_AGE (1 s), a client's departure is handled in the
+    // turn that read it, before that turn's writes.
+    while logged_in.elapsed() < Duration::from_millis(1100) {
+        carol.send("/ping wait");
+        carol.skip_until("PONG wait");
+    }
+    // Stopped, the server finds all of it at once: a line to lobby, still to be written
+    // to carol when the core lets her go; the end of her input; and the reset that
+    // makes that write fail.
+    server.pause();
+    bob.send("/say lobby bye carol");
+    carol.shutdown_write();
+    reset_on_close(carol.stream());
+    drop(carol);
+    server.resume();
+    bob.expect_line("LEAVE lobby carol disconnected");
+    // A round trip later, the turn that wrote to her is over.
+    bob.send("/ping after");
+    bob.skip_until("PONG after");
+    assert_eq!(
+        open_descriptors(&server),
+        before,
+        "the server still holds carol's socket"
     );
 }

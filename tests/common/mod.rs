@@ -416,6 +416,38 @@ impl TestServer {
     }
 }
 
+/// Makes closing `stream` reset the connection (`SO_LINGER` 0), as a client that
+/// crashed would: the server's next write to it fails.
+pub fn reset_on_close(stream: &TcpStream) {
+    socket2::SockRef::from(stream)
+        .set_linger(Some(Duration::ZERO))
+        .expect("SO_LINGER 0");
+}
+
+impl TestServer {
+    /// Stops the server process (`SIGSTOP`) and returns once it is stopped, so that what
+    /// clients send meanwhile is all there when it goes on ([`TestServer::resume`]).
+    pub fn pause(&self) {
+        self.signal(libc::SIGSTOP);
+        let stat = format!("/proc/{}/stat", self.pid());
+        let deadline = Instant::now() + TIMEOUT;
+        // The state is the field after the parenthesised command name.
+        while !std::fs::read_to_string(&stat)
+            .expect("the server's /proc/PID/stat")
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('T'))
+        {
+            assert!(Instant::now() < deadline, "the server did not stop");
+            thread::yield_now(); // polling a process's state, not syncing on the protocol
+        }
+    }
+
+    /// Lets a server stopped by [`TestServer::pause`] go on.
+    pub fn resume(&self) {
+        self.signal(libc::SIGCONT);
+    }
+}
+
 impl TestClient {
     /// Reads the next line without failing on a timeout.
     pub fn poll_line(&mut self, timeout: Duration) -> Next {
