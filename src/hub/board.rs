@@ -108,10 +108,18 @@ impl Board {
         self.posts.is_empty() && self.in_flight == 0
     }
 
-    /// The first id visible to someone joining now: the last `backlog` posts made before
-    /// the join, and everything after it.
+    /// The first id visible to someone joining now: the last `backlog` posts stored
+    /// before the join, and everything after it. Counted over the stored posts, not
+    /// the ids: a post still being stored is announced to the joiner when it is, so it
+    /// counts as after the join, and a gap left by a failed post takes no place.
     pub fn first_visible_on_join(&self, backlog: usize) -> u64 {
-        self.next_id.saturating_sub(backlog as u64).max(1)
+        if backlog == 0 {
+            return self.posts.back().map_or(1, |newest| newest.id + 1);
+        }
+        match self.posts.len().checked_sub(backlog) {
+            Some(at) => self.posts[at].id,
+            None => 1,
+        }
     }
 
     /// Stored posts with ids from `first_visible` on, oldest first.
@@ -161,6 +169,41 @@ mod tests {
             4,
             "the last id handed out is given back"
         );
+    }
+
+    fn stored(board: &mut Board, id: u64) {
+        let post = Post {
+            id,
+            author: "al".into(),
+            unix_secs: 0,
+            subject: "s".into(),
+        };
+        board.insert(post, 10);
+    }
+
+    #[test]
+    fn a_post_still_being_stored_at_a_join_counts_as_after_it() {
+        let mut board = board_with(3, 10);
+        let storing = board.reserve_id();
+        let from = board.first_visible_on_join(2);
+        stored(&mut board, storing);
+        assert_eq!(ids(board.visible_from(from)), vec![2, 3, 4]);
+        let mut board = board_with(3, 10);
+        let storing = board.reserve_id();
+        let from = board.first_visible_on_join(0);
+        stored(&mut board, storing);
+        assert_eq!(ids(board.visible_from(from)), vec![4]);
+    }
+
+    #[test]
+    fn a_gap_left_by_a_failed_post_takes_no_place_in_the_backlog() {
+        let mut board = board_with(2, 10);
+        let failed = board.reserve_id();
+        let fourth = board.reserve_id();
+        board.release_id(failed);
+        stored(&mut board, fourth);
+        let from = board.first_visible_on_join(2);
+        assert_eq!(ids(board.visible_from(from)), vec![2, 4]);
     }
 
     fn board_with(n: u64, retain: usize) -> Board {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::board::Post;
+use super::names::is_valid_name;
 use super::session::Me;
 use super::{
     ClientId, Detail, Effects, Error, ErrorCode, Event, Handled, Hub, PostHeader, Reply, Request,
@@ -99,7 +100,8 @@ impl Hub {
     }
 
     /// `/history`: the last messages of a room, read from the store. `count` is
-    /// checked first (a bad count is `bad-args`, before any room check).
+    /// checked first (a bad count is `bad-args`, before any room check, the room's
+    /// name included: the codec leaves that to this when a count is given).
     pub(super) fn history(
         &self,
         me: &Me,
@@ -120,6 +122,9 @@ impl Hub {
                 count.filter(|n| (1..=limit).contains(n)).ok_or(usage)?
             }
         };
+        if room.is_some_and(|name| !is_valid_name(name)) {
+            return Err(ErrorCode::BadRoomName.into());
+        }
         let room = self.named_or_current(me.id, room)?;
         let name = &self.rooms[room].name;
         if count == 0 {

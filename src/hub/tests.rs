@@ -752,6 +752,13 @@ fn history_answers_from_the_store_and_checks_the_count_first() {
     );
     assert_eq!(b.codes(2, "/history nowhere 2"), "ERR no-such-room");
     assert_eq!(b.codes(2, "/history lobby x"), "ERR bad-args");
+    assert_eq!(
+        b.codes(2, "/history b@d 0"),
+        "ERR bad-args",
+        "count before the room's name"
+    );
+    assert_eq!(b.codes(2, "/history b@d 2"), "ERR bad-room-name");
+    assert_eq!(b.codes(2, "/history b@d"), "ERR bad-room-name");
 }
 
 #[test]

@@ -307,8 +307,11 @@ fn check_names(command: &Command<'_>) -> Result<(), ArgError> {
         | Command::Say { room: name, .. }
         | Command::Post { room: name, .. }
         | Command::List(Some(name))
+        // With a count, the core checks the room's name after it (a bad count is
+        // bad-args, which comes first).
         | Command::History {
-            room: Some(name), ..
+            room: Some(name),
+            count: None,
         }
         | Command::Read { room: name, .. } => room(name),
         _ => Ok(()),
