@@ -443,7 +443,8 @@ impl ConnTable {
         };
         let mut pushed = false;
         let mut done = false;
-        while !done && conn.out.pending() + conn.transport.buffered() < below {
+        // Lines held behind the reply do not count: they cannot go before it ends.
+        while !done && conn.out.ready() + conn.transport.buffered() < below {
             let line = match &mut handout.what {
                 Handing::Line(line) => {
                     done = true;
@@ -478,9 +479,10 @@ impl ConnTable {
         }
     }
 
-    /// Output a client's queue may hold for reply lines to be added to it.
+    /// Output a client's queue may hold for reply lines to be added to it (at least a
+    /// byte, so that a reply goes on however small `--soft-sendq` is).
     fn reply_room(&self) -> usize {
-        REPLY_CHUNK.min(self.flow.limits().soft / 2)
+        REPLY_CHUNK.min(self.flow.limits().soft / 2).max(1)
     }
 
     /// Charges `bytes` of reply to `key`'s flood control.

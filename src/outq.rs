@@ -34,6 +34,8 @@ pub struct OutQueue {
     /// Bytes still to write plus each line's bookkeeping, held lines included: the
     /// memory `--max-sendq` and `--soft-sendq` measure.
     pending: usize,
+    /// The part of `pending` that is held behind a reply.
+    held_pending: usize,
 }
 
 impl OutQueue {
@@ -47,6 +49,7 @@ impl OutQueue {
     pub fn push(&mut self, line: &Line) {
         self.pending += line.len() + LINE_BOOKKEEPING;
         if self.holding {
+            self.held_pending += line.len() + LINE_BOOKKEEPING;
             self.held.push_back(line.clone());
         } else {
             self.lines.push_back(line.clone());
@@ -73,11 +76,18 @@ impl OutQueue {
             self.lines.append(&mut self.held);
         }
         self.held = VecDeque::new();
+        self.held_pending = 0;
     }
 
     /// Memory held for the connection's output: bytes still to write plus bookkeeping.
     pub fn pending(&self) -> usize {
         self.pending
+    }
+
+    /// The part of [`OutQueue::pending`] that may be written now: not the lines held
+    /// behind a reply, which wait for all of it.
+    pub fn ready(&self) -> usize {
+        self.pending - self.held_pending
     }
 
     /// Bytes still to write, held lines included (no bookkeeping).
@@ -234,7 +244,10 @@ mod tests {
         let bytes = "PONG before\nPONG after\nPONG reply1\nPONG reply2\n".len();
         assert_eq!(q.pending(), bytes + 4 * LINE_BOOKKEEPING);
         assert_eq!(q.bytes(), bytes, "held lines are still to write");
+        let held = "PONG after\n".len() + LINE_BOOKKEEPING;
+        assert_eq!(q.ready(), q.pending() - held, "held lines are not ready");
         q.release();
+        assert_eq!(q.ready(), q.pending(), "released, they are");
         let mut sink = Trickle {
             got: Vec::new(),
             limit: 1000,

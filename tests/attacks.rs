@@ -205,6 +205,41 @@ fn a_listing_larger_than_max_sendq_reaches_a_member_who_reads() {
 /// Row 9: pipelined `/list` cannot multiply a client's output: each listing costs
 /// flood control a line per `--max-line` bytes, so the next one waits.
 #[test]
+fn a_listing_goes_on_with_more_than_its_room_waiting_behind_it() {
+    let _alone = timed_load();
+    // Small kernel buffers, so that the listing is still being handed out when the
+    // room's lines come; a large --soft-sendq, so that the talker is not held back
+    // (a reply's next lines wait for the queue to be under 32 KiB all the same).
+    let server = planting_server(&["--send-buffer", "16KiB", "--soft-sendq", "256KiB"]);
+    let mut reader = common::TestClient::over(Box::new(common::connect_with_recv_buffer(
+        server.addr,
+        16 * 1024,
+    )))
+    .named("reader");
+    let mut talker = login_from(&server, Ipv4Addr::new(127, 0, 0, 9), "talker");
+    reader.expect_line("JOIN lobby talker");
+    // 300 posts of 1.5 KB: a 450 KB listing.
+    let _planter = plant_posts(&server, 300, 1500, &mut [&mut reader, &mut talker]);
+    reader.send("/list lobby");
+    // 50 KB of lines to lobby, held behind the listing: more than the queue may hold
+    // for a reply's next lines.
+    let text = "t".repeat(100);
+    let says: String = (0..500)
+        .map(|n| format!("/say lobby {n} {text}\n"))
+        .collect();
+    talker.send_raw(says.as_bytes());
+    talker.send("/ping all-said");
+    talker.skip_until("PONG all-said");
+    assert_eq!(reader.next_line(), "LIST lobby 300");
+    for _ in 0..300 {
+        reader.expect_prefix("POST lobby ");
+    }
+    for n in 0..500 {
+        reader.expect_line(&format!("MSG lobby talker {n} {text}"));
+    }
+}
+
+#[test]
 fn pipelined_listings_cost_flood_control_by_their_size() {
     let _alone = timed_load();
     let server = planting_server(&[]);

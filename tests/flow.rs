@@ -233,3 +233,16 @@ fn the_send_buffer_bounds_what_a_stuck_reader_soaks_up() {
         "lines of 1 KB before the stuck reader was dropped: {capped} with a 32 KiB send buffer, {kernels} with the kernel's sizing"
     );
 }
+
+#[test]
+fn replies_go_out_with_the_smallest_soft_sendq() {
+    // Replies are added while the queue holds less than half of --soft-sendq: at one
+    // byte, that is when it is empty.
+    let server = TestServer::start(&["--soft-sendq", "1"]);
+    let mut alice = server.login("alice");
+    alice.send("/users");
+    alice.expect_line("USERS lobby 1 alice");
+    alice.send("/rooms");
+    alice.expect_prefix("ROOMS ");
+    alice.expect_nothing_pending();
+}
