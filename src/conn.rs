@@ -239,14 +239,21 @@ impl Conn {
     /// Pauses the client if its own output is above `soft`, then says whether it may be
     /// read: a client that floods without reading throttles itself.
     pub fn may_read_within(&mut self, soft: usize) -> bool {
-        let pending = self.pending();
-        self.flow.may_read_with(pending, soft) && self.may_read()
+        let ready = self.ready();
+        self.flow.may_read_with(ready, soft) && self.may_read()
     }
 
     /// Output held for the client: its queue, bookkeeping included, and what its
     /// transport holds (the plaintext inside a TLS session).
     pub fn pending(&self) -> usize {
         self.out.pending() + self.transport.buffered()
+    }
+
+    /// The part of [`Conn::pending`] that may be written now. Lines held behind an
+    /// IRC client's welcome wait for its input (`CAP END`), so they must not stop it
+    /// from being read.
+    pub fn ready(&self) -> usize {
+        self.out.ready() + self.transport.buffered()
     }
 
     /// True while output or transport bytes wait to be written.
@@ -401,8 +408,8 @@ impl ConnTable {
         if !conn.flow.is_held_or_holding() {
             return;
         }
-        let (id, pending) = (conn.id, conn.pending());
-        let readable = self.flow.drained(&mut self.slab, id, pending);
+        let (id, pending, ready) = (conn.id, conn.pending(), conn.ready());
+        let readable = self.flow.drained(&mut self.slab, id, pending, ready);
         // The senders it held go first, as they have waited longest.
         self.list_released();
         if readable && self.slab[key].may_read() {

@@ -268,18 +268,25 @@ impl FlowControl {
         Queued::Accepted
     }
 
-    /// `id`'s output is down to `pending` bytes after a flush: below the soft limit it
-    /// is no longer congested (its senders go) and no longer paused. Returns true if
-    /// `id` itself may now be read again.
-    pub fn drained(&mut self, table: &mut impl FlowTable, id: ClientId, pending: usize) -> bool {
-        if pending > self.limits.soft {
+    /// `id`'s output is down to `pending` bytes after a flush, `ready` of them ready to
+    /// write: with those below the soft limit it is no longer paused, and with all of
+    /// it below, no longer congested (its senders go). Returns true if `id` itself may
+    /// now be read again.
+    pub fn drained(
+        &mut self,
+        table: &mut impl FlowTable,
+        id: ClientId,
+        pending: usize,
+        ready: usize,
+    ) -> bool {
+        if ready > self.limits.soft {
             return false;
         }
         let Some(state) = table.flow(id) else {
             return false;
         };
         let was_paused = std::mem::take(&mut state.paused);
-        if state.congested_since.is_some() {
+        if pending <= self.limits.soft && state.congested_since.is_some() {
             state.congested_since = None;
             state.stalled = false;
             self.release_waiters(table, id);
@@ -415,9 +422,9 @@ mod tests {
         assert!(!rig.may_read(0), "above it the sender is held");
         assert!(rig.flow.pacing());
         assert!(rig.flow.held_within(Duration::from_secs(1), rig.now));
-        assert!(!rig.flow.drained(&mut rig.states, id(1), SOFT + 1));
+        assert!(!rig.flow.drained(&mut rig.states, id(1), SOFT + 1, SOFT + 1));
         assert!(!rig.may_read(0), "still above the soft limit");
-        rig.flow.drained(&mut rig.states, id(1), SOFT);
+        rig.flow.drained(&mut rig.states, id(1), SOFT, SOFT);
         assert!(rig.may_read(0));
         assert!(!rig.flow.pacing());
         assert_eq!(rig.released(), [id(0)]);
@@ -463,7 +470,7 @@ mod tests {
             rig.deliver(sender, 3, SOFT + 1);
         }
         assert!(!rig.may_read(0) && !rig.may_read(1) && !rig.may_read(2));
-        rig.flow.drained(&mut rig.states, id(3), 0);
+        rig.flow.drained(&mut rig.states, id(3), 0, 0);
         assert_eq!(rig.released(), [id(2), id(0), id(1)]);
     }
 
@@ -472,7 +479,7 @@ mod tests {
         let mut rig = Rig::new(3);
         rig.deliver(0, 1, SOFT + 1);
         rig.deliver(0, 2, SOFT + 1);
-        rig.flow.drained(&mut rig.states, id(1), 0);
+        rig.flow.drained(&mut rig.states, id(1), 0, 0);
         assert!(!rig.may_read(0), "recipient 2 is still congested");
         rig.flow.remove(&mut rig.states, id(2));
         rig.states.remove(&id(2));
@@ -481,12 +488,24 @@ mod tests {
     }
 
     #[test]
+    fn output_held_behind_a_client_s_own_input_unpauses_it_but_still_paces_its_senders() {
+        let mut rig = Rig::new(2);
+        rig.deliver(0, 1, SOFT + 1);
+        let state = rig.states.get_mut(&id(1)).unwrap();
+        assert!(!state.may_read_with(SOFT + 1, SOFT));
+        // What is left waits for the client's input (an IRC client's CAP END).
+        assert!(rig.flow.drained(&mut rig.states, id(1), SOFT + 1, SOFT));
+        assert!(rig.may_read(1), "it is read again");
+        assert!(!rig.may_read(0), "its senders are still held");
+    }
+
+    #[test]
     fn a_client_over_the_soft_limit_is_not_read_until_it_drains() {
         let mut rig = Rig::new(1);
         let state = rig.states.get_mut(&id(0)).unwrap();
         assert!(state.may_read_with(SOFT, SOFT));
         assert!(!state.may_read_with(SOFT + 1, SOFT));
-        assert!(rig.flow.drained(&mut rig.states, id(0), SOFT));
+        assert!(rig.flow.drained(&mut rig.states, id(0), SOFT, SOFT));
         assert!(rig.may_read(0));
     }
 

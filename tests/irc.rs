@@ -196,17 +196,24 @@ fn plain(name: &str, password: &str) -> String {
     out
 }
 
-#[test]
-fn sasl_plain_logs_in_to_an_account_and_a_wrong_password_fails() {
-    let server = irc_server(&["--hash-memory", "64", "--hash-passes", "1"]);
-    account(&server, "alice", "correct-horse");
-    let mut irc = Irc::connect(irc_addr(&server));
+/// A client that sent `NICK` and `USER` while negotiating capabilities, and has
+/// `sasl` acknowledged.
+fn sasl_client(server: &TestServer) -> Irc {
+    let mut irc = Irc::connect(irc_addr(server));
     irc.send("CAP LS 302");
     irc.send("NICK somebody");
     irc.send("USER x 0 * :x");
     irc.skip_to("CAP");
     irc.send("CAP REQ :sasl");
     irc.expect(":irc.parley CAP * ACK :sasl");
+    irc
+}
+
+#[test]
+fn sasl_plain_logs_in_to_an_account_and_a_wrong_password_fails() {
+    let server = irc_server(&["--hash-memory", "64", "--hash-passes", "1"]);
+    account(&server, "alice", "correct-horse");
+    let mut irc = sasl_client(&server);
     irc.send("AUTHENTICATE PLAIN");
     irc.expect("AUTHENTICATE +");
     irc.send(&format!("AUTHENTICATE {}", plain("alice", "wrong-horse")));
@@ -230,6 +237,55 @@ fn sasl_plain_logs_in_to_an_account_and_a_wrong_password_fails() {
     irc.numeric("331");
     irc.numeric("353");
     irc.numeric("366");
+    irc.barrier();
+}
+
+#[test]
+fn lobby_lines_held_for_a_sasl_welcome_do_not_stop_its_cap_end() {
+    // A small --soft-sendq: the lines lobby sends while the client negotiates are
+    // soon more than that, and they wait for its CAP END.
+    let server = irc_server(&[
+        "--hash-memory",
+        "64",
+        "--hash-passes",
+        "1",
+        "--soft-sendq",
+        "8KiB",
+        "--trusted",
+        "127.0.0.1/32",
+    ]);
+    account(&server, "alice", "correct-horse");
+    let mut talker = server.login("talker");
+    let mut irc = sasl_client(&server);
+    irc.send("AUTHENTICATE PLAIN");
+    irc.expect("AUTHENTICATE +");
+    irc.send(&format!("AUTHENTICATE {}", plain("alice", "correct-horse")));
+    irc.numeric("900");
+    irc.numeric("903");
+    talker.expect_line("JOIN lobby alice");
+    let text = "t".repeat(200);
+    let says: String = (0..100)
+        .map(|n| format!("/say lobby {n} {text}\n"))
+        .collect();
+    talker.send_raw(says.as_bytes());
+    talker.expect_nothing_pending();
+    irc.send("CAP END");
+    assert!(irc.numeric("001").starts_with(":irc.parley 001 alice "));
+    // Every line lobby sent meanwhile, in order, by the end of the join's names.
+    let mut said = Vec::new();
+    loop {
+        let line = irc.line();
+        if line.starts_with(":irc.parley 366 ") {
+            break;
+        }
+        if line.contains(" PRIVMSG ") {
+            said.push(line);
+        }
+    }
+    let expected: Vec<String> = (0..100)
+        .map(|n| format!(":talker!talker@parley PRIVMSG #lobby :{n} {text}"))
+        .collect();
+    assert_eq!(said, expected);
     irc.barrier();
 }
 
