@@ -150,13 +150,7 @@ mod tests {
         let third = board.reserve_id();
         board.release_id(failed); // not the last: stays a gap
         for id in [first, third] {
-            let post = Post {
-                id,
-                author: "al".into(),
-                unix_secs: 0,
-                subject: "s".into(),
-            };
-            board.insert(post, 10);
+            stored(&mut board, id);
         }
         assert_eq!(board.get(third, 1).map(|p| p.id), Some(3));
         assert!(board.get(failed, 1).is_none());
@@ -171,6 +165,7 @@ mod tests {
         );
     }
 
+    /// Stores the post with the reserved `id`.
     fn stored(board: &mut Board, id: u64) {
         let post = Post {
             id,
