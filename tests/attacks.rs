@@ -425,6 +425,18 @@ fn a_connect_storm_leaves_the_clients_already_in_fast() {
     assert_pings_fast(&times);
 }
 
+/// A server with the storm tests' limits lifted, the storm's two witnesses (the
+/// bystander and the watcher), and `count` clients from the attacker's address, every
+/// one of them in lobby.
+fn crowd_in_lobby(count: usize) -> (TestServer, TestClient, TestClient, Vec<TcpStream>) {
+    let server = TestServer::start(&["--trusted", "127.0.0.1/32", "--max-per-address", "0"]);
+    let (bystander, watcher) = storm_witnesses(&server);
+    let joined = watch_for(watcher, "JOIN lobby storm", count);
+    let streams = connect_storm(&server, count).join().unwrap();
+    let watcher = joined.join().expect("not every client joined lobby");
+    (server, bystander, watcher, streams)
+}
+
 /// A departure storm: 900 clients in lobby close their connections at once, and lobby
 /// hears of each. A departure costs nothing to read and much to handle, so departures
 /// leave the core in short slices while others are active: a bystander's pings are
@@ -433,11 +445,7 @@ fn a_connect_storm_leaves_the_clients_already_in_fast() {
 fn a_departure_storm_leaves_the_clients_still_in_fast() {
     let _alone = timed_load();
     const LEAVING: usize = 900;
-    let server = TestServer::start(&["--trusted", "127.0.0.1/32", "--max-per-address", "0"]);
-    let (mut bystander, watcher) = storm_witnesses(&server);
-    let joined = watch_for(watcher, "JOIN lobby storm", LEAVING);
-    let streams = connect_storm(&server, LEAVING).join().unwrap();
-    let watcher = joined.join().expect("not every client joined lobby");
+    let (_server, mut bystander, watcher, streams) = crowd_in_lobby(LEAVING);
     // Once more a second: the clients that leave are no newcomers then (the server's
     // NEWCOMER_AGE), so their departures are what the storm costs.
     let started = Instant::now();
@@ -451,17 +459,14 @@ fn a_departure_storm_leaves_the_clients_still_in_fast() {
     assert_pings_fast(&times);
 }
 
-/// Row 5: members of a room that never read, fed short lines. `--max-sendq` counts
-/// each line's bookkeeping, so the server holds no more than the limit for each.
+/// A stop while hundreds of clients whose sockets failed still wait to leave the core
+/// (a few a turn while others are active): the server lets them go with the rest and
+/// exits cleanly.
 #[test]
 fn a_shutdown_during_a_backlog_of_lost_clients_is_clean() {
     let _alone = timed_load();
     const LOST: usize = 600;
-    let mut server = TestServer::start(&["--trusted", "127.0.0.1/32", "--max-per-address", "0"]);
-    let (mut bystander, watcher) = storm_witnesses(&server);
-    let joined = watch_for(watcher, "JOIN lobby storm", LOST);
-    let streams = connect_storm(&server, LOST).join().unwrap();
-    let _watcher = joined.join().expect("not every client joined lobby");
+    let (mut server, mut bystander, _watcher, streams) = crowd_in_lobby(LOST);
     // Stopped, the server finds every reset at once, with a line of the bystander's:
     // others are active, so the lost clients leave the core a few a turn.
     server.pause();
@@ -480,6 +485,8 @@ fn a_shutdown_during_a_backlog_of_lost_clients_is_clean() {
     bystander.skip_until("BYE shutdown");
 }
 
+/// Row 5: members of a room that never read, fed short lines. `--max-sendq` counts
+/// each line's bookkeeping, so the server holds no more than the limit for each.
 #[test]
 fn short_lines_to_non_readers_hold_no_more_than_max_sendq_each() {
     let _alone = timed_load();
