@@ -278,6 +278,9 @@ fn repeated_failures_throttle_the_address() {
     // Throttling is for password checks: naming as a guest still works.
     d.send("/name dave");
     d.expect_prefix("WELCOME dave");
+    // The log is read on a thread of its own: wait for the line logged after the
+    // failures before counting them.
+    server.expect_log("is now dave");
     let log = server.log();
     assert_eq!(
         log.matches("failed login for account alice from 127.0.0.1")
