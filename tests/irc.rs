@@ -209,18 +209,22 @@ fn sasl_client(server: &TestServer) -> Irc {
     irc
 }
 
+/// Offers `name` and `password` by SASL PLAIN; the caller reads the verdict (`900` and
+/// `903`, or `904`).
+fn authenticate_plain(irc: &mut Irc, name: &str, password: &str) {
+    irc.send("AUTHENTICATE PLAIN");
+    irc.expect("AUTHENTICATE +");
+    irc.send(&format!("AUTHENTICATE {}", plain(name, password)));
+}
+
 #[test]
 fn sasl_plain_logs_in_to_an_account_and_a_wrong_password_fails() {
     let server = irc_server(&["--hash-memory", "64", "--hash-passes", "1"]);
     account(&server, "alice", "correct-horse");
     let mut irc = sasl_client(&server);
-    irc.send("AUTHENTICATE PLAIN");
-    irc.expect("AUTHENTICATE +");
-    irc.send(&format!("AUTHENTICATE {}", plain("alice", "wrong-horse")));
+    authenticate_plain(&mut irc, "alice", "wrong-horse");
     irc.numeric("904");
-    irc.send("AUTHENTICATE PLAIN");
-    irc.expect("AUTHENTICATE +");
-    irc.send(&format!("AUTHENTICATE {}", plain("alice", "correct-horse")));
+    authenticate_plain(&mut irc, "alice", "correct-horse");
     assert_eq!(
         irc.numeric("900"),
         ":irc.parley 900 alice alice!alice@parley alice :You are now logged in as alice"
@@ -257,9 +261,7 @@ fn lobby_lines_held_for_a_sasl_welcome_do_not_stop_its_cap_end() {
     account(&server, "alice", "correct-horse");
     let mut talker = server.login("talker");
     let mut irc = sasl_client(&server);
-    irc.send("AUTHENTICATE PLAIN");
-    irc.expect("AUTHENTICATE +");
-    irc.send(&format!("AUTHENTICATE {}", plain("alice", "correct-horse")));
+    authenticate_plain(&mut irc, "alice", "correct-horse");
     irc.numeric("900");
     irc.numeric("903");
     talker.expect_line("JOIN lobby alice");
@@ -687,9 +689,7 @@ fn sasl_in_irssis_order_registers_after_cap_end_nick_and_user() {
     irc.skip_to("CAP");
     irc.send("CAP REQ :sasl");
     irc.skip_to("CAP");
-    irc.send("AUTHENTICATE PLAIN");
-    irc.expect("AUTHENTICATE +");
-    irc.send(&format!("AUTHENTICATE {}", plain("alice", "correct-horse")));
+    authenticate_plain(&mut irc, "alice", "correct-horse");
     irc.numeric("900");
     irc.numeric("903");
     // The welcome waits for NICK and USER too (the decoder's unit tests show that
