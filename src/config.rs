@@ -83,6 +83,13 @@ pub struct Config {
     #[arg(long, env = "PARLEY_MAX_SENDQ", default_value = "1MiB", value_parser = parse_size)]
     pub max_sendq: usize,
 
+    /// Output the clients above `--soft-sendq` may hold together: with many of them at
+    /// once, each is dropped with `sendq` above its share of this instead of above
+    /// `--max-sendq` (never below twice `--soft-sendq`), so that thousands of clients that
+    /// never read cannot each hold the most (0: no total).
+    #[arg(long, env = "PARLEY_MAX_SENDQ_TOTAL", default_value = "256MiB", value_parser = parse_size)]
+    pub max_sendq_total: usize,
+
     /// Pending output above which the server stops reading from that client.
     #[arg(long, env = "PARLEY_SOFT_SENDQ", default_value = "64KiB", value_parser = parse_size)]
     pub soft_sendq: usize,

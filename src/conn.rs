@@ -657,6 +657,7 @@ mod tests {
     fn table_of(codecs: &[Codec]) -> (ConnTable, Vec<ClientId>, Vec<StdStream>) {
         let limits = SendqLimits {
             max: 1 << 20,
+            total: 0,
             soft: 1 << 16,
             write_timeout: Duration::from_secs(60),
             stall: Duration::from_secs(1),

@@ -9,6 +9,12 @@
 //! output is above the soft limit is not read either, so a client that floods without
 //! reading throttles itself.
 //!
+//! The hard limit also shrinks when many clients are congested at once: they share
+//! `--max-sendq-total`, each dropped above its share (never below twice the soft limit). A
+//! few slow readers keep the whole `--max-sendq` each; thousands of clients that never
+//! read, which would each fill theirs, are dropped soon after the soft limit, so their
+//! output cannot add up to gigabytes however long they stay.
+//!
 //! This module holds the state and the decisions; the loop tells it what the sockets
 //! did, and it takes the time as an argument, so it is tested with a hand-moved clock.
 
@@ -22,6 +28,8 @@ use crate::timers::Deadlines;
 pub struct SendqLimits {
     /// Pending output that drops a client (`--max-sendq`).
     pub max: usize,
+    /// Pending output the congested clients share (`--max-sendq-total`; 0: no total).
+    pub total: usize,
     /// Pending output above which a client is congested (`--soft-sendq`).
     pub soft: usize,
     /// How long a client with output waiting may take none of it (`--write-timeout`).
@@ -110,6 +118,8 @@ pub struct FlowControl {
     limits: SendqLimits,
     /// Connections whose reading waits for congested recipients.
     paced: usize,
+    /// Connections above the soft limit: they share `limits.total`.
+    congested: usize,
     /// When a sender was last held back.
     last_hold: Option<Instant>,
     /// When congested connections stop pacing their senders.
@@ -130,6 +140,7 @@ impl FlowControl {
         FlowControl {
             limits,
             paced: 0,
+            congested: 0,
             last_hold: None,
             stalls: Deadlines::new(),
             write_timers: Deadlines::new(),
@@ -154,6 +165,22 @@ impl FlowControl {
     /// The time the loop last gave.
     pub fn now(&self) -> Instant {
         self.now
+    }
+
+    /// Pending output above which a congested client is dropped now: `--max-sendq`, or
+    /// its share of `--max-sendq-total` if that is smaller, but never below twice the
+    /// soft limit, so that flow control keeps room to pace its senders.
+    pub fn hard_limit(&self) -> usize {
+        let max = self.limits.max;
+        match self.limits.total {
+            0 => max,
+            total => (total / self.congested.max(1)).clamp((2 * self.limits.soft).min(max), max),
+        }
+    }
+
+    /// Clients above the soft limit now.
+    pub fn congested(&self) -> usize {
+        self.congested
     }
 
     /// True while some sender is held back.
@@ -242,6 +269,7 @@ impl FlowControl {
             // stalled, and their pauses would add up.
             let since = state.stuck_since.map_or(now, |t| t.min(now));
             state.congested_since = Some(since);
+            self.congested += 1;
             let stall_at = since + self.limits.stall;
             if stall_at <= now {
                 state.stalled = true;
@@ -249,6 +277,12 @@ impl FlowControl {
                 self.stalls.schedule(stall_at, to);
             }
         }
+        if pending > self.hard_limit() {
+            return Queued::Overflow;
+        }
+        let Some(state) = table.flow(to) else {
+            return Queued::Accepted;
+        };
         let Some(sender) = self.sender.filter(|&sender| sender != to) else {
             return Queued::Accepted;
         };
@@ -289,6 +323,7 @@ impl FlowControl {
         if pending <= self.limits.soft && state.congested_since.is_some() {
             state.congested_since = None;
             state.stalled = false;
+            self.congested -= 1;
             self.release_waiters(table, id);
         }
         was_paused && table.flow(id).is_some_and(|state| state.may_read())
@@ -315,6 +350,9 @@ impl FlowControl {
     pub fn remove(&mut self, table: &mut impl FlowTable, id: ClientId) {
         self.release_waiters(table, id);
         if let Some(state) = table.flow(id) {
+            if state.congested_since.take().is_some() {
+                self.congested -= 1;
+            }
             if state.blocked_on > 0 {
                 state.blocked_on = 0;
                 self.paced -= 1;
@@ -373,9 +411,15 @@ mod tests {
 
     impl Rig {
         fn new(clients: usize) -> Rig {
+            Rig::sharing(clients, 0)
+        }
+
+        /// A rig whose congested clients share `total` bytes (0: no total).
+        fn sharing(clients: usize, total: usize) -> Rig {
             let now = Instant::now();
             let limits = SendqLimits {
                 max: MAX,
+                total,
                 soft: SOFT,
                 write_timeout: WRITE_TIMEOUT,
                 stall: STALL,
@@ -461,6 +505,62 @@ mod tests {
         let mut rig = Rig::new(2);
         assert_eq!(rig.deliver(0, 1, MAX), Queued::Accepted);
         assert_eq!(rig.deliver(0, 1, MAX + 1), Queued::Overflow);
+    }
+
+    #[test]
+    fn congested_clients_share_the_total_and_each_is_dropped_above_its_share() {
+        let mut rig = Rig::sharing(6, 2 * MAX);
+        assert_eq!(rig.flow.hard_limit(), MAX);
+        for to in 1..=2 {
+            assert_eq!(rig.deliver(0, to, SOFT + 1), Queued::Accepted);
+        }
+        assert_eq!(
+            rig.flow.hard_limit(),
+            MAX,
+            "two share the total at --max-sendq each"
+        );
+        assert_eq!(rig.deliver(0, 1, 6 * SOFT), Queued::Accepted);
+        for to in 3..=4 {
+            assert_eq!(rig.deliver(0, to, SOFT + 1), Queued::Accepted);
+        }
+        assert_eq!(rig.flow.congested(), 4);
+        assert_eq!(rig.flow.hard_limit(), MAX / 2);
+        assert_eq!(rig.deliver(0, 2, MAX / 2), Queued::Accepted, "at its share");
+        assert_eq!(rig.deliver(0, 2, MAX / 2 + 1), Queued::Overflow);
+        assert_eq!(
+            rig.deliver(0, 1, 6 * SOFT + 1),
+            Queued::Overflow,
+            "a client that held more before the others came is dropped on its next line"
+        );
+        rig.flow.remove(&mut rig.states, id(1));
+        rig.flow.remove(&mut rig.states, id(2));
+        assert_eq!(rig.flow.congested(), 2);
+        assert_eq!(rig.flow.hard_limit(), MAX);
+    }
+
+    #[test]
+    fn a_share_never_falls_below_twice_the_soft_limit() {
+        let mut rig = Rig::sharing(12, 4 * SOFT);
+        for to in 1..12 {
+            assert_eq!(rig.deliver(0, to, SOFT + 1), Queued::Accepted);
+        }
+        assert_eq!(rig.flow.congested(), 11);
+        assert_eq!(rig.flow.hard_limit(), 2 * SOFT);
+        assert_eq!(rig.deliver(0, 5, 2 * SOFT), Queued::Accepted);
+        assert_eq!(rig.deliver(0, 5, 2 * SOFT + 1), Queued::Overflow);
+    }
+
+    #[test]
+    fn a_client_that_drains_gives_its_share_back() {
+        let mut rig = Rig::sharing(3, 6 * SOFT);
+        rig.deliver(0, 1, SOFT + 1);
+        rig.deliver(0, 2, SOFT + 1);
+        assert_eq!(rig.flow.hard_limit(), 3 * SOFT);
+        rig.flow.drained(&mut rig.states, id(1), SOFT, SOFT);
+        assert_eq!(rig.flow.congested(), 1);
+        assert_eq!(rig.flow.hard_limit(), 6 * SOFT);
+        rig.flow.drained(&mut rig.states, id(1), 0, 0);
+        assert_eq!(rig.flow.congested(), 1, "a client counts once");
     }
 
     #[test]

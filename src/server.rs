@@ -27,7 +27,9 @@
 //! 5. **timers** of the chat core (login, ping, queue positions), then the requests
 //!    the core made this turn go to their workers (whose results wake the loop);
 //! 6. **stalls and drops**: congested recipients past `--stall-limit` release the
-//!    senders they were pacing; connections whose output went over `--max-sendq`;
+//!    senders they were pacing; connections whose output went over `--max-sendq` (or
+//!    their share of `--max-sendq-total`) are dropped, while others are active for at
+//!    most [`DEPARTURE_TIME_PER_TURN`];
 //! 7. **flush**: one vectored write loop per connection with new output, at most
 //!    [`WRITE_BUDGET`] bytes each, for at most [`FLUSHES_PER_TURN`] connections of
 //!    each of the two lanes of [`crate::flushq`] (replies and small fan-outs first,
@@ -477,6 +479,7 @@ impl Server {
         let mut table = ConnTable::new(
             SendqLimits {
                 max: config.max_sendq,
+                total: config.max_sendq_total,
                 soft: config.soft_sendq,
                 write_timeout: config.write_timeout,
                 stall: config.stall_limit,
@@ -1339,13 +1342,25 @@ impl Server {
         }
     }
 
+    /// Drops the clients whose output went over its limit, while others are active for
+    /// at most [`DEPARTURE_TIME_PER_TURN`] (at least one): each drop is told to the
+    /// client's rooms, and thousands of members of a big room that never read, dropped
+    /// together, cost the turn that told them all 90 ms. Those waiting take no more
+    /// output meanwhile.
     fn drop_overflowed(&mut self, now: Instant) {
-        // Telling rooms about one drop can overflow another client: loop until calm.
+        let stop_at = self.slice_end(DEPARTURE_TIME_PER_TURN, now);
+        let mut done = 0;
+        // Telling rooms about one drop can overflow another client: it waits its turn.
         while let Some(id) = self.table.overflowed.pop() {
-            let max = self.table.flow.limits().max;
+            if done > 0 && past(stop_at) {
+                self.table.overflowed.push(id);
+                break;
+            }
+            let max = self.table.flow.hard_limit();
             let Some(conn) = self.table.get_mut(id) else {
                 continue;
             };
+            done += 1;
             info!(
                 "#{} dropped: more than {max} bytes of unread output, or none taken for the write timeout",
                 conn.serial
@@ -1357,9 +1372,19 @@ impl Server {
             let bye = &self.byes.sendq[conn.codec.index()];
             let rest = conn.out.discard();
             let rest = rest.as_ref().map_or(&[][..], |line| line.as_bytes());
-            let _ = conn
+            let written = conn
                 .transport
                 .write_vectored(&[IoSlice::new(rest), IoSlice::new(bye)]);
+            // If even that did not fit, the socket is full of output the client has not
+            // read: closed normally, it would keep that in kernel memory while the
+            // kernel probes a peer that never opens its window. Thousands of clients
+            // that do not read would hold a gigabyte that way after they were dropped.
+            let fitted = written.is_ok_and(|n| n == rest.len() + bye.len());
+            if !fitted || conn.transport.wants_write() {
+                if let Err(e) = conn.transport.reset_on_close() {
+                    debug!("#{} could not be set to reset: {e}", conn.serial);
+                }
+            }
             self.remove(key, "sendq");
         }
     }

@@ -134,6 +134,13 @@ impl Transport {
         }
     }
 
+    /// Makes the coming close reset the connection (`SO_LINGER` of zero): whatever the
+    /// kernel still holds for the peer is dropped at once instead of kept, perhaps for
+    /// minutes, for a peer that does not read it.
+    pub fn reset_on_close(&mut self) -> io::Result<()> {
+        socket2::SockRef::from(&*self.socket()).set_linger(Some(std::time::Duration::ZERO))
+    }
+
     /// The socket, for registering with the poll.
     pub fn socket(&mut self) -> &mut TcpStream {
         match self {

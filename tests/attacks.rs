@@ -493,9 +493,46 @@ fn short_lines_to_non_readers_hold_no_more_than_max_sendq_each() {
     // 300,000 bytes is 16,666 lines of 18 bytes: just past a power of two, where a
     // queue that counted bytes alone held twice the limit in slots.
     let max_sendq: u64 = 300_000;
-    let server = TestServer::start(&[
+    let (dropped, peak) = flood_past_non_readers(&["--max-sendq", "300000"], 100, true);
+    assert_eq!(dropped, 100);
+    let bound = 100 * max_sendq + (8 << 20);
+    assert!(peak < bound, "peak grew {peak} bytes, bound {bound}");
+}
+
+/// Rows 5 and 6 for as long as the attack lasts: members that never read share
+/// `--max-sendq-total`. Each alone could hold `--max-sendq` (here more than they are
+/// ever sent); together they are dropped once past their share of the total, so they
+/// cost the server no more than the total beyond what the same flood costs without
+/// them.
+#[test]
+fn non_readers_together_hold_no_more_than_max_sendq_total() {
+    let _alone = timed_load();
+    let total: u64 = 6_000_000;
+    let limits = [
         "--max-sendq",
-        "300000",
+        "4MiB",
+        "--soft-sendq",
+        "8KiB",
+        "--max-sendq-total",
+        "6000000",
+    ];
+    let (_, without) = flood_past_non_readers(&limits, 0, false);
+    let (dropped, with) = flood_past_non_readers(&limits, 100, false);
+    // As members leave, the others' shares grow: the last few may stay.
+    assert!(dropped >= 90, "{dropped} of 100 dropped");
+    let bound = without + total + (2 << 20);
+    assert!(
+        with < bound,
+        "peak grew {with} bytes with them, {without} without them"
+    );
+}
+
+/// `stuck` members of lobby that never read, on a server started with `limits` as well,
+/// and a flood of 20,000 lines of 18 bytes that a reader reads to the end (and, with
+/// `all_dropped`, until every stuck member has been dropped): how many were dropped
+/// with `sendq`, and how much the server's peak memory grew meanwhile.
+fn flood_past_non_readers(limits: &[&str], stuck: usize, all_dropped: bool) -> (usize, u64) {
+    let mut args = vec![
         "--send-buffer",
         "4KiB",
         // One sender floods 100 members from one address: both limits lifted.
@@ -503,30 +540,69 @@ fn short_lines_to_non_readers_hold_no_more_than_max_sendq_each() {
         "0",
         "--max-per-address",
         "0",
-    ]);
+    ];
+    args.extend_from_slice(limits);
+    let server = TestServer::start(&args);
     let [mut alice, mut bob] = server.login_all(["alice", "bob"]);
-    let stuck: Vec<TestClient> = (0..100)
+    let members: Vec<TestClient> = (0..stuck)
         .map(|n| server.login_with_recv_buffer(&format!("stuck{n}"), 4096))
         .collect();
-    for n in 0..stuck.len() {
+    for n in 0..members.len() {
         alice.expect_line(&format!("JOIN lobby stuck{n}"));
         bob.expect_line(&format!("JOIN lobby stuck{n}"));
     }
     let before = status_field(&server, "VmRSS");
     alice.send_raw("x\n".repeat(20_000).as_bytes());
-    let mut left = 0;
+    let mut dropped = 0;
     let mut messages = 0;
-    while left < stuck.len() || messages < 20_000 {
+    while messages < 20_000 || (all_dropped && dropped < stuck) {
         let line = bob.next_line();
         if line == "MSG lobby alice x" {
             messages += 1;
         } else if line.starts_with("LEAVE lobby stuck") && line.ends_with(" sendq") {
-            left += 1;
+            dropped += 1;
         }
     }
     let peak = status_field(&server, "VmHWM").saturating_sub(before) * 1024;
-    let bound = stuck.len() as u64 * max_sendq + (8 << 20);
-    assert!(peak < bound, "peak grew {peak} bytes, bound {bound}");
+    (dropped, peak)
+}
+
+/// Row 6 after the drop: a member dropped for not reading is reset rather than closed,
+/// so that the kernel does not go on holding the output its full socket had, for a peer
+/// that never reads it. Closed normally, the client would read that output and then an
+/// end of stream.
+#[test]
+fn a_member_dropped_for_not_reading_is_reset() {
+    let _alone = timed_load();
+    let server = TestServer::start(&[
+        "--max-sendq",
+        "100000",
+        "--send-buffer",
+        "4KiB",
+        // One sender floods lobby quickly: lifted to stage the drop.
+        "--flood-rate",
+        "0",
+    ]);
+    let [mut alice, mut bob] = server.login_all(["alice", "bob"]);
+    let stuck = server.login_with_recv_buffer("stuck", 4096);
+    alice.expect_line("JOIN lobby stuck");
+    bob.expect_line("JOIN lobby stuck");
+    alice.send_raw("x\n".repeat(20_000).as_bytes());
+    bob.skip_until("LEAVE lobby stuck sendq");
+    let mut socket = stuck.stream();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut chunk = vec![0u8; 64 * 1024];
+    let ending = loop {
+        match socket.read(&mut chunk) {
+            Ok(0) => break "an end of stream".to_string(),
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => break format!("{:?}", e.kind()),
+        }
+    };
+    assert_eq!(ending, "ConnectionReset");
 }
 
 /// Rows 5 and 6, what everyone else sees: a line to a room of a thousand members is
