@@ -1,6 +1,7 @@
 //! Connections: each one's transport, codec state, input carry-over, output queue and
 //! flow state, and the table that holds them all and carries out the core's effects.
 
+use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -289,8 +290,11 @@ pub struct ConnTable {
     /// place while more output is queued for it, so when the loop cannot write to
     /// everyone in one turn each connection still gets its turn in order.
     pub flush: FlushQueue,
-    /// Connections that went over `--max-sendq`.
-    pub overflowed: Vec<ClientId>,
+    /// Connections that went over their output limit or took none of it for the write
+    /// timeout, oldest first: each is marked dropped and waits to be told to its rooms.
+    pub overflowed: VecDeque<ClientId>,
+    /// Scratch list of the clients whose write timeout expired this turn.
+    timed_out: Vec<ClientId>,
     /// Flow control over these connections.
     pub flow: FlowControl,
     /// Work the core asked for, to be handed to workers after this step: with the
@@ -324,7 +328,8 @@ impl ConnTable {
             slab: Slab::new(),
             read: Vec::new(),
             flush: FlushQueue::default(),
-            overflowed: Vec::new(),
+            overflowed: VecDeque::new(),
+            timed_out: Vec::new(),
             flow: FlowControl::new(limits, now),
             requests: Vec::new(),
             encoders: Encoders::new(),
@@ -422,9 +427,16 @@ impl ConnTable {
         self.flow.expire_stalls(&mut self.slab, now);
         self.list_released();
         // Clients that took no output for the write timeout go the way of those over
-        // --max-sendq.
+        // --max-sendq, marked dropped at once: they may wait turns to be told.
+        let timed_out = &mut self.timed_out;
         self.flow
-            .expire_write_timeouts(&mut self.slab, now, &mut self.overflowed);
+            .expire_write_timeouts(&mut self.slab, now, timed_out);
+        for id in timed_out.drain(..) {
+            if let Some(conn) = conn_mut(&mut self.slab, id).filter(|conn| !conn.is_dropped()) {
+                conn.lifecycle = conn.lifecycle.dropped();
+                self.overflowed.push_back(id);
+            }
+        }
     }
 
     /// A completion for `id` came back: its input may be read again.
@@ -544,7 +556,7 @@ impl ConnTable {
         {
             let conn = &mut self.slab[id.slot()];
             conn.lifecycle = conn.lifecycle.dropped();
-            self.overflowed.push(id);
+            self.overflowed.push_back(id);
         }
         Some(id.slot())
     }

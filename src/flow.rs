@@ -12,8 +12,9 @@
 //! The hard limit also shrinks when many clients are congested at once: they share
 //! `--max-sendq-total`, each dropped above its share (never below twice the soft limit). A
 //! few slow readers keep the whole `--max-sendq` each; thousands of clients that never
-//! read, which would each fill theirs, are dropped soon after the soft limit, so their
-//! output cannot add up to gigabytes however long they stay.
+//! read, which would each fill theirs, are dropped soon after the soft limit, so what
+//! they hold together is the total, or twice the soft limit each once there are more
+//! than the total allows at that, however long they stay.
 //!
 //! This module holds the state and the decisions; the loop tells it what the sockets
 //! did, and it takes the time as an argument, so it is tested with a hand-moved clock.
@@ -174,7 +175,8 @@ impl FlowControl {
         let max = self.limits.max;
         match self.limits.total {
             0 => max,
-            total => (total / self.congested.max(1)).clamp((2 * self.limits.soft).min(max), max),
+            total => (total / self.congested.max(1))
+                .clamp(self.limits.soft.saturating_mul(2).min(max), max),
         }
     }
 

@@ -1342,27 +1342,33 @@ impl Server {
         }
     }
 
-    /// Drops the clients whose output went over its limit, while others are active for
-    /// at most [`DEPARTURE_TIME_PER_TURN`] (at least one): each drop is told to the
-    /// client's rooms, and thousands of members of a big room that never read, dropped
-    /// together, cost the turn that told them all 90 ms. Those waiting take no more
-    /// output meanwhile.
+    /// Drops the clients whose output went over its limit (or that took none of it for
+    /// the write timeout), oldest first and, while others are active, for at most
+    /// [`DEPARTURE_TIME_PER_TURN`] (at least one): each drop is told to the client's
+    /// rooms, and thousands of members of a big room that never read, dropped
+    /// together, cost the turn that told them all up to 100 ms. Those waiting are
+    /// marked dropped: they are neither read nor sent anything meanwhile, though they
+    /// keep their names and rooms until their turn.
     fn drop_overflowed(&mut self, now: Instant) {
-        let stop_at = self.slice_end(DEPARTURE_TIME_PER_TURN, now);
+        // Once stopping, every drop is done at once (see begin_stop).
+        let stop_at = if self.stop_deadline.is_some() {
+            None
+        } else {
+            self.slice_end(DEPARTURE_TIME_PER_TURN, now)
+        };
         let mut done = 0;
         // Telling rooms about one drop can overflow another client: it waits its turn.
-        while let Some(id) = self.table.overflowed.pop() {
+        while let Some(&id) = self.table.overflowed.front() {
             if done > 0 && past(stop_at) {
-                self.table.overflowed.push(id);
                 break;
             }
-            let max = self.table.flow.hard_limit();
+            self.table.overflowed.pop_front();
             let Some(conn) = self.table.get_mut(id) else {
                 continue;
             };
             done += 1;
             info!(
-                "#{} dropped: more than {max} bytes of unread output, or none taken for the write timeout",
+                "#{} dropped: unread output over its limit, or none taken for the write timeout",
                 conn.serial
             );
             let key = id.slot();
@@ -1534,6 +1540,8 @@ impl Server {
             let _ = self.poll.registry().deregister(&mut listener.socket);
         }
         self.stop_deadline = Some(now + grace);
+        // Drops still waiting to be told go first, each with its own BYE (and reset).
+        self.drop_overflowed(now);
         let keys: Vec<usize> = self.table.slab.iter().map(|(key, _)| key).collect();
         for key in keys {
             let conn = &mut self.table.slab[key];
