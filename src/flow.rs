@@ -282,9 +282,6 @@ impl FlowControl {
         if pending > self.hard_limit() {
             return Queued::Overflow;
         }
-        let Some(state) = table.flow(to) else {
-            return Queued::Accepted;
-        };
         let Some(sender) = self.sender.filter(|&sender| sender != to) else {
             return Queued::Accepted;
         };
