@@ -12,9 +12,9 @@
 //! The hard limit also shrinks when many clients are congested at once: they share
 //! `--max-sendq-total`, each dropped above its share (never below twice the soft limit). A
 //! few slow readers keep the whole `--max-sendq` each; thousands of clients that never
-//! read, which would each fill theirs, are dropped soon after the soft limit, so what
-//! they hold together is the total, or twice the soft limit each once there are more
-//! than the total allows at that, however long they stay.
+//! read, which would each fill theirs, are dropped soon after the soft limit. However
+//! long they stay, together they hold at most the total, or twice the soft limit each
+//! when they are more than the total can give that much.
 //!
 //! This module holds the state and the decisions; the loop tells it what the sockets
 //! did, and it takes the time as an argument, so it is tested with a hand-moved clock.
@@ -171,18 +171,13 @@ impl FlowControl {
     /// Pending output above which a congested client is dropped now: `--max-sendq`, or
     /// its share of `--max-sendq-total` if that is smaller, but never below twice the
     /// soft limit, so that flow control keeps room to pace its senders.
-    pub fn hard_limit(&self) -> usize {
+    fn hard_limit(&self) -> usize {
         let max = self.limits.max;
         match self.limits.total {
             0 => max,
             total => (total / self.congested.max(1))
                 .clamp(self.limits.soft.saturating_mul(2).min(max), max),
         }
-    }
-
-    /// Clients above the soft limit now.
-    pub fn congested(&self) -> usize {
-        self.congested
     }
 
     /// True while some sender is held back.
@@ -522,7 +517,7 @@ mod tests {
         for to in 3..=4 {
             assert_eq!(rig.deliver(0, to, SOFT + 1), Queued::Accepted);
         }
-        assert_eq!(rig.flow.congested(), 4);
+        assert_eq!(rig.flow.congested, 4);
         assert_eq!(rig.flow.hard_limit(), MAX / 2);
         assert_eq!(rig.deliver(0, 2, MAX / 2), Queued::Accepted, "at its share");
         assert_eq!(rig.deliver(0, 2, MAX / 2 + 1), Queued::Overflow);
@@ -533,7 +528,7 @@ mod tests {
         );
         rig.flow.remove(&mut rig.states, id(1));
         rig.flow.remove(&mut rig.states, id(2));
-        assert_eq!(rig.flow.congested(), 2);
+        assert_eq!(rig.flow.congested, 2);
         assert_eq!(rig.flow.hard_limit(), MAX);
     }
 
@@ -543,7 +538,7 @@ mod tests {
         for to in 1..12 {
             assert_eq!(rig.deliver(0, to, SOFT + 1), Queued::Accepted);
         }
-        assert_eq!(rig.flow.congested(), 11);
+        assert_eq!(rig.flow.congested, 11);
         assert_eq!(rig.flow.hard_limit(), 2 * SOFT);
         assert_eq!(rig.deliver(0, 5, 2 * SOFT), Queued::Accepted);
         assert_eq!(rig.deliver(0, 5, 2 * SOFT + 1), Queued::Overflow);
@@ -556,10 +551,10 @@ mod tests {
         rig.deliver(0, 2, SOFT + 1);
         assert_eq!(rig.flow.hard_limit(), 3 * SOFT);
         rig.flow.drained(&mut rig.states, id(1), SOFT, SOFT);
-        assert_eq!(rig.flow.congested(), 1);
+        assert_eq!(rig.flow.congested, 1);
         assert_eq!(rig.flow.hard_limit(), 6 * SOFT);
         rig.flow.drained(&mut rig.states, id(1), 0, 0);
-        assert_eq!(rig.flow.congested(), 1, "a client counts once");
+        assert_eq!(rig.flow.congested, 1, "a client counts once");
     }
 
     #[test]
