@@ -287,6 +287,9 @@ pub const MIN_MAX_LINE: usize = 64;
 /// Largest `--send-buffer`: the kernel takes the size as a C `int` and doubles it.
 pub const MAX_SEND_BUFFER: usize = 1 << 30;
 
+/// The least memory Argon2 accepts for each lane, in KiB.
+pub const HASH_MEMORY_PER_LANE_KIB: u32 = 8;
+
 /// A setting that cannot work, found before the server starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigError {
@@ -300,6 +303,13 @@ pub enum ConfigError {
     ZeroDuration(&'static str),
     /// `--send-buffer` above [`MAX_SEND_BUFFER`].
     SendBufferTooLarge(usize),
+    /// `--hash-memory` below the 8 KiB a lane that Argon2 requires.
+    HashMemoryTooSmall {
+        /// The least it may be for the lanes asked for.
+        min: u64,
+        /// `--hash-lanes`.
+        lanes: u32,
+    },
     /// A hashing cost above what a stored hash may ask of a check: the server would
     /// refuse its own hashes.
     HashCostTooHigh {
@@ -329,6 +339,10 @@ impl fmt::Display for ConfigError {
                 f,
                 "--send-buffer {n} is too large (at most {MAX_SEND_BUFFER} bytes)"
             ),
+            ConfigError::HashMemoryTooSmall { min, lanes } => write!(
+                f,
+                "--hash-memory must be at least 8 KiB a lane ({min} for --hash-lanes {lanes})"
+            ),
             ConfigError::HashCostTooHigh { flag, max } => write!(f, "--{flag} is at most {max}"),
         }
     }
@@ -351,6 +365,8 @@ impl Config {
             ("flood-burst", self.flood_burst as usize),
             ("max-subject", self.max_subject),
             ("max-handshakes", self.max_handshakes),
+            ("hash-passes", self.hash_passes as usize),
+            ("hash-lanes", self.hash_lanes as usize),
         ];
         if let Some((flag, _)) = counts.iter().find(|(_, n)| *n == 0) {
             return Err(ConfigError::Zero(flag));
@@ -368,6 +384,15 @@ impl Config {
         if let Some(&(flag, _, max)) = costs.iter().find(|(_, value, max)| value > max) {
             return Err(ConfigError::HashCostTooHigh { flag, max });
         }
+        // Argon2's own floor, checked here so that the flag is named before anything
+        // starts rather than when the first hasher is built.
+        let min_memory = u64::from(HASH_MEMORY_PER_LANE_KIB) * u64::from(self.hash_lanes);
+        if u64::from(self.hash_memory) < min_memory {
+            return Err(ConfigError::HashMemoryTooSmall {
+                min: min_memory,
+                lanes: self.hash_lanes,
+            });
+        }
         if self.soft_sendq >= self.max_sendq {
             return Err(ConfigError::SoftAboveHard {
                 soft: self.soft_sendq,
@@ -379,6 +404,7 @@ impl Config {
             ("ping-timeout", self.ping_timeout),
             ("login-timeout", self.login_timeout),
             ("write-timeout", self.write_timeout),
+            ("shutdown-grace", self.shutdown_grace),
         ];
         if let Some((flag, _)) = durations.iter().find(|(_, d)| d.is_zero()) {
             return Err(ConfigError::ZeroDuration(flag));
@@ -590,5 +616,28 @@ mod tests {
             Ok(())
         );
         assert_eq!(parse(&["--max-queue", "0", "--max-line", "512"]), Ok(()));
+        assert_eq!(
+            parse(&["--hash-lanes", "0"]),
+            Err(ConfigError::Zero("hash-lanes"))
+        );
+        assert_eq!(
+            parse(&["--hash-passes", "0"]),
+            Err(ConfigError::Zero("hash-passes"))
+        );
+        assert_eq!(
+            parse(&["--hash-memory", "7"]),
+            Err(ConfigError::HashMemoryTooSmall { min: 8, lanes: 1 })
+        );
+        assert_eq!(
+            parse(&["--hash-memory", "31", "--hash-lanes", "4"]),
+            Err(ConfigError::HashMemoryTooSmall { min: 32, lanes: 4 })
+        );
+        assert_eq!(parse(&["--hash-memory", "32", "--hash-lanes", "4"]), Ok(()));
+        assert_eq!(
+            parse(&["--shutdown-grace", "0s"]),
+            Err(ConfigError::ZeroDuration("shutdown-grace"))
+        );
+        // No stall limit is a choice: congested recipients then pace nobody.
+        assert_eq!(parse(&["--stall-limit", "0s"]), Ok(()));
     }
 }

@@ -1482,6 +1482,23 @@ fn an_expired_certificate_ends_the_client_with_one_line() {
 }
 
 #[test]
+fn a_self_signed_ca_certificate_as_the_servers_ends_the_client_with_one_line() {
+    let pki = pki::Pki::new();
+    let own = pki.issue_self_signed_ca(&["localhost", "127.0.0.1"]);
+    let server = tls_server(&pki);
+    let addr = tls_addr(&server);
+    let own = own.display().to_string();
+    let client = Client::start(addr, &["--ca", &own, "--name", "alice"]);
+    expect_refused(
+        client,
+        addr,
+        "the server's certificate is a CA certificate, not a server's: the server \
+         needs one that a CA signed, or a self-signed one made with basicConstraints \
+         CA:FALSE",
+    );
+}
+
+#[test]
 fn a_certificate_for_another_name_ends_the_client_with_one_line() {
     let pki = pki::Pki::new();
     pki.issue(&["other.example"]);

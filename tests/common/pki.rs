@@ -105,6 +105,23 @@ impl Pki {
         cert.der().clone()
     }
 
+    /// Puts in place of the server's certificate one for `names` that signs itself as
+    /// a CA, as `openssl req -x509` makes them. Returns its file, which a client
+    /// would be given as its CA.
+    pub fn issue_self_signed_ca(&self, names: &[&str]) -> PathBuf {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = CertificateParams::new(names).expect("params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        let key = KeyPair::generate().expect("key");
+        let cert = params.self_signed(&key).expect("self-signed");
+        self.replace(&self.cert_path(), &cert.pem());
+        self.replace(&self.key_path(), &key.serialize_pem());
+        self.cert_path()
+    }
+
     /// Writes `text` to a temporary file and renames it over `path`.
     pub fn replace(&self, path: &PathBuf, text: &str) {
         let temporary = path.with_extension("new");

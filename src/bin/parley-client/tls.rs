@@ -200,9 +200,19 @@ impl TlsSetup {
                     presented: presented.iter().filter_map(|n| subject_name(n)).collect(),
                 }
             }
+            CertificateError::Other(other) if is_ca_used_as_server(&other) => {
+                HandshakeError::CaAsServer
+            }
             other => HandshakeError::Certificate(other),
         }
     }
+}
+
+/// Whether webpki refused the server's certificate for being a CA's. rustls passes
+/// that on only as webpki's own error, whose text is its variant's name; a
+/// self-signed certificate made the usual way (`openssl req -x509`) is such a one.
+fn is_ca_used_as_server(error: &rustls::OtherError) -> bool {
+    error.0.to_string() == "CaUsedAsEndEntity"
 }
 
 /// The name a client can connect by in one of the certificate's subject names as
@@ -309,6 +319,9 @@ pub enum HandshakeError {
         /// The names the certificate is for (may be unknown: empty).
         presented: Vec<String>,
     },
+    /// The server's certificate is a CA's (self-signed as a CA, as `openssl req
+    /// -x509` makes them), which no client accepts as a server's.
+    CaAsServer,
     /// Another problem with the certificate (bad signature, revoked, wrong use...).
     Certificate(CertificateError),
     /// What came back was not TLS: a plain-text server, most likely.
@@ -379,6 +392,11 @@ impl fmt::Display for HandshakeError {
                 "the server's certificate is for {}, not {}: connect by a name it is for",
                 sane(&presented.join(", ")),
                 sane(expected)
+            ),
+            HandshakeError::CaAsServer => f.write_str(
+                "the server's certificate is a CA certificate, not a server's: \
+                 the server needs one that a CA signed, or a self-signed one made \
+                 with basicConstraints CA:FALSE",
             ),
             HandshakeError::Certificate(e) => {
                 write!(f, "the server's certificate was refused: {e}")
