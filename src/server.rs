@@ -617,6 +617,10 @@ impl Server {
             self.turn_stats.record(now.elapsed());
             if let Some(deadline) = self.stop_deadline {
                 if self.table.slab.is_empty() || now >= deadline {
+                    // The connections left are closed when the server is dropped.
+                    for (_, conn) in self.table.slab.iter_mut() {
+                        reset_if_unflushed(conn);
+                    }
                     info!(
                         "shutdown complete ({} connections not fully flushed); {}",
                         self.table.slab.len(),
@@ -1572,6 +1576,7 @@ impl Server {
             self.lingering_count -= 1;
         }
         debug_assert!(!conn.in_hub(), "the chat core must forget a client first");
+        reset_if_unflushed(&mut conn);
         if conn.handshaking {
             self.handshakes.finish(conn.peer);
         } else {
@@ -1629,6 +1634,20 @@ fn warn_clear_text(file: &UsersFile) {
 }
 
 /// Whether the clock is past `end`, if there is one (see [`Server::slice_end`]).
+/// Sets a connection about to be closed with output it could not write (its socket is
+/// full: the client does not read, or not in time) to be reset: closed normally, the
+/// kernel would keep what the socket holds, for minutes, for a peer that does not take
+/// it. The client still reads what reached it, then the reset. Lines it can never be
+/// sent (an IRC client's, held behind a welcome it did not finish) do not count.
+fn reset_if_unflushed(conn: &mut Conn) {
+    if conn.ready() == 0 && !conn.transport.wants_write() {
+        return;
+    }
+    if let Err(e) = conn.transport.reset_on_close() {
+        debug!("#{} could not be set to reset: {e}", conn.serial);
+    }
+}
+
 fn past(end: Option<Instant>) -> bool {
     end.is_some_and(|at| Instant::now() >= at)
 }

@@ -93,6 +93,36 @@ fn unanswered_ping_gets_bye_timeout_and_every_room_sees_leave_timeout() {
     );
 }
 
+/// A client timed out while its socket is full (it does not read, so it never sees the
+/// `PING`) is reset once its `BYE timeout` could not be written within
+/// `--shutdown-grace`: closed normally, the kernel would keep the output for a peer
+/// that does not take it.
+#[test]
+fn a_client_timed_out_with_its_socket_full_is_reset() {
+    let mut args = PING_ARGS.to_vec();
+    args.extend([
+        "--shutdown-grace",
+        "300ms",
+        "--send-buffer",
+        "4KiB",
+        "--max-sendq",
+        "16MiB",
+        // Alice fills carol's socket on purpose: flood control is lifted.
+        "--flood-rate",
+        "0",
+    ]);
+    // The debug log says when the server gives up on carol's output.
+    let server = TestServer::start_with_log(&args, "info,parley::server=debug");
+    let mut alice = server.login("alice");
+    let mut carol = server.login_with_recv_buffer("carol", 4096);
+    alice.expect_line("JOIN lobby carol");
+    alice.send_raw(format!("{}\n", "x".repeat(1000)).repeat(500).as_bytes());
+    while alice.next_line_answering_pings() != "LEAVE lobby carol timeout" {}
+    // Carol reads only once the server has given up: reading now, she would take it.
+    server.expect_log("closed (output not taken in time)");
+    assert_eq!(carol.how_it_ends(), "ConnectionReset");
+}
+
 #[test]
 fn blank_line_counts_as_life() {
     let server = ping_server(&[]);

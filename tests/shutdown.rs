@@ -118,7 +118,7 @@ fn shutdown_gives_up_on_a_client_that_does_not_read_after_the_grace() {
         "--flood-rate",
         "0",
     ]);
-    let (mut alice, _carol) = alice_and_stuck_carol(&server);
+    let (mut alice, mut carol) = alice_and_stuck_carol(&server);
     let signalled = Instant::now();
     server.signal(libc::SIGTERM);
     alice.expect_bye("shutdown");
@@ -128,6 +128,9 @@ fn shutdown_gives_up_on_a_client_that_does_not_read_after_the_grace() {
         took < Duration::from_secs(3),
         "shutdown took {took:?} with a 500ms grace"
     );
+    // Given up on, carol's connection is reset: closed normally, the kernel would keep
+    // her full socket's output after the server has gone.
+    assert_eq!(carol.how_it_ends(), "ConnectionReset");
 }
 
 #[test]

@@ -540,6 +540,26 @@ impl TestClient {
         }
     }
 
+    /// Reads raw bytes until the server ends the connection, failing after `TIMEOUT`,
+    /// and says how it ended: `"an end of stream"` for a normal close, else the read
+    /// error's kind (`"ConnectionReset"` for a reset).
+    pub fn how_it_ends(&mut self) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        let mut chunk = vec![0u8; 256 * 1024];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "the connection did not end");
+            self.stream.tcp().set_read_timeout(Some(left)).unwrap();
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return "an end of stream".to_string(),
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) => return format!("{:?}", e.kind()),
+            }
+        }
+    }
+
     /// Writes `bytes` one byte per `write` call.
     pub fn send_bytewise(&mut self, bytes: &[u8]) {
         for byte in bytes {
