@@ -341,7 +341,8 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::HashMemoryTooSmall { min, lanes } => write!(
                 f,
-                "--hash-memory must be at least 8 KiB a lane ({min} for --hash-lanes {lanes})"
+                "--hash-memory must be at least {HASH_MEMORY_PER_LANE_KIB} KiB per lane: \
+                 {min} KiB for --hash-lanes {lanes}"
             ),
             ConfigError::HashCostTooHigh { flag, max } => write!(f, "--{flag} is at most {max}"),
         }
@@ -380,6 +381,12 @@ impl Config {
         let costs = [
             ("hash-memory", self.hash_memory, MAX_HASH_MEMORY_KIB),
             ("hash-passes", self.hash_passes, MAX_HASH_PASSES),
+            // More lanes than the most memory can give each its floor.
+            (
+                "hash-lanes",
+                self.hash_lanes,
+                MAX_HASH_MEMORY_KIB / HASH_MEMORY_PER_LANE_KIB,
+            ),
         ];
         if let Some(&(flag, _, max)) = costs.iter().find(|(_, value, max)| value > max) {
             return Err(ConfigError::HashCostTooHigh { flag, max });
@@ -633,6 +640,17 @@ mod tests {
             Err(ConfigError::HashMemoryTooSmall { min: 32, lanes: 4 })
         );
         assert_eq!(parse(&["--hash-memory", "32", "--hash-lanes", "4"]), Ok(()));
+        assert_eq!(
+            parse(&["--hash-memory", "1048576", "--hash-lanes", "131073"]),
+            Err(ConfigError::HashCostTooHigh {
+                flag: "hash-lanes",
+                max: 131_072
+            })
+        );
+        assert_eq!(
+            parse(&["--hash-memory", "1048576", "--hash-lanes", "131072"]),
+            Ok(())
+        );
         assert_eq!(
             parse(&["--shutdown-grace", "0s"]),
             Err(ConfigError::ZeroDuration("shutdown-grace"))

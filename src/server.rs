@@ -1633,14 +1633,17 @@ fn warn_clear_text(file: &UsersFile) {
     }
 }
 
-/// Whether the clock is past `end`, if there is one (see [`Server::slice_end`]).
-/// Sets a connection about to be closed with output it could not write (its socket is
-/// full: the client does not read, or not in time) to be reset: closed normally, the
-/// kernel would keep what the socket holds, for minutes, for a peer that does not take
-/// it. The client still reads what reached it, then the reset. Lines it can never be
-/// sent (an IRC client's, held behind a welcome it did not finish) do not count.
+/// Sets a connection about to be closed to be reset if it still has output to write
+/// and its socket is full (the last write would have blocked): the client does not
+/// read, or not in time. Closed normally, the kernel would keep what the socket holds,
+/// for minutes, for a peer that does not take it. The client still reads what reached
+/// it, then the reset. A socket that is not full is closed normally, whatever is left
+/// (what it holds is on its way to a client that reads), and so is one whose only
+/// unwritten lines can never be sent (an IRC client's, held behind a welcome it did
+/// not finish).
 fn reset_if_unflushed(conn: &mut Conn) {
-    if conn.ready() == 0 && !conn.transport.wants_write() {
+    let unwritten = conn.ready() > 0 || conn.transport.wants_write();
+    if !unwritten || conn.writable {
         return;
     }
     if let Err(e) = conn.transport.reset_on_close() {
@@ -1648,6 +1651,7 @@ fn reset_if_unflushed(conn: &mut Conn) {
     }
 }
 
+/// Whether the clock is past `end`, if there is one (see [`Server::slice_end`]).
 fn past(end: Option<Instant>) -> bool {
     end.is_some_and(|at| Instant::now() >= at)
 }

@@ -1484,7 +1484,7 @@ fn an_expired_certificate_ends_the_client_with_one_line() {
 #[test]
 fn a_self_signed_ca_certificate_as_the_servers_ends_the_client_with_one_line() {
     let pki = pki::Pki::new();
-    let own = pki.issue_self_signed_ca(&["localhost", "127.0.0.1"]);
+    let own = pki.issue_self_signed(&["localhost", "127.0.0.1"], true);
     let server = tls_server(&pki);
     let addr = tls_addr(&server);
     let own = own.display().to_string();
@@ -1493,9 +1493,22 @@ fn a_self_signed_ca_certificate_as_the_servers_ends_the_client_with_one_line() {
         client,
         addr,
         "the server's certificate is a CA certificate, not a server's: the server \
-         needs one that a CA signed, or a self-signed one made with basicConstraints \
-         CA:FALSE",
+         needs one issued for it, by a CA or self-signed with basicConstraints CA:FALSE",
     );
+}
+
+#[test]
+fn a_self_signed_certificate_that_is_not_a_cas_is_trusted_with_ca() {
+    let pki = pki::Pki::new();
+    let own = pki.issue_self_signed(&["localhost", "127.0.0.1"], false);
+    let server = tls_server(&pki);
+    let own = own.display().to_string();
+    let mut client = Client::start(tls_addr(&server), &["--ca", &own, "--name", "alice"]);
+    client.expect_login("alice");
+    let mut bob = server.login("bob");
+    client.expect("* bob joined lobby");
+    bob.send("hi");
+    client.expect("[lobby] bob: hi");
 }
 
 #[test]

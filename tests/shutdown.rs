@@ -133,6 +133,45 @@ fn shutdown_gives_up_on_a_client_that_does_not_read_after_the_grace() {
     assert_eq!(carol.how_it_ends(), "ConnectionReset");
 }
 
+/// Every client still unflushed when a shutdown's grace ends is reset, not only those
+/// whose own grace ran out first: with more of them than one turn writes to
+/// (`FLUSHES_PER_TURN`, 64), some start their grace a turn late and are still there
+/// when the server exits.
+#[test]
+fn every_client_left_unflushed_at_the_end_of_a_shutdown_is_reset() {
+    const STUCK: usize = 200;
+    let mut server = TestServer::start(&[
+        "--shutdown-grace",
+        "500ms",
+        "--send-buffer",
+        "4KiB",
+        "--max-sendq",
+        MAX_SENDQ,
+        // A hundred clients from one address, flooded on purpose: both limits lifted.
+        "--max-per-address",
+        "0",
+        "--flood-rate",
+        "0",
+    ]);
+    let mut alice = server.login("alice");
+    let mut stuck: Vec<TestClient> = (0..STUCK)
+        .map(|n| server.login_with_recv_buffer(&format!("s{n}"), 4096))
+        .collect();
+    alice.skip_until(&format!("JOIN lobby s{}", STUCK - 1));
+    // About 30 KB for each: more than its socket holds, less than --soft-sendq, so
+    // that flow control does not make the server write to all of them in one turn.
+    for i in 0..30 {
+        alice.send(&backlog_text(i));
+    }
+    alice.expect_nothing_pending();
+    server.signal(libc::SIGTERM);
+    alice.expect_bye("shutdown");
+    expect_clean_exit(&mut server);
+    for (n, client) in stuck.iter_mut().enumerate() {
+        assert_eq!(client.how_it_ends(), "ConnectionReset", "s{n}");
+    }
+}
+
 #[test]
 fn no_new_connection_is_greeted_once_shutdown_has_begun() {
     let mut server = TestServer::start(&[

@@ -105,13 +105,18 @@ impl Pki {
         cert.der().clone()
     }
 
-    /// Puts in place of the server's certificate one for `names` that signs itself as
-    /// a CA, as `openssl req -x509` makes them. Returns its file, which a client
-    /// would be given as its CA.
-    pub fn issue_self_signed_ca(&self, names: &[&str]) -> PathBuf {
+    /// Puts in place of the server's certificate a self-signed one for `names`,
+    /// marked as a CA's if `as_ca` (as `openssl req -x509` makes them) or as not a CA's
+    /// (`basicConstraints=CA:FALSE`). Returns its file, which a client would be given
+    /// as its CA.
+    pub fn issue_self_signed(&self, names: &[&str], as_ca: bool) -> PathBuf {
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
         let mut params = CertificateParams::new(names).expect("params");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.is_ca = if as_ca {
+            IsCa::Ca(BasicConstraints::Unconstrained)
+        } else {
+            IsCa::ExplicitNoCa
+        };
         params
             .distinguished_name
             .push(DnType::CommonName, "localhost");

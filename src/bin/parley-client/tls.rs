@@ -209,7 +209,8 @@ impl TlsSetup {
 }
 
 /// Whether webpki refused the server's certificate for being a CA's. rustls passes
-/// that on only as webpki's own error, whose text is its variant's name; a
+/// that on only as webpki's own error, whose text is its variant's name (a test of
+/// the client sees a real one, so a change of that text does not go unnoticed); a
 /// self-signed certificate made the usual way (`openssl req -x509`) is such a one.
 fn is_ca_used_as_server(error: &rustls::OtherError) -> bool {
     error.0.to_string() == "CaUsedAsEndEntity"
@@ -319,8 +320,9 @@ pub enum HandshakeError {
         /// The names the certificate is for (may be unknown: empty).
         presented: Vec<String>,
     },
-    /// The server's certificate is a CA's (self-signed as a CA, as `openssl req
-    /// -x509` makes them), which no client accepts as a server's.
+    /// The server's certificate is marked as a CA's (self-signed as a CA, as `openssl
+    /// req -x509` makes them, or an intermediate served alone), which no client
+    /// accepts as a server's.
     CaAsServer,
     /// Another problem with the certificate (bad signature, revoked, wrong use...).
     Certificate(CertificateError),
@@ -395,8 +397,8 @@ impl fmt::Display for HandshakeError {
             ),
             HandshakeError::CaAsServer => f.write_str(
                 "the server's certificate is a CA certificate, not a server's: \
-                 the server needs one that a CA signed, or a self-signed one made \
-                 with basicConstraints CA:FALSE",
+                 the server needs one issued for it, by a CA or self-signed with \
+                 basicConstraints CA:FALSE",
             ),
             HandshakeError::Certificate(e) => {
                 write!(f, "the server's certificate was refused: {e}")
