@@ -158,6 +158,10 @@ pub struct Conn {
     /// Its input ended or its socket failed: it is read no more, and leaves the core
     /// in the loop's departures phase.
     pub leaving: Option<Leaving>,
+    /// A write failed (the client closed its socket, most likely with our replies
+    /// unread): nothing more is queued or written, but what it sent before is still
+    /// read and handled, and it leaves when that input ends.
+    pub output_lost: bool,
 }
 
 /// How a client is going, between the loop noticing and the core being told.
@@ -197,6 +201,7 @@ impl Conn {
             read_listed: false,
             flow: FlowState::default(),
             awaiting: 0,
+            output_lost: false,
             paced: false,
             pace: Pace::default(),
             flood_held: false,
@@ -224,7 +229,16 @@ impl Conn {
     /// dropped, nor once its socket failed (it may wait a few turns to leave the core,
     /// and what it collected meanwhile would count against flow control for nothing).
     pub fn takes_output(&self) -> bool {
-        !self.is_dropped() && self.leaving != Some(Leaving::Lost)
+        !self.is_dropped() && self.leaving != Some(Leaving::Lost) && !self.output_lost
+    }
+
+    /// A write failed: what is queued (a reply being handed out too) is forgotten and
+    /// nothing more will be; the socket no longer counts as stuck.
+    pub fn lose_output(&mut self) {
+        self.output_lost = true;
+        self.handout = None;
+        self.out = OutQueue::new();
+        self.flow.wrote();
     }
 
     /// True when the loop may read this client's input now.

@@ -1285,6 +1285,26 @@ impl Server {
         self.depart(key, Leaving::Ended);
     }
 
+    /// A write to the client failed. A client that closed its socket right after
+    /// sending may have left lines the loop has not handled yet (held back by flood
+    /// control, say): they are still read and handled, in order, and the client
+    /// leaves when its input ends. Nothing more is written to it. A client the core is
+    /// done with, or whose input has ended already, goes at once.
+    fn output_failed(&mut self, key: usize) {
+        let conn = &mut self.table.slab[key];
+        if conn.lifecycle != Lifecycle::Open || conn.leaving.is_some() {
+            return self.depart(key, Leaving::Lost);
+        }
+        conn.lose_output();
+        self.update_interest(key);
+        // Flow control lets go of it: paused for its own output, it may be read again,
+        // and the senders it held go.
+        self.table.drained(key);
+        if !self.table.slab[key].flood_held {
+            self.table.list_for_read(key);
+        }
+    }
+
     /// The client goes `how`: it is read no more, and leaves the core in the
     /// departures phase ([`Server::leave_departed`]).
     fn depart(&mut self, key: usize, how: Leaving) {
@@ -1295,6 +1315,8 @@ impl Server {
             return self.remove(key, "connection lost");
         }
         conn.carry = Vec::new();
+        // Nothing can be written to it: no flush will close it, so it goes as lost.
+        let how = if conn.output_lost { Leaving::Lost } else { how };
         if conn.leaving.is_none() {
             self.departures.push_back(conn.id);
         }
@@ -1430,7 +1452,15 @@ impl Server {
             let Some(conn) = self.table.slab.get_mut(key) else {
                 continue;
             };
-            if !conn.flush_mark.take_turn(lane) || !conn.takes_output() {
+            if !conn.flush_mark.take_turn(lane) {
+                continue;
+            }
+            if conn.output_lost && !conn.in_hub() {
+                // Its writes failed and the core is done with it (it quit, say).
+                self.remove(key, "connection lost");
+                continue;
+            }
+            if !conn.takes_output() {
                 continue;
             }
             flushes += 1;
@@ -1446,7 +1476,7 @@ impl Server {
                 }
                 Flushed::Budget => self.table.list_for_flush(key, Lane::Bulk),
                 Flushed::Failed => {
-                    self.depart(key, Leaving::Lost);
+                    self.output_failed(key);
                     continue;
                 }
             }

@@ -7,6 +7,7 @@ mod common;
 #[path = "common/pki.rs"]
 mod pki;
 
+use std::io::Write;
 use std::net::SocketAddr;
 
 use common::{connect_with_recv_buffer, TestClient, TestServer};
@@ -436,6 +437,31 @@ fn an_irc_user_and_a_parley_user_talk_both_ways() {
     irc.expect("ERROR :Closing link (quit)");
     irc.expect_closed();
     bob.expect_line("LEAVE lobby alicia quit see you");
+}
+
+/// An IRC client that pipelines its whole session, echo-message and all, and closes
+/// its socket at once without reading has every line handled: what flood control held
+/// back is read after the server's writes to it have failed.
+#[test]
+fn a_pipelined_session_closed_at_once_loses_no_line() {
+    let server = irc_server(&["--flood-rate", "50", "--flood-burst", "5"]);
+    let mut bob = server.login("bob");
+    let mut script = String::from(
+        "CAP LS 302\r\nCAP REQ :echo-message\r\nCAP END\r\n\
+         NICK amy\r\nUSER amy 0 * :Amy\r\n",
+    );
+    for n in 0..30 {
+        script.push_str(&format!("PRIVMSG #lobby :line {n}\r\n"));
+    }
+    script.push_str("QUIT :gone\r\n");
+    let mut amy = std::net::TcpStream::connect(irc_addr(&server)).expect("connect");
+    amy.write_all(script.as_bytes()).expect("write");
+    drop(amy);
+    bob.expect_line("JOIN lobby amy");
+    for n in 0..30 {
+        bob.expect_line(&format!("MSG lobby amy line {n}"));
+    }
+    bob.expect_line("LEAVE lobby amy quit gone");
 }
 
 #[test]

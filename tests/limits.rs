@@ -5,7 +5,8 @@
 
 mod common;
 
-use std::net::Ipv4Addr;
+use std::io::Write;
+use std::net::{Ipv4Addr, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -176,6 +177,29 @@ fn flood_control_paces_a_burst_and_keeps_every_line_in_order() {
     let server = TestServer::start(&["--flood-rate", "50", "--flood-burst", "5"]);
     let took = flood_and_read(&server, 60);
     assert!(took >= Duration::from_millis(1050), "{took:?}");
+}
+
+/// A client that pipelines more than a burst and closes its socket at once, without
+/// reading a line, has every line handled: its close makes the server's next write to
+/// it fail, and what flood control held back is still read, in order, down to its
+/// `/quit`.
+#[test]
+fn lines_held_by_flood_control_are_handled_after_the_client_has_closed() {
+    let server = TestServer::start(&["--flood-rate", "50", "--flood-burst", "5"]);
+    let mut bob = server.login("bob");
+    let mut script = String::from("/name alice\n");
+    for n in 0..40 {
+        script.push_str(&format!("line {n}\n"));
+    }
+    script.push_str("/quit gone\n");
+    let mut alice = TcpStream::connect(server.addr).expect("connect");
+    alice.write_all(script.as_bytes()).expect("write");
+    drop(alice);
+    bob.expect_line("JOIN lobby alice");
+    for n in 0..40 {
+        bob.expect_line(&format!("MSG lobby alice line {n}"));
+    }
+    bob.expect_line("LEAVE lobby alice quit gone");
 }
 
 #[test]
