@@ -1227,6 +1227,9 @@ impl Server {
                     used += n;
                     *budget = budget.saturating_sub(LINE_WORK);
                     conn.out.push_reply(&line);
+                    // Answered by the codec, it is a line all the same.
+                    self.hub.heard(id, now);
+                    let conn = &mut self.table.slab[key];
                     if release && conn.handout.is_none() {
                         conn.out.release();
                     }

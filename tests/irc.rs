@@ -439,6 +439,36 @@ fn an_irc_user_and_a_parley_user_talk_both_ways() {
     bob.expect_line("LEAVE lobby alicia quit see you");
 }
 
+/// Any complete line counts as life for the ping timer, those the gateway answers
+/// itself included (`MODE`, `AWAY`, `CAP LS`, unknown commands): a client that sends
+/// only such lines is neither pinged nor timed out. Flood control paces the loop below
+/// to ten lines a second, so it runs for several ping periods.
+#[test]
+fn lines_the_gateway_answers_itself_count_as_life() {
+    let server = irc_server(&["--ping-after", "300ms", "--ping-timeout", "300ms"]);
+    let mut amy = register(&server, "amy");
+    let started = std::time::Instant::now();
+    let asks = [
+        ("MODE #lobby", "324"),
+        ("AWAY", "305"),
+        ("CAP LS", "CAP"),
+        ("FOOBAR", "421"),
+    ];
+    let mut n = 0;
+    while started.elapsed() < std::time::Duration::from_millis(1500) {
+        let (ask, answer) = asks[n % asks.len()];
+        n += 1;
+        amy.send(ask);
+        let line = amy.line();
+        assert_eq!(
+            line.split(' ').nth(1),
+            Some(answer),
+            "after {ask:?} at {:?}: {line:?}",
+            started.elapsed()
+        );
+    }
+}
+
 /// An IRC client that pipelines its whole session, echo-message and all, and closes
 /// its socket at once without reading has every line handled: what flood control held
 /// back is read after the server's writes to it have failed.

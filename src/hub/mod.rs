@@ -271,15 +271,25 @@ impl Hub {
         now: Instant,
         out: &mut impl Effects,
     ) {
-        let Some(session) = self.sessions.get_mut(client) else {
+        if !self.heard(client, now) {
             return;
-        };
-        session.last_input = now;
-        // Any input answers a PING, whatever it says.
-        session.ping_outstanding = false;
+        }
         if let Err(error) = self.dispatch(client, input, now, out) {
             out.send(client, &Event::Error(error));
         }
+    }
+
+    /// `client` sent a complete line at `now`: it counts as life for the ping timer
+    /// and answers a `PING`, whatever it says. [`Hub::receive`] does this for every
+    /// input; the loop calls it alone for a line the client's codec answered itself
+    /// (IRC's `CAP LS`, `MODE`, `AWAY`, ...). False if the client is unknown.
+    pub fn heard(&mut self, client: ClientId, now: Instant) -> bool {
+        let Some(session) = self.sessions.get_mut(client) else {
+            return false;
+        };
+        session.last_input = now;
+        session.ping_outstanding = false;
+        true
     }
 
     /// The server noticed that `client` is gone: it leaves its rooms (or the queue) and
