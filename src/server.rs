@@ -174,8 +174,15 @@ pub const STORE_BATCH: usize = 64;
 /// Why the server could not start.
 #[derive(Debug)]
 pub enum StartError {
-    /// The listening socket could not be set up.
-    Listen(io::Error),
+    /// A listening socket could not be set up.
+    Listen {
+        /// The flag that asked for it (`--listen`, `--irc-listen`, ...).
+        flag: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: io::Error,
+    },
     /// The poll, its waker or a worker thread could not be set up.
     Poll(io::Error),
     /// The store could not be opened or read.
@@ -191,7 +198,9 @@ pub enum StartError {
 impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StartError::Listen(e) => write!(f, "cannot listen: {e}"),
+            StartError::Listen { flag, addr, source } => {
+                write!(f, "cannot listen on {addr} ({flag}): {source}")
+            }
             StartError::Poll(e) => write!(f, "cannot set up the poll loop: {e}"),
             StartError::Store(e) => write!(f, "cannot open the store: {e}"),
             StartError::Hashing(e) => write!(f, "cannot hash passwords: {e}"),
@@ -389,28 +398,33 @@ impl Server {
     pub fn bind(config: &Config) -> Result<Server, StartError> {
         let poll = Poll::new().map_err(StartError::Poll)?;
         let mut listeners = Vec::new();
-        let mut add = |addr, codec, transport| {
+        let mut add = |flag, addr, codec, transport| {
             add_listener(
                 &poll,
                 &mut listeners,
-                addr,
+                (flag, addr),
                 codec,
                 transport,
                 config.send_buffer,
             )
         };
-        let local_addr = add(config.listen, Codec::Parley, TransportKind::Plain)?;
+        let local_addr = add(
+            "--listen",
+            config.listen,
+            Codec::Parley,
+            TransportKind::Plain,
+        )?;
         if let Some(addr) = config.irc_listen {
-            add(addr, Codec::Irc, TransportKind::Plain)?;
+            add("--irc-listen", addr, Codec::Irc, TransportKind::Plain)?;
         }
         let tls = match config.tls_files() {
             Some(files) => {
                 let tls = files.load().map_err(StartError::Tls)?;
                 if let Some(addr) = config.tls_listen {
-                    add(addr, Codec::Parley, TransportKind::Tls)?;
+                    add("--tls-listen", addr, Codec::Parley, TransportKind::Tls)?;
                 }
                 if let Some(addr) = config.irc_tls_listen {
-                    add(addr, Codec::Irc, TransportKind::Tls)?;
+                    add("--irc-tls-listen", addr, Codec::Irc, TransportKind::Tls)?;
                 }
                 Some(tls)
             }
@@ -1698,22 +1712,23 @@ fn xorshift(mut state: u64) -> u64 {
     state
 }
 
-/// Binds a listener for `codec` over `transport` at `addr`, registers it with the
-/// next listener token, and returns its address.
+/// Binds a listener for `codec` over `transport` at the address a flag asked for,
+/// registers it with the next listener token, and returns its address.
 fn add_listener(
     poll: &Poll,
     listeners: &mut Vec<Listener>,
-    addr: SocketAddr,
+    (flag, addr): (&'static str, SocketAddr),
     codec: Codec,
     transport: TransportKind,
     send_buffer: usize,
 ) -> Result<SocketAddr, StartError> {
-    let mut socket = listen(addr, send_buffer).map_err(StartError::Listen)?;
+    let failed = |source| StartError::Listen { flag, addr, source };
+    let mut socket = listen(addr, send_buffer).map_err(failed)?;
     let token = Token(LISTENERS - listeners.len());
     poll.registry()
         .register(&mut socket, token, Interest::READABLE)
         .map_err(StartError::Poll)?;
-    let local = socket.local_addr().map_err(StartError::Listen)?;
+    let local = socket.local_addr().map_err(failed)?;
     listeners.push(Listener {
         socket,
         codec,

@@ -95,6 +95,50 @@ fn a_bad_trusted_network_stops_the_start_naming_it() {
 }
 
 #[test]
+fn a_busy_address_stops_the_start_naming_its_flag() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_parley-server"))
+        .args(["--listen", "127.0.0.1:0", "--data", ":memory:"])
+        .args(["--irc-listen", &addr])
+        .output()
+        .expect("run the server");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr} (--irc-listen)")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_open_file_limit_with_no_room_for_a_client_stops_the_start() {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_parley-server"));
+    command.args(["--listen", "127.0.0.1:0", "--data", ":memory:"]);
+    // SAFETY: setrlimit(2) in the child between fork and exec, with a valid struct.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 100,
+                rlim_max: 100,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = command.output().expect("run the server");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the open-file limit (100) leaves no descriptor for a client"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn rooms_count_for_an_account_from_any_address_and_for_a_guests_address() {
     let server = TestServer::start(&[
         "--max-created",

@@ -40,14 +40,20 @@ fn post(client: &mut TestClient, room: &str, subject: &str) -> u64 {
     line.rsplit(' ').next().unwrap().parse().unwrap()
 }
 
-#[test]
-fn posts_rooms_ids_and_history_survive_a_restart() {
-    let (_dir, data) = temp_data();
-    let server = TestServer::start(&["--data", &data]);
+/// Logs in alice, who creates `Rust` and posts its first post (id 1).
+fn alice_posts_first_in_rust(server: &TestServer) -> TestClient {
     let mut alice = server.login("alice");
     alice.send("/create Rust");
     alice.expect_line("JOIN Rust alice");
     assert_eq!(post(&mut alice, "Rust", "first"), 1);
+    alice
+}
+
+#[test]
+fn posts_rooms_ids_and_history_survive_a_restart() {
+    let (_dir, data) = temp_data();
+    let server = TestServer::start(&["--data", &data]);
+    let mut alice = alice_posts_first_in_rust(&server);
     assert_eq!(post(&mut alice, "Rust", "second"), 2);
     alice.send("/create empty");
     alice.expect_line("JOIN empty alice");
@@ -104,6 +110,31 @@ fn a_file_that_is_not_parleys_is_refused_and_left_unchanged() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("is not a parley database"), "{stderr}");
     assert_eq!(fs::read(&data).unwrap(), text);
+}
+
+#[test]
+fn a_second_server_on_a_database_in_use_is_refused_and_the_first_goes_on() {
+    let (_dir, data) = temp_data();
+    let server = TestServer::start(&["--data", &data]);
+    let mut alice = alice_posts_first_in_rust(&server);
+    let output = refused_start(&data);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{data} is in use by another parley-server (it holds {data}.lock)"
+        )),
+        "{stderr}"
+    );
+    // The first server's post ids and writes are its own still.
+    assert_eq!(post(&mut alice, "Rust", "second"), 2);
+    stop(server);
+    // Once it has gone, the next server may start on the file.
+    let server = TestServer::start(&["--data", &data]);
+    let mut bob = server.login("bob");
+    bob.send("/join Rust");
+    bob.expect_line("JOIN Rust bob");
+    assert_eq!(post(&mut bob, "Rust", "third"), 3);
 }
 
 #[test]

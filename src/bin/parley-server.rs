@@ -8,7 +8,7 @@ use log::{error, info, warn};
 use parley::config::{Config, Tool};
 use parley::limits::{fit_capacity, raise_open_file_limit, reserve_descriptor_table, RESERVED_FDS};
 use parley::password::{hash_from_reader, Hasher};
-use parley::server::Server;
+use parley::server::{Server, StartError};
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
@@ -22,11 +22,18 @@ fn main() -> ExitCode {
     if let Some(Tool::HashPassword) = config.tool {
         return hash_password(&config);
     }
-    fit_open_files(&mut config);
+    if let Err(e) = fit_open_files(&mut config) {
+        error!("{e}");
+        return ExitCode::FAILURE;
+    }
     let mut server = match Server::bind(&config) {
         Ok(server) => server,
+        Err(e @ StartError::Store(_)) => {
+            error!("{e} (--data {})", config.data);
+            return ExitCode::FAILURE;
+        }
         Err(e) => {
-            error!("{e} (--listen {}, --data {})", config.listen, config.data);
+            error!("{e}");
             return ExitCode::FAILURE;
         }
     };
@@ -72,17 +79,28 @@ fn hash_password(config: &Config) -> ExitCode {
 
 /// Raises the open-file limit and lowers the connection limits to what it can hold,
 /// so that the server never fails at accept for lack of descriptors it promised, and
-/// grows the descriptor table for them before any thread starts.
-fn fit_open_files(config: &mut Config) {
+/// grows the descriptor table for them before any thread starts. An error if the
+/// limit cannot hold a single client beside the descriptors the server keeps.
+fn fit_open_files(config: &mut Config) -> Result<(), String> {
     let open_files = match raise_open_file_limit() {
         Ok(n) => n,
         Err(e) => {
             warn!("cannot read the open-file limit ({e}); keeping the configured capacity");
-            return;
+            return Ok(());
         }
     };
     // Connections in a TLS handshake hold descriptors before they count as clients.
     let for_clients = open_files.saturating_sub(config.handshake_descriptors());
+    if for_clients <= RESERVED_FDS {
+        return Err(format!(
+            "the open-file limit ({open_files}) leaves no descriptor for a client: the \
+             server keeps {RESERVED_FDS}{}; raise it (ulimit -n)",
+            match config.handshake_descriptors() {
+                0 => String::new(),
+                n => format!(" and {n} for TLS handshakes (--max-handshakes)"),
+            }
+        ));
+    }
     let (clients, queue) = fit_capacity(for_clients, config.max_clients, config.max_queue);
     if (clients, queue) != (config.max_clients, config.max_queue) {
         let handshakes = match config.handshake_descriptors() {
@@ -106,4 +124,5 @@ fn fit_open_files(config: &mut Config) {
     if let Err(e) = reserve_descriptor_table(descriptors.min(open_files)) {
         warn!("cannot grow the descriptor table ahead ({e}); accepting may pause as it grows");
     }
+    Ok(())
 }

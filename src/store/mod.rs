@@ -14,6 +14,7 @@ mod schema;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::fs::{File, OpenOptions, TryLockError};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -52,6 +53,20 @@ pub enum StoreError {
         /// The newest this build knows.
         supported: i64,
     },
+    /// Another server holds the database's lock file: two servers writing one
+    /// database would each keep their own post ids and accounts, and refuse each
+    /// other's writes.
+    InUse {
+        /// The database.
+        path: String,
+    },
+    /// The lock file could not be made or locked (a missing or read-only directory).
+    Lock {
+        /// The lock file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// SQLite failed (I/O error, disk full, ...).
     Sqlite(rusqlite::Error),
 }
@@ -70,6 +85,11 @@ impl fmt::Display for StoreError {
                 f,
                 "{path} was written by a newer parley (schema {found}, this build knows up to {supported}); it was left unchanged"
             ),
+            StoreError::InUse { path } => write!(
+                f,
+                "{path} is in use by another parley-server (it holds {path}.lock)"
+            ),
+            StoreError::Lock { path, source } => write!(f, "cannot lock {path}: {source}"),
             StoreError::Sqlite(e) => write!(f, "database error: {e}"),
         }
     }
@@ -87,10 +107,38 @@ impl From<rusqlite::Error> for StoreError {
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
+    /// The database's lock file, locked for as long as the store lives (none in memory).
+    _lock: Option<File>,
     /// When a failure was last logged.
     last_report: Option<Instant>,
     /// Messages stored per room since its history was last trimmed.
     untrimmed: HashMap<String, usize>,
+}
+
+/// Locks `<path>.lock` (made if missing) for the caller's lifetime, or says that
+/// another server holds it. The lock is the kernel's (`flock`), so it goes with the
+/// process that held it: a crashed server leaves the file but no lock. SQLite's own
+/// locks are not taken for this, since they would also shut out
+/// `sqlite3 parley.db ".backup ..."` while the server runs.
+fn lock_database(path: &str) -> Result<File, StoreError> {
+    let lock_path = format!("{path}.lock");
+    let lock_error = |source| StoreError::Lock {
+        path: lock_path.clone(),
+        source,
+    };
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(lock_error)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(StoreError::InUse {
+            path: path.to_owned(),
+        }),
+        Err(TryLockError::Error(source)) => Err(lock_error(source)),
+    }
 }
 
 /// Messages a room's history may gain beyond what it keeps before it is trimmed (or
@@ -114,6 +162,7 @@ impl Store {
                 _ => StoreError::Sqlite(e),
             })
         };
+        let mut lock = None;
         let conn = if path == ":memory:" {
             Connection::open_in_memory()?
         } else {
@@ -134,6 +183,7 @@ impl Store {
                     _ => {}
                 }
             }
+            lock = Some(lock_database(path)?);
             let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -160,6 +210,7 @@ impl Store {
         schema::migrate(&conn)?;
         Ok(Store {
             conn,
+            _lock: lock,
             last_report: None,
             untrimmed: HashMap::new(),
         })

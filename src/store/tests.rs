@@ -146,6 +146,33 @@ fn memory_keeps_nothing() {
 }
 
 #[test]
+fn a_database_in_use_by_another_store_is_refused_until_that_one_closes() {
+    let (_dir, path) = temp_file("chat.db");
+    let mut first = Store::open(&path, Sync::Normal).unwrap();
+    first.commit(&[post_write("r", 1, 10)]).unwrap();
+    let err = Store::open(&path, Sync::Normal).unwrap_err();
+    assert!(matches!(err, StoreError::InUse { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!("{path} is in use by another parley-server (it holds {path}.lock)")
+    );
+    drop(first);
+    let mut second = Store::open(&path, Sync::Normal).unwrap();
+    assert_eq!(second.load(10, &[]).unwrap().len(), 1);
+}
+
+#[test]
+fn a_database_in_a_folder_that_does_not_exist_is_refused_saying_why() {
+    let (_dir, path) = temp_file("missing/chat.db");
+    let err = Store::open(&path, Sync::Normal).unwrap_err();
+    assert!(matches!(err, StoreError::Lock { .. }), "{err}");
+    assert!(
+        err.to_string().contains("No such file or directory"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_file_that_is_not_sqlite_is_refused_and_left_unchanged() {
     let (_dir, path) = temp_file("notes.txt");
     let text = b"alice:secret\nbob:hunter2\n".repeat(200);
