@@ -523,9 +523,19 @@ fn joining_several_channels_at_once_joins_each() {
     irc.numeric("366");
     // Already in #lobby: IRC says nothing.
     irc.barrier();
+    // LIST with channels lists those only.
+    irc.send("LIST #b,#nowhere");
+    irc.numeric("321");
+    irc.expect(":irc.parley 322 alice #b 1 :");
+    irc.numeric("323");
     irc.send("PART #a,#b");
     irc.expect(":alice!alice@parley PART #a");
     irc.expect(":alice!alice@parley PART #b");
+    // Modes: one's own (none), nobody else's.
+    irc.send("MODE alice");
+    irc.expect(":irc.parley 221 alice +");
+    irc.send("MODE bob");
+    irc.expect(":irc.parley 502 alice :Can't change mode for other users");
 }
 
 #[test]

@@ -459,7 +459,9 @@ impl Decoder {
                 None => self.numeric("366", "* :End of /NAMES list."),
             },
             "LIST" => {
-                self.set_context(Context::List, "");
+                // `LIST #a,#b` lists those channels only.
+                let channels = message.param(0).map_or("", |range| as_str(line, range));
+                self.set_context(Context::List, channels);
                 Read::Input(command_input(Verb::Rooms, Command::Rooms))
             }
             "WHO" => match message.param(0) {
@@ -730,7 +732,8 @@ impl Decoder {
                 "482",
                 &format!("{target} :Channel modes are not supported here"),
             ),
-            (false, _) => self.numeric("221", "+"),
+            (false, _) if target.eq_ignore_ascii_case(&self.nick) => self.numeric("221", "+"),
+            (false, _) => self.numeric("502", ":Can't change mode for other users"),
         }
     }
 

@@ -139,7 +139,15 @@ impl Encoder {
             Event::Rooms { rooms, .. } => match view.context {
                 Context::List => {
                     self.numeric(me, "321", "Channel :Users  Name");
-                    for (name, members) in rooms {
+                    let asked = |name: &str| {
+                        view.target.is_empty()
+                            || view.target.split(',').any(|channel| {
+                                channel
+                                    .strip_prefix('#')
+                                    .is_some_and(|c| c.eq_ignore_ascii_case(name))
+                            })
+                    };
+                    for (name, members) in rooms.iter().filter(|(name, _)| asked(name)) {
                         self.numeric(me, "322", &format!("#{name} {members} :"));
                     }
                     self.numeric(me, "323", ":End of /LIST");
