@@ -261,6 +261,10 @@ impl Conn {
     /// Output held for the client: its queue, bookkeeping included, and what its
     /// transport holds (the plaintext inside a TLS session).
     pub fn pending(&self) -> usize {
+        if self.output_lost {
+            // What the transport still holds will never be written either.
+            return 0;
+        }
         self.out.pending() + self.transport.buffered()
     }
 
@@ -268,6 +272,9 @@ impl Conn {
     /// IRC client's welcome wait for its input (`CAP END`), so they must not stop it
     /// from being read.
     pub fn ready(&self) -> usize {
+        if self.output_lost {
+            return 0;
+        }
         self.out.ready() + self.transport.buffered()
     }
 

@@ -1240,14 +1240,15 @@ impl Server {
                     conn.pace = pace;
                     used += n;
                     *budget = budget.saturating_sub(LINE_WORK);
-                    conn.out.push_reply(&line);
+                    if conn.takes_output() {
+                        conn.out.push_reply(&line);
+                        if release && conn.handout.is_none() {
+                            conn.out.release();
+                        }
+                        self.table.list_for_flush(key, Lane::Prompt);
+                    }
                     // Answered by the codec, it is a line all the same.
                     self.hub.heard(id, now);
-                    let conn = &mut self.table.slab[key];
-                    if release && conn.handout.is_none() {
-                        conn.out.release();
-                    }
-                    self.table.list_for_flush(key, Lane::Prompt);
                 }
                 Step::Input(unit, n) => {
                     conn.pace = pace;

@@ -494,6 +494,30 @@ fn a_pipelined_session_closed_at_once_loses_no_line() {
     bob.expect_line("LEAVE lobby amy quit gone");
 }
 
+/// Lines the gateway answers itself queue nothing for a client whose writes failed:
+/// their answers would fill its queue past `--soft-sendq`, pausing it for good, and
+/// the lines after them, its `QUIT` among them, would never be handled. 2,000 of them
+/// take several turns to read, with writes (failing ones) in between.
+#[test]
+fn answers_to_a_client_that_closed_do_not_hold_its_remaining_lines() {
+    let server = irc_server(&["--flood-rate", "0", "--soft-sendq", "4KiB"]);
+    let mut bob = server.login("bob");
+    let mut amy = std::net::TcpStream::connect(irc_addr(&server)).expect("connect");
+    amy.write_all(b"CAP LS 302\r\n").expect("write");
+    // Its answer waits unread: closing now resets the connection, and the server's
+    // next write to it fails.
+    amy.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    amy.peek(&mut [0u8; 1]).expect("the CAP answer");
+    let mut script = String::from("NICK amy\r\nUSER amy 0 * :Amy\r\nCAP END\r\n");
+    script.push_str(&"AWAY\r\n".repeat(2000));
+    script.push_str("PRIVMSG #lobby :after\r\nQUIT :gone\r\n");
+    amy.write_all(script.as_bytes()).expect("write");
+    drop(amy);
+    bob.expect_line("JOIN lobby amy");
+    bob.expect_line("MSG lobby amy after");
+    bob.expect_line("LEAVE lobby amy quit gone");
+}
+
 #[test]
 fn a_parley_user_quitting_is_an_irc_quit() {
     let server = irc_server(&[]);

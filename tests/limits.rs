@@ -229,7 +229,11 @@ fn flood_control_paces_a_burst_and_keeps_every_line_in_order() {
 /// `/quit`.
 #[test]
 fn lines_held_by_flood_control_are_handled_after_the_client_has_closed() {
-    let server = TestServer::start(&["--flood-rate", "50", "--flood-burst", "5"]);
+    // The debug log says when the connection is gone.
+    let server = TestServer::start_with_log(
+        &["--flood-rate", "50", "--flood-burst", "5"],
+        "info,parley::server=debug",
+    );
     let mut bob = server.login("bob");
     let mut script = String::from("/name alice\n");
     for n in 0..40 {
@@ -244,6 +248,10 @@ fn lines_held_by_flood_control_are_handled_after_the_client_has_closed() {
         bob.expect_line(&format!("MSG lobby alice line {n}"));
     }
     bob.expect_line("LEAVE lobby alice quit gone");
+    // Its output was lost with its first failed write; once it has quit, its socket
+    // goes too, not at the next ping timeout.
+    server.expect_log("#2 write failed");
+    server.expect_log("#2 closed (connection lost)");
 }
 
 #[test]

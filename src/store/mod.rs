@@ -126,12 +126,17 @@ fn lock_database(path: &str) -> Result<File, StoreError> {
         path: lock_path.clone(),
         source,
     };
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(lock_error)?;
+    // Read-only when it exists: a lock file left by a run as another user still
+    // locks (flock needs no write access); made only when missing.
+    let file = match File::open(&lock_path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path),
+        opened => opened,
+    }
+    .map_err(lock_error)?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(TryLockError::WouldBlock) => Err(StoreError::InUse {
