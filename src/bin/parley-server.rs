@@ -91,22 +91,18 @@ fn fit_open_files(config: &mut Config) -> Result<(), String> {
     };
     // Connections in a TLS handshake hold descriptors before they count as clients.
     let for_clients = open_files.saturating_sub(config.handshake_descriptors());
+    let handshakes = match config.handshake_descriptors() {
+        0 => String::new(),
+        n => format!(" (after {n} kept for TLS handshakes, --max-handshakes)"),
+    };
     if for_clients <= RESERVED_FDS {
         return Err(format!(
-            "the open-file limit ({open_files}) leaves no descriptor for a client: the \
-             server keeps {RESERVED_FDS}{}; raise it (ulimit -n)",
-            match config.handshake_descriptors() {
-                0 => String::new(),
-                n => format!(" and {n} for TLS handshakes (--max-handshakes)"),
-            }
+            "the open-file limit ({open_files}) leaves no descriptor for a client{handshakes}: \
+             the server keeps {RESERVED_FDS}; raise it (ulimit -n)"
         ));
     }
     let (clients, queue) = fit_capacity(for_clients, config.max_clients, config.max_queue);
     if (clients, queue) != (config.max_clients, config.max_queue) {
-        let handshakes = match config.handshake_descriptors() {
-            0 => String::new(),
-            n => format!(" (after {n} kept for TLS handshakes, --max-handshakes)"),
-        };
         warn!(
             "the open-file limit ({open_files}) cannot hold --max-clients {} plus --max-queue {}{handshakes}; using {clients} and {queue}",
             config.max_clients, config.max_queue
