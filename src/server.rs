@@ -1431,9 +1431,7 @@ impl Server {
             // that do not read would hold a gigabyte that way after they were dropped.
             let fitted = written.is_ok_and(|n| n == rest.len() + bye.len());
             if !fitted || conn.transport.wants_write() {
-                if let Err(e) = conn.transport.reset_on_close() {
-                    debug!("#{} could not be set to reset: {e}", conn.serial);
-                }
+                set_to_reset(conn);
             }
             self.remove(key, "sendq");
         }
@@ -1691,9 +1689,14 @@ fn warn_clear_text(file: &UsersFile) {
 /// not finish).
 fn reset_if_unflushed(conn: &mut Conn) {
     let unwritten = conn.ready() > 0 || conn.transport.wants_write();
-    if !unwritten || conn.writable {
-        return;
+    if unwritten && !conn.writable {
+        set_to_reset(conn);
     }
+}
+
+/// Makes the coming close of `conn` a reset; a failure (the socket is gone already)
+/// only leaves a normal close.
+fn set_to_reset(conn: &mut Conn) {
     if let Err(e) = conn.transport.reset_on_close() {
         debug!("#{} could not be set to reset: {e}", conn.serial);
     }

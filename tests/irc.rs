@@ -10,7 +10,7 @@ mod pki;
 use std::io::Write;
 use std::net::SocketAddr;
 
-use common::{connect_with_recv_buffer, TestClient, TestServer};
+use common::{connect_with_recv_buffer, send_and_close, TestClient, TestServer};
 
 /// A raw IRC connection: lines sent with `\r\n`, received without it.
 struct Irc {
@@ -484,9 +484,7 @@ fn a_pipelined_session_closed_at_once_loses_no_line() {
         script.push_str(&format!("PRIVMSG #lobby :line {n}\r\n"));
     }
     script.push_str("QUIT :gone\r\n");
-    let mut amy = std::net::TcpStream::connect(irc_addr(&server)).expect("connect");
-    amy.write_all(script.as_bytes()).expect("write");
-    drop(amy);
+    send_and_close(irc_addr(&server), &script);
     bob.expect_line("JOIN lobby amy");
     for n in 0..30 {
         bob.expect_line(&format!("MSG lobby amy line {n}"));

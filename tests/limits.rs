@@ -5,12 +5,11 @@
 
 mod common;
 
-use std::io::Write;
-use std::net::{Ipv4Addr, TcpStream};
+use std::net::Ipv4Addr;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{TestClient, TestServer};
+use common::{send_and_close, TestClient, TestServer};
 
 const HOME: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
 const NEIGHBOUR: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
@@ -240,9 +239,7 @@ fn lines_held_by_flood_control_are_handled_after_the_client_has_closed() {
         script.push_str(&format!("line {n}\n"));
     }
     script.push_str("/quit gone\n");
-    let mut alice = TcpStream::connect(server.addr).expect("connect");
-    alice.write_all(script.as_bytes()).expect("write");
-    drop(alice);
+    send_and_close(server.addr, &script);
     bob.expect_line("JOIN lobby alice");
     for n in 0..40 {
         bob.expect_line(&format!("MSG lobby alice line {n}"));

@@ -77,11 +77,31 @@ fn hash_password(config: &Config) -> ExitCode {
     }
 }
 
+/// The open-file limit cannot hold a single client beside the descriptors the server
+/// keeps (and those its TLS handshakes may hold).
+#[derive(Debug)]
+struct NoRoomForClients {
+    /// The hard open-file limit.
+    open_files: u64,
+    /// How the TLS handshakes' share was put, or nothing without TLS.
+    handshakes: String,
+}
+
+impl std::fmt::Display for NoRoomForClients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the open-file limit ({}) leaves no descriptor for a client{}: the server \
+             keeps {RESERVED_FDS}; raise it (ulimit -n)",
+            self.open_files, self.handshakes
+        )
+    }
+}
+
 /// Raises the open-file limit and lowers the connection limits to what it can hold,
 /// so that the server never fails at accept for lack of descriptors it promised, and
-/// grows the descriptor table for them before any thread starts. An error if the
-/// limit cannot hold a single client beside the descriptors the server keeps.
-fn fit_open_files(config: &mut Config) -> Result<(), String> {
+/// grows the descriptor table for them before any thread starts.
+fn fit_open_files(config: &mut Config) -> Result<(), NoRoomForClients> {
     let open_files = match raise_open_file_limit() {
         Ok(n) => n,
         Err(e) => {
@@ -96,10 +116,10 @@ fn fit_open_files(config: &mut Config) -> Result<(), String> {
         n => format!(" (after {n} kept for TLS handshakes, --max-handshakes)"),
     };
     if for_clients <= RESERVED_FDS {
-        return Err(format!(
-            "the open-file limit ({open_files}) leaves no descriptor for a client{handshakes}: \
-             the server keeps {RESERVED_FDS}; raise it (ulimit -n)"
-        ));
+        return Err(NoRoomForClients {
+            open_files,
+            handshakes,
+        });
     }
     let (clients, queue) = fit_capacity(for_clients, config.max_clients, config.max_queue);
     if (clients, queue) != (config.max_clients, config.max_queue) {

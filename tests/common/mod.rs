@@ -603,6 +603,13 @@ impl TestServer {
     }
 }
 
+/// Connects to `addr`, writes `script` in one go and closes the socket at once, reading
+/// nothing: a client that pipelines its whole session and goes.
+pub fn send_and_close(addr: SocketAddr, script: &str) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.write_all(script.as_bytes()).expect("write");
+}
+
 /// Opens a TCP connection to the IPv4 `addr` whose `SO_RCVBUF` is set before `connect`.
 pub fn connect_with_recv_buffer(addr: SocketAddr, bytes: usize) -> TcpStream {
     use std::os::fd::FromRawFd;
